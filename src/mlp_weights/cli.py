@@ -1,0 +1,202 @@
+"""The ``mlp-weights`` command: ``run``, ``regen`` and ``bench``.
+
+Every user-facing failure is one line on stderr, exit code 2 for bad
+input and 1 for anything else the user can act on; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import MLPWeightsError, UsageError
+from .scenarios import OFFLINE_SCENARIOS, SCENARIOS
+
+PROG = "mlp-weights"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line with exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def grid_spec(text: str) -> tuple[int, int]:
+    """``"4x4"`` -> ``(4, 4)``."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not of the form ROWSxCOLS, e.g. 4x4")
+    rows, cols = (int(p) for p in parts)
+    if rows < 1 or cols < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: rows and columns must be at least 1")
+    return rows, cols
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Train the scikit-learn MLP weights example and draw its weights; "
+        "keep and check regression baselines of both.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    names = ", ".join(SCENARIOS)
+    run = sub.add_parser("run", help="train one scenario and write its weight grid")
+    run.add_argument("--dataset", default="mnist", metavar="NAME",
+                     help=f"scenario: {names} (default: mnist, the seed's)")
+    run.add_argument("--out", default="mlp_weights.png", metavar="PATH",
+                     help="figure to write; the format follows the suffix (default: %(default)s)")
+    run.add_argument("--data-home", metavar="DIR",
+                     help="data folder (default: $SCIKIT_LEARN_DATA, else ~/scikit_learn_data)")
+    run.add_argument("--hidden", type=positive_int, metavar="N",
+                     help="hidden units (default: 40)")
+    run.add_argument("--max-iter", type=positive_int, metavar="N",
+                     help="training epochs (default: 8)")
+    run.add_argument("--grid", type=grid_spec, metavar="RxC",
+                     help="panels drawn, rows x columns (default: 4x4)")
+    run.add_argument("--quiet", action="store_true", help="hide the per-iteration loss lines")
+    run.add_argument("--show", action="store_true", help="also open the figure in a window")
+
+    regen = sub.add_parser(
+        "regen", help="deliberately rewrite baseline images, snapshots and manifest"
+    )
+    regen.add_argument("--scenario", action="append", metavar="NAME",
+                       help="scenario to regenerate; repeat for several "
+                       f"(default: the offline ones, {', '.join(OFFLINE_SCENARIOS)})")
+    regen.add_argument("--reason", required=True, metavar="TEXT",
+                       help="why the baselines change; recorded in the manifest")
+    regen.add_argument("--baseline-dir", metavar="DIR",
+                       help="baseline folder (default: $MLP_WEIGHTS_BASELINE_DIR, "
+                       "else ./baseline_images)")
+    regen.add_argument("--data-home", metavar="DIR", help="data folder, as for run")
+    regen.add_argument("--quiet", action="store_true", help="hide training output")
+
+    bench = sub.add_parser("bench", help="time and measure each step of the pipeline")
+    bench.add_argument("--repeat", type=positive_int, default=5, metavar="N",
+                       help="runs per measurement (default: %(default)s)")
+    bench.add_argument("--data-home", metavar="DIR",
+                       help="data folder (default: a new temporary folder)")
+    bench.add_argument("--seed-script", action="store_true",
+                       help="also time the seed script against `run` on mnist-sample")
+    bench.add_argument("--no-synthetic", action="store_true",
+                       help="skip the full-MNIST-shaped synthetic array")
+    return parser
+
+
+def cmd_run(args) -> int:
+    from .data import load_dataset
+    from .plot import STYLE, plot_weight_grid, render_weights
+    from .scenarios import get_scenario
+    from .train import format_scores, train
+
+    scenario = get_scenario(args.dataset)
+    overrides = {}
+    if args.hidden is not None:
+        overrides["hidden"] = args.hidden
+    if args.max_iter is not None:
+        overrides["max_iter"] = args.max_iter
+    if args.grid is not None:
+        overrides["grid"] = args.grid
+    scenario = scenario.with_overrides(**overrides)
+    rows, cols = scenario.grid
+    if rows * cols > scenario.hidden:
+        raise UsageError(
+            f"--grid {rows}x{cols} draws {rows * cols} panels but there are only "
+            f"{scenario.hidden} hidden units; use a smaller grid or more --hidden"
+        )
+    out = Path(args.out)
+    check_writable(out)
+
+    dataset = load_dataset(scenario, args.data_home)
+    result = train(scenario, dataset, verbose=not args.quiet)
+    print(format_scores(result))
+    render_weights(result.coefs, scenario, out)
+    print(f"wrote {out}", file=sys.stderr)
+    if args.show:
+        import matplotlib
+        import matplotlib.pyplot as plt
+
+        with matplotlib.style.context(STYLE, after_reset=True):
+            fig = plt.figure()
+            plot_weight_grid(result.coefs, scenario.image_side, scenario.grid,
+                             scenario.vscale, fig=fig)
+        if matplotlib.get_backend().lower() in ("agg", "pdf", "svg", "ps", "cairo"):
+            print(f"--show: no display here (backend {matplotlib.get_backend()}); "
+                  f"the figure is in {out}", file=sys.stderr)
+        else:
+            plt.show()
+    return 0
+
+
+def check_writable(out: Path) -> None:
+    """Fail before training when the output cannot possibly be written."""
+    import matplotlib.figure
+
+    if out.exists() and out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a folder; give a file name such as weights.png")
+    fmt = out.suffix.lstrip(".").lower()
+    supported = matplotlib.figure.Figure().canvas.get_supported_filetypes()
+    if fmt and fmt not in supported:
+        raise UsageError(
+            f"--out {str(out)!r}: unknown image format {fmt!r} "
+            f"(use one of: {', '.join(sorted(supported))})"
+        )
+    folder = out.parent
+    if not folder.is_dir():
+        raise UsageError(f"--out {str(out)!r}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise UsageError(f"--out {str(out)!r}: not writable")
+
+
+def cmd_regen(args) -> int:
+    from .baselines import regenerate, resolve_baseline_dir, scenarios_from_names
+
+    scenarios = scenarios_from_names(args.scenario, list(OFFLINE_SCENARIOS))
+    baseline_dir = resolve_baseline_dir(args.baseline_dir)
+    written = regenerate(scenarios, baseline_dir, args.reason, args.data_home,
+                         verbose=not args.quiet)
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_benchmarks
+
+    return run_benchmarks(args)
+
+
+COMMANDS = {"run": cmd_run, "regen": cmd_regen, "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except MLPWeightsError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Exceptions that carry a one-line message meant for the user.
+
+The command-line tool prints ``str(error)`` of these and exits; anything
+else is a bug and keeps its traceback.
+"""
+
+
+class MLPWeightsError(Exception):
+    """Base class: a failure the user can act on, described in one line."""
+
+    exit_code = 1
+
+
+class UsageError(MLPWeightsError):
+    """Bad input from the user (a value, a name, a path)."""
+
+    exit_code = 2
+
+
+class DataUnavailableError(MLPWeightsError):
+    """A dataset could be neither read from a cache nor fetched."""
+
+    exit_code = 1
+
+
+class BaselineError(MLPWeightsError):
+    """A baseline file (image, snapshot, manifest) is missing or unreadable."""
+
+    exit_code = 1

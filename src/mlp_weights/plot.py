@@ -1,0 +1,132 @@
+"""Drawing: first-layer weights as a grid of grey images, as the seed does."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import matplotlib.style
+import numpy as np
+from matplotlib.figure import Figure
+
+from ._io import atomic_write
+from .errors import UsageError
+
+#: The seed's figure uses matplotlib's defaults; pytest-mpl would otherwise
+#: apply its own default ("classic"). Every figure of this package, in the CLI,
+#: in ``regen`` and in the tests, is made and saved inside this one style.
+STYLE = "default"
+
+#: Keyword arguments for ``Figure.savefig``. No "Software" stamp, so that the
+#: bytes of a PNG depend on its pixels only (pytest-mpl does the same).
+SAVEFIG_KWARGS = {"metadata": {"Software": None}}
+
+
+def plot_weight_grid(
+    coefs: np.ndarray,
+    image_side: int,
+    grid: tuple[int, int] = (4, 4),
+    vscale: float = 0.5,
+    fig: Figure | None = None,
+) -> Figure:
+    """Draw the first hidden units' input weights as a grid of images.
+
+    Parameters
+    ----------
+    coefs : ndarray of shape (n_features, n_hidden)
+        First-layer weights, ``MLPClassifier.coefs_[0]``.
+    image_side : int
+        Each unit's weights are shown as an ``image_side x image_side`` image.
+    grid : (rows, cols)
+        The first ``rows * cols`` hidden units are drawn.
+    vscale : float
+        The grey scale spans ``vscale`` times the global min and max of all
+        weights, so every panel shares one scale.
+    fig : Figure, optional
+        Draw into this figure (e.g. one made by pyplot for ``--show``);
+        by default a new Figure not managed by pyplot.
+
+    Returns
+    -------
+    Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fig = plot_weight_grid(np.zeros((64, 4)), image_side=8, grid=(2, 2))
+    >>> len(fig.axes)
+    4
+    """
+    coefs = np.asarray(coefs)
+    rows, cols = grid
+    n_features, n_hidden = coefs.shape
+    if n_features != image_side * image_side:
+        raise UsageError(
+            f"weights have {n_features} inputs, not {image_side}x{image_side} pixels"
+        )
+    if rows < 1 or cols < 1 or rows * cols > n_hidden:
+        raise UsageError(
+            f"a {rows}x{cols} grid needs {rows * cols} hidden units; "
+            f"there are {n_hidden}"
+        )
+    if fig is None:
+        fig = Figure()
+    axes = fig.subplots(rows, cols, squeeze=False)
+    # One global min/max so that all panels are on the same scale.
+    vmin, vmax = coefs.min(), coefs.max()
+    for coef, ax in zip(coefs.T, axes.ravel()):
+        ax.matshow(
+            coef.reshape(image_side, image_side),
+            cmap="gray",
+            vmin=vscale * vmin,
+            vmax=vscale * vmax,
+        )
+        ax.set_xticks(())
+        ax.set_yticks(())
+    return fig
+
+
+@contextlib.contextmanager
+def drawing_style():
+    """The one style every figure of this package is drawn and saved in."""
+    with matplotlib.style.context(STYLE, after_reset=True):
+        yield
+
+
+def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
+    """Write ``fig`` to ``path`` atomically; the format follows the suffix.
+
+    The figure is written to a temporary file beside ``path`` and renamed,
+    so a failed or interrupted save never leaves a half-written file.
+    """
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    supported = fig.canvas.get_supported_filetypes()
+    if fmt not in supported:
+        raise UsageError(
+            f"cannot write {str(path)!r}: unknown image format {fmt!r} "
+            f"(use one of: {', '.join(sorted(supported))})"
+        )
+    directory = path.parent
+    if not directory.is_dir():
+        raise UsageError(f"cannot write {str(path)!r}: folder {str(directory)!r} does not exist")
+    kwargs = SAVEFIG_KWARGS if fmt == "png" else {}
+    try:
+        with atomic_write(path) as fh:
+            fig.savefig(fh, format=fmt, **kwargs)
+    except OSError as exc:
+        raise UsageError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    return path
+
+
+def render_weights(coefs: np.ndarray, scenario, path: str | os.PathLike | None = None,
+                   grid: tuple[int, int] | None = None) -> Figure:
+    """Draw a scenario's weights in the package style, and save if ``path`` is given."""
+    with drawing_style():
+        fig = plot_weight_grid(
+            coefs, scenario.image_side, grid or scenario.grid, scenario.vscale
+        )
+        if path is not None:
+            save_figure(fig, path)
+    return fig

@@ -1,0 +1,191 @@
+"""Numeric snapshots of a fit, and their comparison with a fresh fit.
+
+A snapshot is an ``.npz`` of plain arrays (no pickles) holding the loss
+curve, the first-layer weights and the two scores, with the scenario's
+settings as JSON text so that a change of settings is told apart from a
+change of behaviour.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ._io import atomic_write
+from .errors import BaselineError
+from .train import TrainingResult
+
+SNAPSHOT_FORMAT = 1
+
+#: Relative tolerance for weights and losses. Float noise across numpy and
+#: scikit-learn versions is about 1e-15; a relative change of 1e-6 in the
+#: learning rate moves weights by about 1e-6. 1e-9 sits far from both.
+RTOL = 1e-9
+#: Absolute floor for values near zero, far below any weight that matters.
+ATOL = 1e-12
+
+
+def regen_command(scenario: str) -> str:
+    return f'mlp-weights regen --scenario {scenario} --reason "..."'
+
+
+@dataclass(frozen=True)
+class ArrayComparison:
+    """How far an obtained array is from the expected one."""
+
+    name: str
+    n_total: int
+    n_differ: int
+    max_abs: float
+    max_rel: float
+    shape_mismatch: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.shape_mismatch and self.n_differ == 0
+
+    def describe(self) -> str:
+        if self.shape_mismatch:
+            return f"{self.name}: {self.shape_mismatch}"
+        return (
+            f"{self.name}: {self.n_differ} of {self.n_total} values differ "
+            f"(max abs error {self.max_abs:.3g}, max rel error {self.max_rel:.3g}; "
+            f"rtol {RTOL:g}, atol {ATOL:g})"
+        )
+
+
+def compare_arrays(name: str, expected, obtained, rtol: float = RTOL, atol: float = ATOL):
+    """Compare two arrays elementwise, as :func:`numpy.isclose` does."""
+    expected = np.asarray(expected, dtype=np.float64)
+    obtained = np.asarray(obtained, dtype=np.float64)
+    if expected.shape != obtained.shape:
+        return ArrayComparison(
+            name, expected.size, expected.size, np.inf, np.inf,
+            f"shape {obtained.shape} now, {expected.shape} in the baseline",
+        )
+    diff = np.abs(obtained - expected)
+    close = diff <= atol + rtol * np.abs(expected)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(expected != 0, diff / np.abs(expected), np.where(diff == 0, 0.0, np.inf))
+    return ArrayComparison(
+        name=name,
+        n_total=int(expected.size),
+        n_differ=int(np.count_nonzero(~close)),
+        max_abs=float(diff.max()) if diff.size else 0.0,
+        max_rel=float(rel.max()) if rel.size else 0.0,
+    )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A stored fit: what the ``training`` layer compares a fresh fit with."""
+
+    scenario: str
+    settings_json: str
+    loss_curve: np.ndarray
+    coefs: np.ndarray
+    train_score: float
+    test_score: float
+
+    @classmethod
+    def from_result(cls, result: TrainingResult, settings_json: str) -> Snapshot:
+        return cls(
+            scenario=result.scenario,
+            settings_json=settings_json,
+            loss_curve=result.loss_curve,
+            coefs=result.coefs,
+            train_score=result.train_score,
+            test_score=result.test_score,
+        )
+
+
+def snapshot_bytes(snapshot: Snapshot) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        format_version=np.int64(SNAPSHOT_FORMAT),
+        scenario=np.str_(snapshot.scenario),
+        settings_json=np.str_(snapshot.settings_json),
+        loss_curve=snapshot.loss_curve,
+        coefs=snapshot.coefs,
+        scores=np.array([snapshot.train_score, snapshot.test_score]),
+    )
+    return buffer.getvalue()
+
+
+def save_snapshot(snapshot: Snapshot, path: str | os.PathLike) -> Path:
+    """Write a snapshot atomically."""
+    path = Path(path)
+    with atomic_write(path) as fh:
+        fh.write(snapshot_bytes(snapshot))
+    return path
+
+
+def load_snapshot(path: str | os.PathLike, scenario: str) -> Snapshot:
+    """Read a snapshot, with a one-line :class:`BaselineError` for any defect."""
+    path = Path(path)
+    if not path.exists():
+        raise BaselineError(
+            f"missing snapshot {path} for scenario {scenario!r}; "
+            f"create it with: {regen_command(scenario)}"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            fields = {key: npz[key] for key in npz.files}
+        version = int(fields["format_version"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise BaselineError(
+            f"snapshot {path} is damaged ({type(exc).__name__}: {exc}); restore it with "
+            f"'git checkout -- {path}' or recreate it with: {regen_command(scenario)}"
+        ) from None
+    if version > SNAPSHOT_FORMAT:
+        raise BaselineError(
+            f"snapshot {path} has format version {version}, newer than this mlp-weights "
+            f"reads ({SNAPSHOT_FORMAT}); upgrade mlp-weights"
+        )
+    try:
+        scores = fields["scores"]
+        return Snapshot(
+            scenario=str(fields["scenario"]),
+            settings_json=str(fields["settings_json"]),
+            loss_curve=fields["loss_curve"].astype(np.float64),
+            coefs=fields["coefs"].astype(np.float64),
+            train_score=float(scores[0]),
+            test_score=float(scores[1]),
+        )
+    except (KeyError, IndexError, ValueError, TypeError) as exc:
+        raise BaselineError(
+            f"snapshot {path} lacks a field ({exc}); recreate it with: {regen_command(scenario)}"
+        ) from None
+
+
+def settings_changes(snapshot: Snapshot, settings_json: str) -> list[str]:
+    """The scenario settings that differ between the snapshot and the code now."""
+    then = json.loads(snapshot.settings_json)
+    now = json.loads(settings_json)
+    return [
+        f"{key}: {then.get(key)!r} in the baseline, {now.get(key)!r} now"
+        for key in sorted(set(then) | set(now))
+        if then.get(key) != now.get(key)
+    ]
+
+
+def compare_training(snapshot: Snapshot, result: TrainingResult) -> list[ArrayComparison]:
+    """Compare a fresh fit with a snapshot: losses, weights and scores."""
+    return [
+        compare_arrays("loss curve", snapshot.loss_curve, result.loss_curve),
+        compare_arrays("first-layer weights", snapshot.coefs, result.coefs),
+        # Scores are counts of right answers over a fixed set: one more or
+        # fewer is a real difference, so they must agree to float precision.
+        compare_arrays(
+            "scores",
+            [snapshot.train_score, snapshot.test_score],
+            [result.train_score, result.test_score],
+        ),
+    ]

@@ -1,0 +1,81 @@
+"""Training: the seed's split and estimator, on a scenario's data."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import Dataset
+from .scenarios import Scenario
+
+#: BLAS and OpenMP threads used while training and scoring. MLP results can
+#: differ with the thread count (scikit-learn issues 13108, 14603, 20516);
+#: one thread makes a fit independent of the machine's core count.
+TRAINING_THREADS = 1
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """What a fit produced: the numbers the ``training`` layer compares."""
+
+    scenario: str
+    loss_curve: np.ndarray
+    coefs: np.ndarray
+    train_score: float
+    test_score: float
+
+
+def split_scaled(scenario: Scenario, dataset: Dataset):
+    """The seed's ``train_test_split(X / 255.0, y, ...)``, without a full float copy.
+
+    The split depends only on the number of rows and the random state, so
+    splitting the uint8 pixels first and scaling each part gives the seed's
+    arrays exactly, while never holding a float64 copy of the whole set.
+    """
+    from sklearn.model_selection import train_test_split
+
+    X_train, X_test, y_train, y_test = train_test_split(
+        dataset.X,
+        dataset.y,
+        random_state=scenario.split_random_state,
+        test_size=scenario.test_size,
+    )
+    return X_train / scenario.pixel_max, X_test / scenario.pixel_max, y_train, y_test
+
+
+def train(scenario: Scenario, dataset: Dataset, verbose: bool = True) -> TrainingResult:
+    """Fit the seed's ``MLPClassifier`` and score it.
+
+    With ``verbose``, scikit-learn prints ``Iteration N, loss = X`` for each
+    epoch as it goes, exactly as in the seed.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    from threadpoolctl import threadpool_limits
+
+    X_train, X_test, y_train, y_test = split_scaled(scenario, dataset)
+    mlp = MLPClassifier(**scenario.estimator_params(), verbose=10 if verbose else 0)
+    with threadpool_limits(limits=TRAINING_THREADS), warnings.catch_warnings():
+        # The seed stops after a few epochs on purpose, to keep the example
+        # fast; the resulting "did not converge" warning is expected noise.
+        warnings.filterwarnings("ignore", category=ConvergenceWarning, module="sklearn")
+        mlp.fit(X_train, y_train)
+        train_score = mlp.score(X_train, y_train)
+        test_score = mlp.score(X_test, y_test)
+    return TrainingResult(
+        scenario=scenario.name,
+        loss_curve=np.asarray(mlp.loss_curve_, dtype=np.float64),
+        coefs=np.asarray(mlp.coefs_[0], dtype=np.float64),
+        train_score=float(train_score),
+        test_score=float(test_score),
+    )
+
+
+def format_scores(result: TrainingResult) -> str:
+    """The seed's two closing lines."""
+    return (
+        f"Training set score: {result.train_score:f}\n"
+        f"Test set score: {result.test_score:f}"
+    )
