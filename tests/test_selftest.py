@@ -132,11 +132,17 @@ def spoil_png(path: Path) -> None:
 def test_spoiled_baseline_images_fail_rendering(tmp_path, untouched_baselines):
     spoiled = tmp_path / "baselines"
     shutil.copytree(BASELINES, spoiled)
-    for png in spoiled.glob("*.png"):
-        spoil_png(png)
+    spoil_png(spoiled / "digits.png")
+    # A baseline of the wrong size (as if drawn at another dpi).
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(spoiled / "mnist-sample.png")
+    matplotlib.image.imsave(spoiled / "mnist-sample.png", pixels[::2, ::2])
     outcomes, output = run_layers(tmp_path, f"--mlp-baseline-dir={spoiled}")
     assert layer_outcomes(outcomes, "rendering") == {"fail"}, output
     assert layer_outcomes(outcomes, "training") == {"pass"}, output
+    assert "Image dimensions did not match" in output
+    assert "layer 'rendering', scenario 'digits': image moved by RMS" in output
 
 
 def test_missing_baseline_names_the_regen_command(tmp_path, untouched_baselines):

@@ -1,0 +1,193 @@
+"""The command-line tool: the seed's output, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib.image
+import pytest
+
+from mlp_weights.cli import main
+
+ITERATION = re.compile(r"^Iteration (\d+), loss = \d+\.\d{8}$", re.M)
+SCORES = re.compile(r"^Training set score: 0\.\d{6}\nTest set score: 0\.\d{6}$", re.M)
+
+#: Simulates "no network" for a child process on any machine: every HTTP(S)
+#: request goes to a proxy on a closed loopback port and is refused at once.
+NO_NETWORK = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+              "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9",
+              "NO_PROXY": "", "no_proxy": ""}
+
+
+def run_cli(*args, env=None, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "mlp_weights", *args],
+        capture_output=True, text=True, timeout=300, cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_run_digits_prints_the_seed_lines_and_writes_the_grid(tmp_path, capsys):
+    out = tmp_path / "w.png"
+    assert main(["run", "--dataset", "digits", "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert [int(n) for n in ITERATION.findall(stdout)] == list(range(1, 9))
+    assert SCORES.search(stdout)
+    assert matplotlib.image.imread(out).shape[:2] == (480, 640)
+
+
+def test_quiet_hides_the_iterations_only(tmp_path, capsys):
+    assert main(["run", "--dataset", "digits", "--quiet", "--out", str(tmp_path / "w.png")]) == 0
+    stdout = capsys.readouterr().out
+    assert not ITERATION.search(stdout)
+    assert SCORES.search(stdout)
+
+
+def test_options_change_the_fit_and_the_grid(tmp_path, capsys):
+    out = tmp_path / "w.pdf"
+    args = ["run", "--dataset", "digits", "--hidden", "6", "--max-iter", "3", "--grid", "2x3"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert len(ITERATION.findall(capsys.readouterr().out)) == 3
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_console_script_and_module_run_mnist_sample(tmp_path):
+    proc = run_cli("run", "--dataset", "mnist-sample", "--out", "w.png", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert len(ITERATION.findall(proc.stdout)) == 8
+    assert SCORES.search(proc.stdout)
+    assert (tmp_path / "w.png").stat().st_size > 1000
+
+
+def test_mnist_offline_fails_fast_with_one_line(tmp_path):
+    proc = run_cli("run", "--dataset", "mnist", "--data-home", str(tmp_path / "empty"),
+                   "--out", str(tmp_path / "w.png"), env=NO_NETWORK)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "MNIST is not cached" in lines[0]
+    assert "--data-home" in lines[0] and "mnist-sample" in lines[0]
+    assert not (tmp_path / "w.png").exists()
+
+
+BAD_INPUTS = {
+    "unknown dataset": ["--dataset", "fashion"],
+    "max-iter zero": ["--max-iter", "0"],
+    "max-iter not a number": ["--max-iter", "eight"],
+    "hidden negative": ["--hidden", "-3"],
+    "grid larger than hidden": ["--grid", "7x7"],
+    "grid larger than a smaller hidden": ["--hidden", "10"],
+    "grid with zero side": ["--grid", "0x4"],
+    "grid malformed": ["--grid", "four"],
+    "out folder missing": ["--out", "{tmp}/no/such/folder/w.png"],
+    "out is a folder": ["--out", "{tmp}"],
+    "out unknown format": ["--out", "{tmp}/w.xyz"],
+    "data-home is a file": ["--data-home", "{tmp}/afile"],
+}
+
+
+@pytest.mark.parametrize("args", list(BAD_INPUTS.values()), ids=list(BAD_INPUTS))
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args):
+    (tmp_path / "afile").write_text("not a folder")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if "--dataset" not in args:
+        args = ["--dataset", "digits", *args]
+    if "--out" not in args:
+        args = [*args, "--out", str(tmp_path / "w.png")]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(SystemExit) as info:
+        sys.exit(main(["run", *args]))
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("mlp-weights")
+    assert "Traceback" not in captured.err
+    assert not ITERATION.search(captured.out), "bad input must be caught before training"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_bad_input_through_the_real_process(tmp_path):
+    proc = run_cli("run", "--dataset", "fashion")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "mlp-weights: error: unknown scenario 'fashion'; choose one of: mnist, mnist-sample, digits"
+    )
+
+
+def test_failed_save_leaves_no_file(tmp_path, capsys, monkeypatch):
+    from matplotlib.figure import Figure
+
+    def broken(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", broken)
+    out = tmp_path / "w.png"
+    assert main(["run", "--dataset", "digits", "--quiet", "--out", str(out)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_regen_writes_images_snapshots_and_manifest(tmp_path, capsys):
+    baselines = tmp_path / "baselines"
+    assert main(["regen", "--scenario", "digits", "--reason", "test", "--quiet",
+                 "--baseline-dir", str(baselines)]) == 0
+    assert sorted(p.name for p in baselines.iterdir()) == [
+        "digits.npz", "digits.png", "manifest.json"]
+    manifest = json.loads((baselines / "manifest.json").read_text())
+    entry = manifest["scenarios"]["digits"]
+    assert entry["reason"] == "test"
+    assert {"scikit-learn", "matplotlib", "numpy", "python", "blas"} <= set(entry["versions"])
+
+
+def test_regen_reproduces_the_committed_baselines(tmp_path, capsys):
+    """What regen writes is what the suite compares against."""
+    from matplotlib.testing.compare import compare_images
+
+    repo = Path(__file__).resolve().parent.parent / "baseline_images"
+    baselines = tmp_path / "baselines"
+    assert main(["regen", "--scenario", "digits", "--reason", "test", "--quiet",
+                 "--baseline-dir", str(baselines)]) == 0
+    assert compare_images(str(repo / "digits.png"), str(baselines / "digits.png"), tol=0) is None
+
+
+@pytest.mark.parametrize("args", [["--reason", "  "], ["--reason", "x", "--scenario", "nope"], []])
+def test_regen_bad_input(tmp_path, capsys, args):
+    with pytest.raises(SystemExit) as info:
+        sys.exit(main(["regen", "--baseline-dir", str(tmp_path / "b"), *args]))
+    assert info.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
+
+
+def test_failed_regen_keeps_the_old_baselines(tmp_path, monkeypatch, capsys):
+    from mlp_weights import data
+    from mlp_weights.errors import DataUnavailableError
+
+    baselines = tmp_path / "baselines"
+    assert main(["regen", "--scenario", "digits", "--reason", "old", "--quiet",
+                 "--baseline-dir", str(baselines)]) == 0
+    before = {p.name: p.read_bytes() for p in baselines.iterdir()}
+
+    def offline(data_home):
+        raise DataUnavailableError("MNIST is not cached (test)")
+
+    monkeypatch.setitem(data.SOURCES, "mnist", offline)
+    code = main(["regen", "--scenario", "digits", "--scenario", "mnist", "--reason", "new",
+                 "--quiet", "--baseline-dir", str(baselines)])
+    assert code == 1
+    assert "MNIST is not cached (test)" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in baselines.iterdir()} == before
+
+
+def test_version_and_help():
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for command in ("run", "regen", "bench"):
+        assert command in proc.stdout

@@ -1,0 +1,72 @@
+"""The drawing: the seed's grid, as a pure function of the weights."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from mlp_weights.errors import UsageError
+from mlp_weights.plot import STYLE, plot_weight_grid, render_weights, save_figure
+from mlp_weights.scenarios import get_scenario
+
+
+@pytest.fixture
+def coefs():
+    return np.random.RandomState(0).standard_normal((784, 40))
+
+
+def test_grid_follows_the_seed(coefs, monkeypatch):
+    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plot called plt.show()"))
+    fig = plot_weight_grid(coefs, image_side=28)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 16
+    lo, hi = 0.5 * coefs.min(), 0.5 * coefs.max()
+    for ax, unit in zip(fig.axes, coefs.T):
+        (image,) = ax.images
+        assert image.get_cmap().name == "gray"
+        assert image.get_clim() == (lo, hi)
+        np.testing.assert_array_equal(image.get_array(), unit.reshape(28, 28))
+        assert list(ax.get_xticks()) == [] and list(ax.get_yticks()) == []
+
+
+def test_figure_is_not_managed_by_pyplot(coefs):
+    before = plt.get_fignums()
+    plot_weight_grid(coefs, image_side=28)
+    assert plt.get_fignums() == before
+
+
+@pytest.mark.parametrize("grid", [(7, 7), (0, 4), (4, 0)])
+def test_impossible_grids_are_refused(coefs, grid):
+    with pytest.raises(UsageError, match="grid"):
+        plot_weight_grid(coefs, image_side=28, grid=grid)
+
+
+def test_wrong_image_side_is_refused(coefs):
+    with pytest.raises(UsageError, match="not 8x8"):
+        plot_weight_grid(coefs, image_side=8)
+
+
+def test_render_uses_the_one_style(coefs, tmp_path):
+    import matplotlib
+
+    matplotlib.rcParams["figure.figsize"] = (3, 3)
+    try:
+        fig = render_weights(coefs, get_scenario("mnist-sample"), tmp_path / "w.png")
+    finally:
+        matplotlib.rcdefaults()
+    assert STYLE == "default"
+    assert tuple(fig.get_size_inches()) == (6.4, 4.8)
+
+
+def test_save_is_atomic_and_png_bytes_are_reproducible(coefs, tmp_path):
+    fig = render_weights(coefs, get_scenario("mnist-sample"))
+    a = save_figure(fig, tmp_path / "a.png").read_bytes()
+    b = save_figure(fig, tmp_path / "b.png").read_bytes()
+    assert a == b
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png"]
+
+
+def test_unknown_format_is_refused(coefs, tmp_path):
+    with pytest.raises(UsageError, match="unknown image format 'xyz'"):
+        save_figure(plot_weight_grid(coefs, 28), tmp_path / "w.xyz")
+    assert list(tmp_path.iterdir()) == []

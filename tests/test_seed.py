@@ -1,0 +1,30 @@
+"""The seed example's published output, on full MNIST (skipped without its data).
+
+Published by scikit-learn's gallery (full MNIST, an earlier scikit-learn).
+"""
+
+import numpy as np
+import pytest
+
+from mlp_weights import suite
+
+SEED_LOSSES = [0.44139186, 0.19174891, 0.13983521, 0.11378556,
+               0.09443967, 0.07846529, 0.06506307, 0.05534985]
+SEED_TRAIN_SCORE = 0.986429
+SEED_TEST_SCORE = 0.953061
+
+#: Losses agree within 1e-4: above the published 8-decimal rounding and any
+#: BLAS noise, below what a learning rate 1e-4 off does to the curve (9e-4).
+LOSS_TOLERANCE = 1e-4
+#: Scores agree within 5e-4: about 10 of 21,000 training and 25 of 49,000
+#: test predictions, room for a different BLAS but not for a training change.
+SCORE_TOLERANCE = 5e-4
+
+
+@pytest.mark.seed
+@pytest.mark.parametrize("scenario_name", suite.scenario_params(["mnist"]))
+def test_mnist_matches_the_published_seed_output(scenario_name):
+    result = suite.fresh_fit(scenario_name)
+    np.testing.assert_allclose(result.loss_curve, SEED_LOSSES, rtol=0, atol=LOSS_TOLERANCE)
+    assert result.train_score == pytest.approx(SEED_TRAIN_SCORE, abs=SCORE_TOLERANCE)
+    assert result.test_score == pytest.approx(SEED_TEST_SCORE, abs=SCORE_TOLERANCE)
