@@ -35,9 +35,7 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    chosen = config.getoption("--mlp-baseline-dir") or os.environ.get(
-        "MLP_WEIGHTS_BASELINE_DIR"
-    )
+    chosen = config.getoption("--mlp-baseline-dir") or os.environ.get("MLP_WEIGHTS_BASELINE_DIR")
     suite.configure(chosen or REPO_BASELINES)
     injection = config.getoption("--mlp-inject")
     if injection:

@@ -19,15 +19,23 @@ SCORES = re.compile(r"^Training set score: 0\.\d{6}\nTest set score: 0\.\d{6}$",
 
 #: Simulates "no network" for a child process on any machine: every HTTP(S)
 #: request goes to a proxy on a closed loopback port and is refused at once.
-NO_NETWORK = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
-              "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9",
-              "NO_PROXY": "", "no_proxy": ""}
+NO_NETWORK = {
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "https_proxy": "http://127.0.0.1:9",
+    "http_proxy": "http://127.0.0.1:9",
+    "NO_PROXY": "",
+    "no_proxy": "",
+}
 
 
 def run_cli(*args, env=None, cwd=None):
     return subprocess.run(
         [sys.executable, "-m", "mlp_weights", *args],
-        capture_output=True, text=True, timeout=300, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
         env={**os.environ, **(env or {})},
     )
 
@@ -65,8 +73,16 @@ def test_console_script_and_module_run_mnist_sample(tmp_path):
 
 
 def test_mnist_offline_fails_fast_with_one_line(tmp_path):
-    proc = run_cli("run", "--dataset", "mnist", "--data-home", str(tmp_path / "empty"),
-                   "--out", str(tmp_path / "w.png"), env=NO_NETWORK)
+    proc = run_cli(
+        "run",
+        "--dataset",
+        "mnist",
+        "--data-home",
+        str(tmp_path / "empty"),
+        "--out",
+        str(tmp_path / "w.png"),
+        env=NO_NETWORK,
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -136,10 +152,26 @@ def test_failed_save_leaves_no_file(tmp_path, capsys, monkeypatch):
 
 def test_regen_writes_images_snapshots_and_manifest(tmp_path, capsys):
     baselines = tmp_path / "baselines"
-    assert main(["regen", "--scenario", "digits", "--reason", "test", "--quiet",
-                 "--baseline-dir", str(baselines)]) == 0
+    assert (
+        main(
+            [
+                "regen",
+                "--scenario",
+                "digits",
+                "--reason",
+                "test",
+                "--quiet",
+                "--baseline-dir",
+                str(baselines),
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in baselines.iterdir()) == [
-        "digits.npz", "digits.png", "manifest.json"]
+        "digits.npz",
+        "digits.png",
+        "manifest.json",
+    ]
     manifest = json.loads((baselines / "manifest.json").read_text())
     entry = manifest["scenarios"]["digits"]
     assert entry["reason"] == "test"
@@ -152,8 +184,21 @@ def test_regen_reproduces_the_committed_baselines(tmp_path, capsys):
 
     repo = Path(__file__).resolve().parent.parent / "baseline_images"
     baselines = tmp_path / "baselines"
-    assert main(["regen", "--scenario", "digits", "--reason", "test", "--quiet",
-                 "--baseline-dir", str(baselines)]) == 0
+    assert (
+        main(
+            [
+                "regen",
+                "--scenario",
+                "digits",
+                "--reason",
+                "test",
+                "--quiet",
+                "--baseline-dir",
+                str(baselines),
+            ]
+        )
+        == 0
+    )
     assert compare_images(str(repo / "digits.png"), str(baselines / "digits.png"), tol=0) is None
 
 
@@ -171,16 +216,41 @@ def test_failed_regen_keeps_the_old_baselines(tmp_path, monkeypatch, capsys):
     from mlp_weights.errors import DataUnavailableError
 
     baselines = tmp_path / "baselines"
-    assert main(["regen", "--scenario", "digits", "--reason", "old", "--quiet",
-                 "--baseline-dir", str(baselines)]) == 0
+    assert (
+        main(
+            [
+                "regen",
+                "--scenario",
+                "digits",
+                "--reason",
+                "old",
+                "--quiet",
+                "--baseline-dir",
+                str(baselines),
+            ]
+        )
+        == 0
+    )
     before = {p.name: p.read_bytes() for p in baselines.iterdir()}
 
     def offline(data_home):
         raise DataUnavailableError("MNIST is not cached (test)")
 
     monkeypatch.setitem(data.SOURCES, "mnist", offline)
-    code = main(["regen", "--scenario", "digits", "--scenario", "mnist", "--reason", "new",
-                 "--quiet", "--baseline-dir", str(baselines)])
+    code = main(
+        [
+            "regen",
+            "--scenario",
+            "digits",
+            "--scenario",
+            "mnist",
+            "--reason",
+            "new",
+            "--quiet",
+            "--baseline-dir",
+            str(baselines),
+        ]
+    )
     assert code == 1
     assert "MNIST is not cached (test)" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in baselines.iterdir()} == before

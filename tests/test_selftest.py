@@ -44,10 +44,17 @@ def run_layers(tmp_path: Path, *args: str) -> tuple[dict, str]:
     """Run the layer tests; return ``{(layer, scenario): outcome}`` and the output."""
     junit = tmp_path / f"junit-{len(list(tmp_path.glob('junit-*')))}.xml"
     command = [
-        sys.executable, "-m", "pytest", str(LAYER_TESTS),
-        "-p", "no:cacheprovider", "-k", OFFLINE,
+        sys.executable,
+        "-m",
+        "pytest",
+        str(LAYER_TESTS),
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        OFFLINE,
         f"--mpl-results-path={tmp_path / 'mpl-results'}",
-        f"--junitxml={junit}", *args,
+        f"--junitxml={junit}",
+        *args,
     ]
     proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert junit.exists(), proc.stdout + proc.stderr
@@ -156,7 +163,9 @@ def test_missing_baseline_names_the_regen_command(tmp_path, untouched_baselines)
     assert outcomes[("training", "mnist-sample")] == "pass"
     assert 'mlp-weights regen --scenario digits --reason "..."' in output
     assert sorted(p.name for p in partial.iterdir()) == [
-        "manifest.json", "mnist-sample.npz", "mnist-sample.png",
+        "manifest.json",
+        "mnist-sample.npz",
+        "mnist-sample.png",
     ], "the test run wrote into the baseline folder"
 
 

@@ -2,8 +2,13 @@
 
 from mlp_weights.verdict import Outcome, blame, explain, format_table, scenario_verdict
 
-THEN = {"python": "3.11.7", "scikit-learn": "1.9.1", "matplotlib": "3.11.2",
-        "numpy": "2.4.6", "blas": "openblas 0.3.30"}
+THEN = {
+    "python": "3.11.7",
+    "scikit-learn": "1.9.1",
+    "matplotlib": "3.11.2",
+    "numpy": "2.4.6",
+    "blas": "openblas 0.3.30",
+}
 
 
 def test_rendering_failure_names_matplotlib_versions():
@@ -42,14 +47,19 @@ def test_scenario_verdicts():
 
 
 def test_table_has_a_row_per_layer_and_a_verdict_per_scenario():
-    lines = format_table([
-        Outcome("digits", "rendering", "FAIL", "matplotlib"),
-        Outcome("digits", "training", "pass"),
-        Outcome("mnist", "training", "skip"),
-    ])
+    lines = format_table(
+        [
+            Outcome("digits", "rendering", "FAIL", "matplotlib"),
+            Outcome("digits", "training", "pass"),
+            Outcome("mnist", "training", "skip"),
+        ]
+    )
     assert lines[0].split() == ["scenario", "layer", "result", "blamed"]
     rows = [line.split() for line in lines[2:5]]
-    assert rows == [["digits", "training", "pass"], ["digits", "rendering", "FAIL", "matplotlib"],
-                    ["mnist", "training", "skip"]]
+    assert rows == [
+        ["digits", "training", "pass"],
+        ["digits", "rendering", "FAIL", "matplotlib"],
+        ["mnist", "training", "skip"],
+    ]
     assert "digits: rendering moved (matplotlib)" in lines
     assert "mnist: skipped" in lines

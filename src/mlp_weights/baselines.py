@@ -52,7 +52,9 @@ def regenerate(
     scenario succeeded, so a failure leaves the old baselines untouched.
     """
     if not reason or not reason.strip():
-        raise UsageError('regen needs --reason "why the baselines change" (it goes in the manifest)')
+        raise UsageError(
+            'regen needs --reason "why the baselines change" (it goes in the manifest)'
+        )
     baseline_dir = Path(baseline_dir)
     if baseline_dir.exists() and not baseline_dir.is_dir():
         raise UsageError(f"baseline folder {str(baseline_dir)!r} is a file")
@@ -73,8 +75,10 @@ def regenerate(
             render_weights(snapshot.coefs, scenario, tmp_png)
             entry = make_entry(
                 reason.strip(),
-                {"image": image_path(".", scenario.name).name,
-                 "snapshot": snapshot_path(".", scenario.name).name},
+                {
+                    "image": image_path(".", scenario.name).name,
+                    "snapshot": snapshot_path(".", scenario.name).name,
+                },
             )
             staged.append((scenario, tmp_npz, tmp_png, entry))
         written = []
@@ -82,8 +86,10 @@ def regenerate(
             os.replace(tmp_npz, snapshot_path(baseline_dir, scenario.name))
             os.replace(tmp_png, image_path(baseline_dir, scenario.name))
             manifest["scenarios"][scenario.name] = entry
-            written += [snapshot_path(baseline_dir, scenario.name),
-                        image_path(baseline_dir, scenario.name)]
+            written += [
+                snapshot_path(baseline_dir, scenario.name),
+                image_path(baseline_dir, scenario.name),
+            ]
         written.append(write_manifest(baseline_dir, manifest))
     return written
 

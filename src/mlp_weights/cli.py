@@ -58,44 +58,76 @@ def build_parser() -> argparse.ArgumentParser:
 
     names = ", ".join(SCENARIOS)
     run = sub.add_parser("run", help="train one scenario and write its weight grid")
-    run.add_argument("--dataset", default="mnist", metavar="NAME",
-                     help=f"scenario: {names} (default: mnist, the seed's)")
-    run.add_argument("--out", default="mlp_weights.png", metavar="PATH",
-                     help="figure to write; the format follows the suffix (default: %(default)s)")
-    run.add_argument("--data-home", metavar="DIR",
-                     help="data folder (default: $SCIKIT_LEARN_DATA, else ~/scikit_learn_data)")
-    run.add_argument("--hidden", type=positive_int, metavar="N",
-                     help="hidden units (default: 40)")
-    run.add_argument("--max-iter", type=positive_int, metavar="N",
-                     help="training epochs (default: 8)")
-    run.add_argument("--grid", type=grid_spec, metavar="RxC",
-                     help="panels drawn, rows x columns (default: 4x4)")
+    run.add_argument(
+        "--dataset",
+        default="mnist",
+        metavar="NAME",
+        help=f"scenario: {names} (default: mnist, the seed's)",
+    )
+    run.add_argument(
+        "--out",
+        default="mlp_weights.png",
+        metavar="PATH",
+        help="figure to write; the format follows the suffix (default: %(default)s)",
+    )
+    run.add_argument(
+        "--data-home",
+        metavar="DIR",
+        help="data folder (default: $SCIKIT_LEARN_DATA, else ~/scikit_learn_data)",
+    )
+    run.add_argument("--hidden", type=positive_int, metavar="N", help="hidden units (default: 40)")
+    run.add_argument(
+        "--max-iter", type=positive_int, metavar="N", help="training epochs (default: 8)"
+    )
+    run.add_argument(
+        "--grid", type=grid_spec, metavar="RxC", help="panels drawn, rows x columns (default: 4x4)"
+    )
     run.add_argument("--quiet", action="store_true", help="hide the per-iteration loss lines")
     run.add_argument("--show", action="store_true", help="also open the figure in a window")
 
     regen = sub.add_parser(
         "regen", help="deliberately rewrite baseline images, snapshots and manifest"
     )
-    regen.add_argument("--scenario", action="append", metavar="NAME",
-                       help="scenario to regenerate; repeat for several "
-                       f"(default: the offline ones, {', '.join(OFFLINE_SCENARIOS)})")
-    regen.add_argument("--reason", required=True, metavar="TEXT",
-                       help="why the baselines change; recorded in the manifest")
-    regen.add_argument("--baseline-dir", metavar="DIR",
-                       help="baseline folder (default: $MLP_WEIGHTS_BASELINE_DIR, "
-                       "else ./baseline_images)")
+    regen.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME",
+        help="scenario to regenerate; repeat for several "
+        f"(default: the offline ones, {', '.join(OFFLINE_SCENARIOS)})",
+    )
+    regen.add_argument(
+        "--reason",
+        required=True,
+        metavar="TEXT",
+        help="why the baselines change; recorded in the manifest",
+    )
+    regen.add_argument(
+        "--baseline-dir",
+        metavar="DIR",
+        help="baseline folder (default: $MLP_WEIGHTS_BASELINE_DIR, else ./baseline_images)",
+    )
     regen.add_argument("--data-home", metavar="DIR", help="data folder, as for run")
     regen.add_argument("--quiet", action="store_true", help="hide training output")
 
     bench = sub.add_parser("bench", help="time and measure each step of the pipeline")
-    bench.add_argument("--repeat", type=positive_int, default=5, metavar="N",
-                       help="runs per measurement (default: %(default)s)")
-    bench.add_argument("--data-home", metavar="DIR",
-                       help="data folder (default: a new temporary folder)")
-    bench.add_argument("--seed-script", action="store_true",
-                       help="also time the seed script against `run` on mnist-sample")
-    bench.add_argument("--no-synthetic", action="store_true",
-                       help="skip the full-MNIST-shaped synthetic array")
+    bench.add_argument(
+        "--repeat",
+        type=positive_int,
+        default=5,
+        metavar="N",
+        help="runs per measurement (default: %(default)s)",
+    )
+    bench.add_argument(
+        "--data-home", metavar="DIR", help="data folder (default: a new temporary folder)"
+    )
+    bench.add_argument(
+        "--seed-script",
+        action="store_true",
+        help="also time the seed script against `run` on mnist-sample",
+    )
+    bench.add_argument(
+        "--no-synthetic", action="store_true", help="skip the full-MNIST-shaped synthetic array"
+    )
     return parser
 
 
@@ -134,11 +166,15 @@ def cmd_run(args) -> int:
 
         with matplotlib.style.context(STYLE, after_reset=True):
             fig = plt.figure()
-            plot_weight_grid(result.coefs, scenario.image_side, scenario.grid,
-                             scenario.vscale, fig=fig)
+            plot_weight_grid(
+                result.coefs, scenario.image_side, scenario.grid, scenario.vscale, fig=fig
+            )
         if matplotlib.get_backend().lower() in ("agg", "pdf", "svg", "ps", "cairo"):
-            print(f"--show: no display here (backend {matplotlib.get_backend()}); "
-                  f"the figure is in {out}", file=sys.stderr)
+            print(
+                f"--show: no display here (backend {matplotlib.get_backend()}); "
+                f"the figure is in {out}",
+                file=sys.stderr,
+            )
         else:
             plt.show()
     return 0
@@ -169,8 +205,9 @@ def cmd_regen(args) -> int:
 
     scenarios = scenarios_from_names(args.scenario, list(OFFLINE_SCENARIOS))
     baseline_dir = resolve_baseline_dir(args.baseline_dir)
-    written = regenerate(scenarios, baseline_dir, args.reason, args.data_home,
-                         verbose=not args.quiet)
+    written = regenerate(
+        scenarios, baseline_dir, args.reason, args.data_home, verbose=not args.quiet
+    )
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0

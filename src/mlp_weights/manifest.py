@@ -69,8 +69,7 @@ def read_manifest(baseline_dir: str | os.PathLike, missing_ok: bool = False) -> 
         if missing_ok:
             return {"format_version": MANIFEST_FORMAT, "scenarios": {}}
         raise BaselineError(
-            f"missing manifest {path}; create the baselines with: "
-            'mlp-weights regen --reason "..."'
+            f'missing manifest {path}; create the baselines with: mlp-weights regen --reason "..."'
         )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))

@@ -62,13 +62,10 @@ def plot_weight_grid(
     rows, cols = grid
     n_features, n_hidden = coefs.shape
     if n_features != image_side * image_side:
-        raise UsageError(
-            f"weights have {n_features} inputs, not {image_side}x{image_side} pixels"
-        )
+        raise UsageError(f"weights have {n_features} inputs, not {image_side}x{image_side} pixels")
     if rows < 1 or cols < 1 or rows * cols > n_hidden:
         raise UsageError(
-            f"a {rows}x{cols} grid needs {rows * cols} hidden units; "
-            f"there are {n_hidden}"
+            f"a {rows}x{cols} grid needs {rows * cols} hidden units; there are {n_hidden}"
         )
     if fig is None:
         fig = Figure()
@@ -120,13 +117,15 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
     return path
 
 
-def render_weights(coefs: np.ndarray, scenario, path: str | os.PathLike | None = None,
-                   grid: tuple[int, int] | None = None) -> Figure:
+def render_weights(
+    coefs: np.ndarray,
+    scenario,
+    path: str | os.PathLike | None = None,
+    grid: tuple[int, int] | None = None,
+) -> Figure:
     """Draw a scenario's weights in the package style, and save if ``path`` is given."""
     with drawing_style():
-        fig = plot_weight_grid(
-            coefs, scenario.image_side, grid or scenario.grid, scenario.vscale
-        )
+        fig = plot_weight_grid(coefs, scenario.image_side, grid or scenario.grid, scenario.vscale)
         if path is not None:
             save_figure(fig, path)
     return fig

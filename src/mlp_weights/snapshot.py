@@ -66,7 +66,11 @@ def compare_arrays(name: str, expected, obtained, rtol: float = RTOL, atol: floa
     obtained = np.asarray(obtained, dtype=np.float64)
     if expected.shape != obtained.shape:
         return ArrayComparison(
-            name, expected.size, expected.size, np.inf, np.inf,
+            name,
+            expected.size,
+            expected.size,
+            np.inf,
+            np.inf,
             f"shape {obtained.shape} now, {expected.shape} in the baseline",
         )
     diff = np.abs(obtained - expected)

@@ -91,7 +91,7 @@ def scenario_params(names=None, image: bool = False) -> list:
     return params
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fresh_fit(name: str):
     """Load and train a scenario once per process; layers share the result."""
     from .data import load_dataset
@@ -172,8 +172,8 @@ def layer_report(layer: str, scenario: str, failed: bool, failure_text: str = ""
         then = then or {}
     else:
         detail = failure_text.strip().splitlines()[0] if failure_text.strip() else "failed"
-    record["blamed"] = "no usable baseline" if detail.startswith("baseline") else blame(
-        layer, now, then
+    record["blamed"] = (
+        "no usable baseline" if detail.startswith("baseline") else blame(layer, now, then)
     )
     record["text"] = explain(layer, scenario, detail, now, then)
     return record

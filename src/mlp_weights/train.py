@@ -75,7 +75,4 @@ def train(scenario: Scenario, dataset: Dataset, verbose: bool = True) -> Trainin
 
 def format_scores(result: TrainingResult) -> str:
     """The seed's two closing lines."""
-    return (
-        f"Training set score: {result.train_score:f}\n"
-        f"Test set score: {result.test_score:f}"
-    )
+    return f"Training set score: {result.train_score:f}\nTest set score: {result.test_score:f}"

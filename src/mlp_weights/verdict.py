@@ -54,9 +54,7 @@ def explain(layer: str, scenario: str, detail: str, now: dict, then: dict | None
         if moved:
             lines.append("versions moved: " + "; ".join(moved))
         else:
-            libs = ", ".join(
-                f"{lib} {now.get(lib, '?')}" for lib in LAYER_LIBRARIES[layer][:2]
-            )
+            libs = ", ".join(f"{lib} {now.get(lib, '?')}" for lib in LAYER_LIBRARIES[layer][:2])
             lines.append(
                 f"same versions as the baseline ({libs}): the change is local "
                 "(code, settings or machine), not an upgrade"
