@@ -1,0 +1,45 @@
+"""The README's promises that code can check: Quickstart and CLI reference."""
+
+import re
+import shlex
+from pathlib import Path
+
+from mlp_weights.cli import build_parser
+from mlp_weights.scenarios import SCENARIOS
+
+REPO = Path(__file__).resolve().parent.parent
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def quickstart_commands() -> list[str]:
+    section = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```[a-z]*\n(.*?)```", section, re.S).group(1)
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_quickstart_holds_exactly_two_commands():
+    assert len(quickstart_commands()) == 2
+
+
+def test_first_command_runs_an_offline_scenario():
+    install, run = quickstart_commands()[0].split(" && ")
+    assert install == "python -m pip install ."
+    argv = shlex.split(run)
+    assert argv[0] == "mlp-weights"
+    args = build_parser().parse_args(argv[1:])
+    assert args.command == "run"
+    assert not SCENARIOS[args.dataset].needs_network
+
+
+def test_ci_runs_the_second_command_verbatim():
+    ci = (REPO / ".ci" / "run").read_text()
+    assert quickstart_commands()[1] in ci.splitlines()
+
+
+def test_cli_reference_lists_every_run_option():
+    parser = build_parser()
+    run = parser._subparsers._group_actions[0].choices["run"]
+    options = {o for a in run._actions for o in a.option_strings if o.startswith("--")}
+    options.discard("--help")
+    documented = set(re.findall(r"^\| `(--[a-z-]+)` \|", README, re.M))
+    assert options == documented
