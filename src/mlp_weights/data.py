@@ -16,15 +16,18 @@ is reported and rebuilt from its source, never used.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import io
 import json
 import os
 import socket
 import sys
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -44,6 +47,14 @@ OPENML_SOCKET_TIMEOUT = 30.0
 
 OPENML_NAME = "mnist_784"
 OPENML_VERSION = 1
+#: mnist_784's ARFF holds 784 pixel columns, then the ``class`` target.
+OPENML_TARGET_COLUMN = 784
+#: Read the target as plain text. scikit-learn reads nominal columns as pandas
+#: categories, and with pandas >= 3.1 the categories of unquoted numeric labels
+#: ("5") become integers, on which scikit-learn's pandas ARFF parser fails
+#: (scikit-learn issue 34892; the pinned 1.9.1 with pandas 3.1.1 is affected).
+#: Its "liac-arff" parser is immune but about four times slower on MNIST.
+OPENML_READ_CSV_KWARGS = {"dtype": {OPENML_TARGET_COLUMN: str}}
 
 
 @dataclass(frozen=True)
@@ -92,8 +103,12 @@ def cache_paths(scenario: Scenario, data_home: Path) -> tuple[Path, Path]:
     return folder / f"{scenario.name}.npz", folder / f"{scenario.name}.json"
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).splitlines())
+
+
 def _note(message: str) -> None:
-    print(f"mlp-weights: {message}", file=sys.stderr)
+    print(f"mlp-weights: {_one_line(message)}", file=sys.stderr)
 
 
 def _npz_bytes(X: np.ndarray, y: np.ndarray) -> bytes:
@@ -110,7 +125,15 @@ def _npz_bytes(X: np.ndarray, y: np.ndarray) -> bytes:
 
 
 def write_cache(scenario: Scenario, data_home: Path, dataset: Dataset) -> Path:
-    """Store a dataset in the local cache (atomically) and return its path."""
+    """Store a dataset in the local cache (atomically) and return its path.
+
+    Each file is replaced atomically; the order of the two replacements makes
+    an interrupted or concurrent write safe. With no arrays yet, the checksum
+    goes first: until the arrays appear, readers see no cache (not a damaged
+    one), so concurrent first loads stay quiet. When replacing arrays, they go
+    first: a write that fails leaves the previous pair intact. Equal arrays
+    give equal bytes, so concurrent writers write the same files.
+    """
     arrays_path, sidecar_path = cache_paths(scenario, data_home)
     arrays_path.parent.mkdir(parents=True, exist_ok=True)
     payload = _npz_bytes(dataset.X, dataset.y)
@@ -120,10 +143,12 @@ def write_cache(scenario: Scenario, data_home: Path, dataset: Dataset) -> Path:
         "sha256": hashlib.sha256(payload).hexdigest(),
         "shape": list(dataset.X.shape),
     }
-    with atomic_write(arrays_path) as fh:
-        fh.write(payload)
-    with atomic_write(sidecar_path) as fh:
-        fh.write(json.dumps(sidecar, indent=1).encode())
+    writes = [(arrays_path, payload), (sidecar_path, json.dumps(sidecar, indent=1).encode())]
+    if not arrays_path.exists():
+        writes.reverse()
+    for path, content in writes:
+        with atomic_write(path) as fh:
+            fh.write(content)
     return arrays_path
 
 
@@ -143,14 +168,19 @@ def read_cache(scenario: Scenario, data_home: Path) -> Dataset | None:
     if not sidecar_path.exists():
         raise CacheDamaged(f"{arrays_path} has no checksum file {sidecar_path.name}")
     try:
-        sidecar = json.loads(sidecar_path.read_text())
+        sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
         expected = sidecar["sha256"]
         version = int(sidecar["format_version"])
+        if not isinstance(expected, str):
+            raise TypeError(f"sha256 is {type(expected).__name__}, not a string")
     except (ValueError, KeyError, TypeError, OSError) as exc:
-        raise CacheDamaged(f"{sidecar_path} is unreadable ({exc})") from None
+        raise CacheDamaged(f"{sidecar_path} is unreadable ({_one_line(exc)})") from None
     if version != CACHE_FORMAT:
         raise CacheDamaged(f"{arrays_path} has cache format {version}, expected {CACHE_FORMAT}")
-    payload = arrays_path.read_bytes()
+    try:
+        payload = arrays_path.read_bytes()
+    except OSError as exc:
+        raise CacheDamaged(f"{arrays_path} is unreadable ({exc.strerror or exc})") from None
     actual = hashlib.sha256(payload).hexdigest()
     if actual != expected:
         raise CacheDamaged(
@@ -161,9 +191,15 @@ def read_cache(scenario: Scenario, data_home: Path) -> Dataset | None:
         with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
             X, y = npz["X"], npz["y"]
     except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
-        raise CacheDamaged(f"{arrays_path} is unreadable ({exc})") from None
+        raise CacheDamaged(f"{arrays_path} is unreadable ({_one_line(exc)})") from None
     side = scenario.image_side
-    if X.dtype != np.uint8 or X.ndim != 2 or X.shape[1] != side * side or len(y) != len(X):
+    if (
+        X.dtype != np.uint8
+        or X.ndim != 2
+        or X.shape[1] != side * side
+        or y.dtype != np.uint8
+        or y.shape != (len(X),)
+    ):
         raise CacheDamaged(f"{arrays_path} holds arrays of the wrong shape or type")
     return Dataset(scenario.name, X, y)
 
@@ -192,12 +228,12 @@ def fetch_mnist(data_home: Path) -> tuple[np.ndarray, np.ndarray]:
     filled, this works offline. Without cache and network it fails fast with
     a :class:`DataUnavailableError`.
     """
-    from urllib.error import URLError
-
     from sklearn.datasets import fetch_openml
 
     try:
-        with _socket_timeout(OPENML_SOCKET_TIMEOUT):
+        with _socket_timeout(OPENML_SOCKET_TIMEOUT), warnings.catch_warnings():
+            # scikit-learn warns before each retry; the error below says it all.
+            warnings.filterwarnings("ignore", message="A network error occurred")
             X, y = fetch_openml(
                 OPENML_NAME,
                 version=OPENML_VERSION,
@@ -206,16 +242,31 @@ def fetch_mnist(data_home: Path) -> tuple[np.ndarray, np.ndarray]:
                 data_home=str(data_home),
                 n_retries=OPENML_RETRIES,
                 delay=OPENML_RETRY_DELAY,
+                # What "auto" picks for dense data from scikit-learn 1.4 on; 1.3
+                # defaults to the slower liac-arff parser and warns.
+                parser="pandas",
+                read_csv_kwargs=OPENML_READ_CSV_KWARGS,
             )
-    except (URLError, OSError) as exc:
-        reason = getattr(exc, "reason", None) or exc
+    except OSError as exc:  # URLError, timeouts, refused connections
+        reason = _one_line(getattr(exc, "reason", None) or exc)
         raise DataUnavailableError(
             f"MNIST is not cached under {data_home} and OpenML cannot be reached "
             f"({reason}); go online once to fill the cache, point --data-home at a "
             "folder that holds it, or use an offline scenario "
             "(--dataset mnist-sample or --dataset digits)"
         ) from None
-    return X, np.asarray(y).astype(np.int64)
+    return X, _digit_labels(y)
+
+
+def _digit_labels(y) -> np.ndarray:
+    """OpenML's class labels ("5", or "'5'" when the ARFF quotes them) as integers."""
+    text = np.char.strip(np.asarray(y).astype(str), "'\" ")
+    try:
+        return text.astype(np.int64)
+    except ValueError:
+        raise DataUnavailableError(
+            f"mnist: class labels are not integers (first ones: {', '.join(text[:3])})"
+        ) from None
 
 
 def fetch_mnist_sample() -> tuple[np.ndarray, np.ndarray]:
@@ -275,15 +326,24 @@ def load_dataset(
     Dataset
     """
     home = resolve_data_home(data_home)
+    damage = None
     if use_cache:
         try:
             cached = read_cache(scenario, home)
         except CacheDamaged as exc:
+            damage = exc
             _note(f"cache damaged, rebuilding it from the source: {exc}")
             cached = None
         if cached is not None:
             return cached
-    dataset = load_from_source(scenario, home)
+    try:
+        dataset = load_from_source(scenario, home)
+    except DataUnavailableError as exc:
+        if damage is None:
+            raise
+        raise DataUnavailableError(
+            f"the cached {scenario.name} data is damaged ({damage}) and cannot be rebuilt: {exc}"
+        ) from None
     if use_cache:
         try:
             write_cache(scenario, home, dataset)
@@ -293,10 +353,43 @@ def load_dataset(
 
 
 def is_cached(scenario: Scenario, data_home: str | os.PathLike | None = None) -> bool:
-    """True when the scenario loads without network (offline scenarios always do)."""
+    """True when the scenario loads without network (offline scenarios always do).
+
+    For ``mnist``: our cache (arrays and checksum) is present, or scikit-learn's
+    OpenML cache holds every response ``fetch_openml`` needs for mnist_784.
+    Presence only; the hashes are checked when the data is loaded.
+    """
     if not scenario.needs_network:
         return True
     home = resolve_data_home(data_home)
-    arrays_path, _ = cache_paths(scenario, home)
-    downloads = home / "openml" / "openml.org" / "data" / "v1" / "download"
-    return arrays_path.exists() or (downloads.is_dir() and any(downloads.iterdir()))
+    arrays_path, sidecar_path = cache_paths(scenario, home)
+    if arrays_path.is_file() and sidecar_path.is_file():
+        return True
+    return _openml_cached(home / "openml")
+
+
+def _openml_cached(openml_home: Path) -> bool:
+    """True when scikit-learn's OpenML cache can serve mnist_784 without network.
+
+    Mirrors ``sklearn.datasets._openml``: each response is kept gzipped at
+    ``openml.org/<url path>.gz``. The ARFF's path comes from the description's
+    ``url`` in recent scikit-learn, from its ``file_id`` in older releases.
+    """
+    root = openml_home / "openml.org"
+
+    def response(path: str):
+        with gzip.open(root / f"{path}.gz", "rt", encoding="utf-8") as fh:
+            return json.load(fh)
+
+    search = f"api/v1/json/data/list/data_name/{OPENML_NAME}/limit/2/data_version/{OPENML_VERSION}"
+    try:
+        data_id = int(response(search)["data"]["dataset"][0]["did"])
+        description = response(f"api/v1/json/data/{data_id}")["data_set_description"]
+        arff_paths = [urlparse(description["url"]).path.lstrip("/")]
+        arff_paths.append(f"data/v1/download/{description['file_id']}")
+    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError):
+        return False
+    metadata = [f"api/v1/json/data/features/{data_id}", f"api/v1/json/data/qualities/{data_id}"]
+    return all((root / f"{p}.gz").is_file() for p in metadata) and any(
+        (root / f"{p}.gz").is_file() for p in arff_paths
+    )

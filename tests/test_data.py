@@ -1,0 +1,500 @@
+"""Loading the scenarios' data: the mnist download path, the offline scenarios, the cache.
+
+Offline and isolated: every test passes its own data home, and ``SCIKIT_LEARN_DATA``
+points into a temporary folder for any call that does not. The ``mnist`` download
+path is fed by ``fake_openml``, which fills scikit-learn's OpenML cache with a small
+synthetic ``mnist_784``; ``urlopen`` is patched to fail, so a test that passes has
+not used the network. Only ``test_mnist_downloads_from_openml`` downloads, and only
+when MLP_WEIGHTS_NETWORK_TESTS=1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from urllib.error import URLError
+
+import numpy as np
+import pytest
+
+from fake_openml import fill_openml_cache
+from mlp_weights import _io, data
+from mlp_weights.data import (
+    CACHE_FORMAT,
+    CacheDamaged,
+    Dataset,
+    cache_paths,
+    is_cached,
+    load_dataset,
+    read_cache,
+    resolve_data_home,
+    write_cache,
+)
+from mlp_weights.errors import DataUnavailableError, UsageError
+from mlp_weights.scenarios import OFFLINE_SCENARIOS, get_scenario
+
+MNIST = get_scenario("mnist")
+SAMPLE = get_scenario("mnist-sample")
+DIGITS = get_scenario("digits")
+
+NETWORK_TESTS = os.environ.get("MLP_WEIGHTS_NETWORK_TESTS") == "1"
+#: Images per digit in OpenML's mnist_784 (MNIST's 60,000 training + 10,000 test).
+MNIST_CLASS_COUNTS = [6903, 7877, 6990, 7141, 6824, 6313, 6876, 7293, 6825, 6958]
+
+
+@pytest.fixture(autouse=True)
+def default_home(tmp_path, monkeypatch):
+    """The data home used when none is given: a temporary folder, never the user's."""
+    home = tmp_path / "default-home"
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(home))
+    return home
+
+
+def offline_urlopen(request, *args, **kwargs):
+    raise URLError("test: no network")
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """scikit-learn's ``urlopen`` fails as on an offline machine; the list of URLs tried."""
+    tried = []
+
+    def urlopen(request, *args, **kwargs):
+        tried.append(getattr(request, "full_url", request))
+        return offline_urlopen(request)
+
+    monkeypatch.setattr("sklearn.datasets._openml.urlopen", urlopen)
+    return tried
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """``(data home, dataset)`` of mnist-sample, parsed from its CSV once per module."""
+    home = tmp_path_factory.mktemp("sample-home")
+    return home, load_dataset(SAMPLE, home)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def unavailable(*args):
+    raise DataUnavailableError("test: source unreachable")
+
+
+def assert_same(a: Dataset, b: Dataset) -> None:
+    assert a.name == b.name
+    np.testing.assert_array_equal(a.X, b.X, strict=True)
+    np.testing.assert_array_equal(a.y, b.y, strict=True)
+
+
+def assert_one_line(text: str) -> None:
+    assert text and "\n" not in text.strip(), text
+
+
+# --- mnist: OpenML and its cache ---------------------------------------------------
+
+
+def test_mnist_without_cache_or_network_fails_fast_in_one_line(tmp_path, no_network, recwarn):
+    start = time.perf_counter()
+    with pytest.raises(DataUnavailableError) as info:
+        load_dataset(MNIST, tmp_path)
+    elapsed = time.perf_counter() - start
+
+    message = str(info.value)
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+    assert no_network, "the network was never tried"
+    assert_one_line(message)
+    assert str(tmp_path) in message and "test: no network" in message
+    assert "--data-home" in message
+    assert all(name in message for name in OFFLINE_SCENARIOS), message
+    # scikit-learn's "Retrying..." warnings would only repeat the error.
+    assert not [w for w in recwarn if "network error" in str(w.message)]
+    assert not any(path.exists() for path in cache_paths(MNIST, tmp_path))
+    assert not is_cached(MNIST, tmp_path)
+
+
+@pytest.mark.network
+@pytest.mark.skipif(not NETWORK_TESTS, reason="downloads MNIST; set MLP_WEIGHTS_NETWORK_TESTS=1")
+def test_mnist_downloads_from_openml(tmp_path, monkeypatch):
+    dataset = load_dataset(MNIST, tmp_path)
+    assert dataset.X.shape == (70_000, 784) and dataset.X.dtype == np.uint8
+    assert dataset.y.dtype == np.uint8
+    assert np.bincount(dataset.y).tolist() == MNIST_CLASS_COUNTS
+    assert dataset.X.min() == 0 and dataset.X.max() == 255
+    assert is_cached(MNIST, tmp_path)
+    # scikit-learn's own cache alone now serves it offline, through the same parser.
+    for path in cache_paths(MNIST, tmp_path):
+        path.unlink()
+    assert is_cached(MNIST, tmp_path)
+    monkeypatch.setattr("sklearn.datasets._openml.urlopen", offline_urlopen)
+    assert_same(load_dataset(MNIST, tmp_path), dataset)
+
+
+@pytest.mark.parametrize("quote_labels", [False, True], ids=["labels-bare", "labels-quoted"])
+def test_mnist_loads_from_the_openml_cache_without_network(tmp_path, no_network, quote_labels):
+    assert not is_cached(MNIST, tmp_path)
+    fake = fill_openml_cache(tmp_path, quote_labels=quote_labels)
+    assert is_cached(MNIST, tmp_path)
+
+    dataset = load_dataset(MNIST, tmp_path)
+    assert no_network == []
+    assert dataset.X.shape == (60, 784)
+    np.testing.assert_array_equal(dataset.X, fake.X, strict=True)
+    np.testing.assert_array_equal(dataset.y, fake.y, strict=True)
+
+    arrays, sidecar = cache_paths(MNIST, tmp_path)
+    assert arrays == tmp_path / "mlp_weights" / "mnist.npz"
+    assert sidecar == tmp_path / "mlp_weights" / "mnist.json"
+    assert json.loads(sidecar.read_text())["sha256"] == sha256(arrays)
+    # From now on the project's own cache is enough.
+    shutil.rmtree(tmp_path / "openml")
+    assert is_cached(MNIST, tmp_path)
+    assert_same(load_dataset(MNIST, tmp_path), dataset)
+
+
+@pytest.mark.parametrize(
+    "keep",
+    [
+        "data/v1/download/52667/mnist_784.arff.gz",  # recent scikit-learn: the description's url
+        "data/v1/download/52667.gz",  # scikit-learn 1.3: the file_id
+    ],
+)
+def test_is_cached_accepts_either_arff_location(tmp_path, keep):
+    fake = fill_openml_cache(tmp_path)
+    for path in fake.files:
+        if "data/v1/download" in path.as_posix() and not path.as_posix().endswith(keep):
+            path.unlink()
+    assert is_cached(MNIST, tmp_path)
+
+
+@pytest.mark.parametrize("missing", ["arff", "features", "qualities", "description"])
+def test_is_cached_is_false_for_an_incomplete_openml_cache(tmp_path, missing):
+    fake = fill_openml_cache(tmp_path)
+    removed = {
+        "arff": "/data/v1/download/",
+        "features": "/features/",
+        "qualities": "/qualities/",
+        "description": "/json/data/554.gz",
+    }[missing]
+    for path in fake.files:
+        if removed in path.as_posix():
+            path.unlink()
+    assert not is_cached(MNIST, tmp_path)
+
+
+def test_is_cached_ignores_other_openml_downloads(tmp_path):
+    other = tmp_path / "openml" / "openml.org" / "data" / "v1" / "download" / "61" / "iris.arff.gz"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(b"")
+    assert not is_cached(MNIST, tmp_path)
+    assert all(is_cached(get_scenario(name), tmp_path) for name in OFFLINE_SCENARIOS)
+
+
+# --- the data home ---------------------------------------------------------------------
+
+
+def test_scikit_learn_data_is_the_default_home(tmp_path, monkeypatch):
+    home = tmp_path / "from-env"
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(home))
+    assert resolve_data_home(None) == home
+    load_dataset(DIGITS)
+    assert all(path.is_file() for path in cache_paths(DIGITS, home))
+
+
+def test_data_home_that_is_a_file_is_a_usage_error(tmp_path):
+    path = tmp_path / "not-a-folder"
+    path.write_text("keep me")
+    with pytest.raises(UsageError) as info:
+        load_dataset(DIGITS, path)
+    message = str(info.value)
+    assert_one_line(message)
+    assert "--data-home" in message and str(path) in message
+    assert path.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("where", ["env", "below-a-file"])
+def test_unusable_data_home_is_a_usage_error_naming_it(tmp_path, monkeypatch, where):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    if where == "env":
+        monkeypatch.setenv("SCIKIT_LEARN_DATA", str(blocker))
+        named, given = blocker, None
+    else:
+        named = given = blocker / "data"
+    with pytest.raises(UsageError) as info:
+        load_dataset(DIGITS, given)
+    assert_one_line(str(info.value))
+    assert str(named) in str(info.value)
+
+
+# --- the offline scenarios -------------------------------------------------------------
+
+
+def test_digits_loads_as_uint8_then_from_the_cache(tmp_path, monkeypatch):
+    from sklearn.datasets import load_digits
+
+    dataset = load_dataset(DIGITS, tmp_path)
+    assert dataset.X.shape == (1797, 64) and dataset.X.dtype == np.uint8
+    assert dataset.y.shape == (1797,) and dataset.y.dtype == np.uint8
+    raw = load_digits()
+    np.testing.assert_array_equal(dataset.X, raw.data)
+    np.testing.assert_array_equal(dataset.y, raw.target)
+
+    monkeypatch.setitem(data.SOURCES, "digits", unavailable)
+    assert_same(load_dataset(DIGITS, tmp_path), dataset)
+
+
+def test_mnist_sample_loads_as_uint8_then_from_the_cache(sample, monkeypatch):
+    home, dataset = sample
+    assert dataset.X.shape == (5000, 784) and dataset.X.dtype == np.uint8
+    assert dataset.y.shape == (5000,) and dataset.y.dtype == np.uint8
+    assert np.bincount(dataset.y).tolist() == [500] * 10
+    assert dataset.X.max() == 255
+
+    monkeypatch.setitem(data.SOURCES, "mnist-sample", unavailable)
+    assert_same(load_dataset(SAMPLE, home), dataset)
+
+
+# --- a damaged cache is reported, rebuilt, never used -----------------------------------
+
+
+def truncate(arrays: Path, sidecar: Path) -> Path:
+    arrays.write_bytes(arrays.read_bytes()[: arrays.stat().st_size // 2])
+    return arrays
+
+
+def flip_byte(arrays: Path, sidecar: Path) -> Path:
+    content = bytearray(arrays.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    arrays.write_bytes(bytes(content))
+    return arrays
+
+
+def replace_arrays(arrays: Path, sidecar: Path) -> Path:
+    """A valid .npz with one pixel changed: only the checksum can tell."""
+    with np.load(arrays) as npz:
+        X, y = npz["X"].copy(), npz["y"]
+    X[0, 0] ^= 1
+    np.savez_compressed(arrays, X=X, y=y)
+    return arrays
+
+
+def rewrite_consistently(arrays: Path, change) -> Path:
+    """A cache whose checksum matches but whose arrays are not what a load returns."""
+    with np.load(arrays) as npz:
+        X, y = change(npz["X"], npz["y"])
+    write_cache(DIGITS, arrays.parent.parent, Dataset(DIGITS.name, X, y))
+    return arrays
+
+
+def int64_labels(arrays: Path, sidecar: Path) -> Path:
+    return rewrite_consistently(arrays, lambda X, y: (X, y.astype(np.int64)))
+
+
+def float_pixels(arrays: Path, sidecar: Path) -> Path:
+    return rewrite_consistently(arrays, lambda X, y: (X.astype(np.float64), y))
+
+
+def drop_sidecar(arrays: Path, sidecar: Path) -> Path:
+    sidecar.unlink()
+    return arrays
+
+
+def future_format(arrays: Path, sidecar: Path) -> Path:
+    content = json.loads(sidecar.read_text())
+    sidecar.write_text(json.dumps(content | {"format_version": CACHE_FORMAT + 1}))
+    return arrays
+
+
+def garbage_sidecar(arrays: Path, sidecar: Path) -> Path:
+    sidecar.write_bytes(b"\x00\xff not json\n{")
+    return sidecar
+
+
+def number_as_hash(arrays: Path, sidecar: Path) -> Path:
+    sidecar.write_text(json.dumps({"format_version": CACHE_FORMAT, "sha256": 12345}))
+    return sidecar
+
+
+DAMAGES = [
+    truncate,
+    flip_byte,
+    replace_arrays,
+    int64_labels,
+    float_pixels,
+    drop_sidecar,
+    future_format,
+    garbage_sidecar,
+    number_as_hash,
+]
+
+
+@pytest.mark.parametrize("damage", DAMAGES, ids=lambda f: f.__name__)
+def test_damaged_cache_is_reported_and_rebuilt(tmp_path, capsys, damage):
+    original = load_dataset(DIGITS, tmp_path)
+    arrays, sidecar = cache_paths(DIGITS, tmp_path)
+    good = arrays.read_bytes(), sidecar.read_bytes()
+    named = damage(arrays, sidecar)
+    with pytest.raises(CacheDamaged):
+        read_cache(DIGITS, tmp_path)
+    capsys.readouterr()
+
+    reloaded = load_dataset(DIGITS, tmp_path)
+    err = capsys.readouterr().err
+    assert_one_line(err)
+    assert "damaged" in err and str(named) in err, err
+    assert_same(reloaded, original)
+    assert (arrays.read_bytes(), sidecar.read_bytes()) == good
+    assert_same(read_cache(DIGITS, tmp_path), original)
+
+
+@pytest.mark.parametrize("damage", DAMAGES, ids=lambda f: f.__name__)
+def test_damaged_cache_without_its_source_is_an_error(tmp_path, monkeypatch, damage):
+    load_dataset(DIGITS, tmp_path)
+    named = damage(*cache_paths(DIGITS, tmp_path))
+    monkeypatch.setitem(data.SOURCES, "digits", unavailable)
+    with pytest.raises(DataUnavailableError) as info:
+        load_dataset(DIGITS, tmp_path)
+    message = str(info.value)
+    assert_one_line(message)
+    assert "damaged" in message and str(named) in message, message
+    assert "test: source unreachable" in message
+
+
+# --- writes are atomic and safe to run concurrently --------------------------------------
+
+
+def cache_folder_names(home: Path) -> list[str]:
+    return sorted(path.name for path in (home / "mlp_weights").iterdir())
+
+
+def test_writes_leave_no_temporary_files(tmp_path):
+    dataset = load_dataset(DIGITS, tmp_path)
+    write_cache(DIGITS, tmp_path, dataset)  # replacing an existing cache
+    assert cache_folder_names(tmp_path) == ["digits.json", "digits.npz"]
+
+
+def failing_atomic_write(name: str):
+    """``atomic_write`` whose write of the file ``name`` stops halfway: disk full."""
+
+    class DiskFullHalfway:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def write(self, content: bytes):
+            self.fh.write(content[: len(content) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device (test)")
+
+    @contextlib.contextmanager
+    def atomic_write(path):
+        with _io.atomic_write(path) as fh:
+            yield DiskFullHalfway(fh) if Path(path).name == name else fh
+
+    return atomic_write
+
+
+@pytest.mark.parametrize("failing", ["digits.npz", "digits.json"])
+def test_failed_replacement_keeps_the_previous_cache(tmp_path, monkeypatch, failing):
+    original = load_dataset(DIGITS, tmp_path)
+    arrays, sidecar = cache_paths(DIGITS, tmp_path)
+    before = arrays.read_bytes()
+    changed = Dataset(DIGITS.name, original.X.copy(), original.y)
+    changed.X[0, 0] += 1
+    with monkeypatch.context() as patch:
+        patch.setattr(data, "atomic_write", failing_atomic_write(failing))
+        with pytest.raises(OSError, match="No space left"):
+            write_cache(DIGITS, tmp_path, changed)
+
+    assert cache_folder_names(tmp_path) == ["digits.json", "digits.npz"]
+    if failing == "digits.npz":
+        # The arrays go first: their failure leaves the previous pair as it was.
+        assert arrays.read_bytes() == before
+        assert_same(read_cache(DIGITS, tmp_path), original)
+    else:
+        # New arrays, old checksum: never used, whatever the content.
+        with pytest.raises(CacheDamaged):
+            read_cache(DIGITS, tmp_path)
+
+
+@pytest.mark.parametrize("failing", ["digits.npz", "digits.json"])
+def test_failed_first_write_leaves_no_cache_not_a_damaged_one(tmp_path, monkeypatch, failing):
+    dataset = load_dataset(DIGITS, tmp_path, use_cache=False)
+    with monkeypatch.context() as patch:
+        patch.setattr(data, "atomic_write", failing_atomic_write(failing))
+        with pytest.raises(OSError, match="No space left"):
+            write_cache(DIGITS, tmp_path, dataset)
+    assert read_cache(DIGITS, tmp_path) is None
+    assert set(cache_folder_names(tmp_path)) <= {"digits.json"}
+
+
+def test_a_failing_cache_write_does_not_fail_the_load(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(data, "atomic_write", failing_atomic_write("digits.npz"))
+    dataset = load_dataset(DIGITS, tmp_path)
+    assert dataset.X.shape == (1797, 64)
+    err = capsys.readouterr().err
+    assert_one_line(err)
+    assert "could not write the cache" in err and str(tmp_path) in err
+
+
+def test_concurrent_first_loads_agree(tmp_path, monkeypatch, capsys):
+    n_threads = 4
+    # Every thread has found the cache empty before any of them writes.
+    all_read = threading.Barrier(n_threads, timeout=30)
+    source = data.SOURCES["digits"]
+
+    def source_after_all_read():
+        all_read.wait()
+        return source()
+
+    monkeypatch.setitem(data.SOURCES, "digits", source_after_all_read)
+    results: dict[int, Dataset] = {}
+    errors: list[BaseException] = []
+
+    def load(i):
+        try:
+            results[i] = load_dataset(DIGITS, tmp_path)
+        except Exception as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load, args=(i,)) for i in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors, errors
+    assert sorted(results) == list(range(n_threads))
+    for dataset in results.values():
+        assert_same(dataset, results[0])
+    assert capsys.readouterr().err == ""
+    assert cache_folder_names(tmp_path) == ["digits.json", "digits.npz"]
+    assert_same(read_cache(DIGITS, tmp_path), results[0])
+
+
+# --- the cache's bytes ------------------------------------------------------------------
+
+
+def test_cache_bytes_are_deterministic(tmp_path, monkeypatch):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X.astype(np.uint8), y.astype(np.uint8)
+    first = write_cache(DIGITS, tmp_path / "a", Dataset(DIGITS.name, X, y))
+    with monkeypatch.context() as patch:
+        # A year later, and the same arrays laid out in Fortran order.
+        later, localtime = time.time() + 366 * 86400, time.localtime
+        patch.setattr(time, "time", lambda: later)
+        patch.setattr(
+            time, "localtime", lambda secs=None: localtime(later if secs is None else secs)
+        )
+        second = write_cache(DIGITS, tmp_path / "b", Dataset(DIGITS.name, np.asfortranarray(X), y))
+    assert sha256(first) == sha256(second)
+    assert first.with_suffix(".json").read_bytes() == second.with_suffix(".json").read_bytes()
