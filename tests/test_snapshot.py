@@ -25,7 +25,7 @@ from mlp_weights.snapshot import (
     save_snapshot,
     settings_changes,
 )
-from mlp_weights.train import TrainingResult
+from mlp_weights.training import TrainingResult
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from .manifest import make_entry, read_manifest, write_manifest
 from .plot import render_weights
 from .scenarios import Scenario, get_scenario
 from .snapshot import Snapshot, save_snapshot
-from .train import format_scores, train
+from .training import format_scores, train
 
 #: Used when neither ``--baseline-dir`` nor ``MLP_WEIGHTS_BASELINE_DIR`` is given.
 DEFAULT_BASELINE_DIR = "baseline_images"

@@ -135,7 +135,7 @@ def cmd_run(args) -> int:
     from .data import load_dataset
     from .plot import STYLE, plot_weight_grid, render_weights
     from .scenarios import get_scenario
-    from .train import format_scores, train
+    from .training import format_scores, train
 
     scenario = get_scenario(args.dataset)
     overrides = {}

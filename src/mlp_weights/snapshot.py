@@ -19,7 +19,7 @@ import numpy as np
 
 from ._io import atomic_write
 from .errors import BaselineError
-from .train import TrainingResult
+from .training import TrainingResult
 
 SNAPSHOT_FORMAT = 1
 

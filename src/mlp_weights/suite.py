@@ -95,7 +95,7 @@ def scenario_params(names=None, image: bool = False) -> list:
 def fresh_fit(name: str):
     """Load and train a scenario once per process; layers share the result."""
     from .data import load_dataset
-    from .train import train
+    from .training import train
 
     scenario = SCENARIOS[name]
     return train(scenario, load_dataset(scenario), verbose=False)
