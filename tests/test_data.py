@@ -49,6 +49,13 @@ NETWORK_TESTS = os.environ.get("MLP_WEIGHTS_NETWORK_TESTS") == "1"
 MNIST_CLASS_COUNTS = [6903, 7877, 6990, 7141, 6824, 6313, 6876, 7293, 6825, 6958]
 
 
+def assert_same_array(actual, expected):
+    """Equal values, dtype and shape (numpy < 1.24 has no ``strict=True``)."""
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    np.testing.assert_array_equal(actual, expected)
+
+
 @pytest.fixture(autouse=True)
 def default_home(tmp_path, monkeypatch):
     """The data home used when none is given: a temporary folder, never the user's."""
@@ -91,8 +98,8 @@ def unavailable(*args):
 
 def assert_same(a: Dataset, b: Dataset) -> None:
     assert a.name == b.name
-    np.testing.assert_array_equal(a.X, b.X, strict=True)
-    np.testing.assert_array_equal(a.y, b.y, strict=True)
+    assert_same_array(a.X, b.X)
+    assert_same_array(a.y, b.y)
 
 
 def assert_one_line(text: str) -> None:
@@ -147,8 +154,8 @@ def test_mnist_loads_from_the_openml_cache_without_network(tmp_path, no_network,
     dataset = load_dataset(MNIST, tmp_path)
     assert no_network == []
     assert dataset.X.shape == (60, 784)
-    np.testing.assert_array_equal(dataset.X, fake.X, strict=True)
-    np.testing.assert_array_equal(dataset.y, fake.y, strict=True)
+    assert_same_array(dataset.X, fake.X)
+    assert_same_array(dataset.y, fake.y)
 
     arrays, sidecar = cache_paths(MNIST, tmp_path)
     assert arrays == tmp_path / "mlp_weights" / "mnist.npz"

@@ -169,6 +169,28 @@ def test_missing_baseline_names_the_regen_command(tmp_path, untouched_baselines)
     ], "the test run wrote into the baseline folder"
 
 
+def test_what_regen_writes_is_what_the_suite_compares(tmp_path, untouched_baselines):
+    fresh = tmp_path / "baselines"
+    regen = [
+        sys.executable,
+        "-m",
+        "mlp_weights",
+        "regen",
+        "--quiet",
+        "--reason",
+        "selftest",
+        "--baseline-dir",
+        str(fresh),
+        "--scenario",
+        "digits",
+        "--scenario",
+        "mnist-sample",
+    ]
+    subprocess.run(regen, check=True, capture_output=True, timeout=300)
+    outcomes, output = run_layers(tmp_path, f"--mlp-baseline-dir={fresh}")
+    assert outcomes and set(outcomes.values()) == {"pass"}, output
+
+
 def test_numeric_snapshot_catches_what_the_image_hides():
     """FINDINGS: a 1e-4 change hides below image tolerance but not in the weights."""
     from mlp_weights.snapshot import compare_arrays

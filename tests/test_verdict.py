@@ -63,3 +63,27 @@ def test_table_has_a_row_per_layer_and_a_verdict_per_scenario():
     ]
     assert "digits: rendering moved (matplotlib)" in lines
     assert "mnist: skipped" in lines
+
+
+def test_pipeline_row_blames_what_the_layer_rows_blame():
+    from mlp_weights.suite import summary_lines
+
+    def record(layer, status, blamed=""):
+        return {"scenario": "digits", "layer": layer, "status": status, "blamed": blamed}
+
+    lines = summary_lines(
+        [
+            record("training", "pass"),
+            record("rendering", "FAIL", "matplotlib"),
+            record("pipeline", "FAIL", "scikit-learn or matplotlib or numpy"),
+        ]
+    )
+    assert ["digits", "pipeline", "FAIL", "matplotlib"] in [line.split() for line in lines]
+    lines = summary_lines(
+        [
+            record("training", "pass"),
+            record("rendering", "pass"),
+            record("pipeline", "FAIL", "local change"),
+        ]
+    )
+    assert any("baseline image and snapshot disagree" in line for line in lines)

@@ -189,6 +189,17 @@ def summary_lines(records: list[dict]) -> list[str]:
         rank = {"FAIL": 2, "pass": 1, "skip": 0}
         if previous is None or rank[status] > rank[previous.status]:
             cells[key] = Outcome(key[0], key[1], status, record.get("blamed", ""))
+    # The pipeline mixes training and drawing: blame what those rows blame.
+    for (scenario, layer), outcome in list(cells.items()):
+        if layer != "pipeline" or outcome.status != "FAIL":
+            continue
+        parts = [
+            cells[(scenario, other)].blamed
+            for other in ("training", "rendering")
+            if (scenario, other) in cells and cells[(scenario, other)].status == "FAIL"
+        ]
+        blamed = "; ".join(parts) if parts else "baseline image and snapshot disagree"
+        cells[(scenario, layer)] = Outcome(scenario, layer, "FAIL", blamed)
     order = list(SCENARIOS)
     outcomes = sorted(
         cells.values(),
