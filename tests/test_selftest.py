@@ -8,6 +8,7 @@ test from a JUnit XML report.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -86,10 +87,29 @@ def untouched_baselines(baselines_digest):
     assert tree_digest(BASELINES) == baselines_digest, "a test run modified baseline_images/"
 
 
+def copy_baselines(folder: Path, **versions: str) -> Path:
+    """A copy of the baselines whose manifest records today's versions.
+
+    Then a failure's blame does not depend on which Python runs the suite
+    (the baselines were made on one; tox runs several), and ``versions``
+    can pretend a library moved.
+    """
+    from mlp_weights.manifest import environment_versions
+
+    shutil.copytree(BASELINES, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["scenarios"].values():
+        entry["versions"] = {**environment_versions(), **versions}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def training_change_run(tmp_path_factory, baselines_digest):
     """One run with the training change injected, shared by two tests."""
-    result = run_layers(tmp_path_factory.mktemp("training"), "--mlp-inject=training")
+    tmp = tmp_path_factory.mktemp("training")
+    baselines = copy_baselines(tmp / "baselines")
+    result = run_layers(tmp, "--mlp-inject=training", f"--mlp-baseline-dir={baselines}")
     assert tree_digest(BASELINES) == baselines_digest, "a test run modified baseline_images/"
     return result
 
@@ -107,23 +127,39 @@ def test_training_change_fails_training_not_rendering(training_change_run):
     assert layer_outcomes(outcomes, "rendering") == {"pass"}, output
     # The image of a 1%-off fit is caught too, at the suite's tolerance.
     assert layer_outcomes(outcomes, "pipeline") == {"fail"}, output
-    assert "training moved (scikit-learn" in output
+    assert "training moved (scikit-learn (same version; local change))" in output
     assert "first-layer weights:" in output and "max rel error" in output
 
 
-def test_drawing_change_fails_rendering_not_training(tmp_path, untouched_baselines):
+def test_failing_run_leaves_the_baselines_byte_for_byte(tmp_path, untouched_baselines):
     outcomes, output = run_layers(tmp_path, "--mlp-inject=drawing")
+    assert layer_outcomes(outcomes, "rendering") == {"fail"}, output
+    # untouched_baselines compares every byte of baseline_images/ afterwards.
+
+
+def test_drawing_change_fails_rendering_not_training(tmp_path, untouched_baselines):
+    baselines = copy_baselines(tmp_path / "baselines", matplotlib="0.0-baseline")
+    outcomes, output = run_layers(
+        tmp_path, "--mlp-inject=drawing", f"--mlp-baseline-dir={baselines}"
+    )
     assert layer_outcomes(outcomes, "rendering") == {"fail"}, output
     assert layer_outcomes(outcomes, "training") == {"pass"}, output
     assert layer_outcomes(outcomes, "scores") == {"pass"}, output
-    assert "rendering moved (matplotlib" in output
-    assert "RMS" in output
+    import matplotlib
+
+    # The failure names the version now and the one the baseline was drawn with.
+    assert f"matplotlib {matplotlib.__version__} now, 0.0-baseline when the baseline" in output
+    assert "rendering moved (matplotlib)" in output
+    assert "image moved by RMS" in output
 
 
 def test_same_verdicts_under_xdist(tmp_path, untouched_baselines, training_change_run):
     pytest.importorskip("xdist")
     serial, _ = training_change_run
-    parallel, output = run_layers(tmp_path, "--mlp-inject=training", "-n", "2")
+    baselines = copy_baselines(tmp_path / "baselines")
+    parallel, output = run_layers(
+        tmp_path, "--mlp-inject=training", f"--mlp-baseline-dir={baselines}", "-n", "2"
+    )
     assert parallel == serial
     assert "mlp-weights verdict" in output and "training moved (scikit-learn" in output
 
