@@ -149,23 +149,14 @@ def test_failed_save_leaves_no_file(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def regen_digits(baselines, reason="test"):
+    return main(["regen", "--scenario", "digits", "--reason", reason, "--quiet",
+                 "--baseline-dir", str(baselines)])  # fmt: skip
+
+
 def test_regen_writes_images_snapshots_and_manifest(tmp_path, capsys):
     baselines = tmp_path / "baselines"
-    assert (
-        main(
-            [
-                "regen",
-                "--scenario",
-                "digits",
-                "--reason",
-                "test",
-                "--quiet",
-                "--baseline-dir",
-                str(baselines),
-            ]
-        )
-        == 0
-    )
+    assert regen_digits(baselines, "test") == 0
     assert sorted(p.name for p in baselines.iterdir()) == [
         "digits.npz",
         "digits.png",
@@ -191,21 +182,7 @@ def test_failed_regen_keeps_the_old_baselines(tmp_path, monkeypatch, capsys):
     from mlp_weights.errors import DataUnavailableError
 
     baselines = tmp_path / "baselines"
-    assert (
-        main(
-            [
-                "regen",
-                "--scenario",
-                "digits",
-                "--reason",
-                "old",
-                "--quiet",
-                "--baseline-dir",
-                str(baselines),
-            ]
-        )
-        == 0
-    )
+    assert regen_digits(baselines, "old") == 0
     before = {p.name: p.read_bytes() for p in baselines.iterdir()}
 
     def offline(data_home):

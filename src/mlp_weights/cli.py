@@ -182,20 +182,12 @@ def cmd_run(args) -> int:
 
 def check_writable(out: Path) -> None:
     """Fail before training when the output cannot possibly be written."""
-    import matplotlib.figure
+    from .plot import output_format
 
     if out.exists() and out.is_dir():
         raise UsageError(f"--out {str(out)!r} is a folder; give a file name such as weights.png")
-    fmt = out.suffix.lstrip(".").lower()
-    supported = matplotlib.figure.Figure().canvas.get_supported_filetypes()
-    if fmt and fmt not in supported:
-        raise UsageError(
-            f"--out {str(out)!r}: unknown image format {fmt!r} "
-            f"(use one of: {', '.join(sorted(supported))})"
-        )
+    output_format(out)
     folder = out.parent
-    if not folder.is_dir():
-        raise UsageError(f"--out {str(out)!r}: folder {str(folder)!r} does not exist")
     if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
         raise UsageError(f"--out {str(out)!r}: not writable")
 

@@ -91,6 +91,25 @@ def drawing_style():
         yield
 
 
+def output_format(path: str | os.PathLike) -> str:
+    """The image format ``path`` asks for (PNG without a suffix).
+
+    Raises a one-line :class:`UsageError` when the format is unknown or the
+    folder does not exist, before any work is done.
+    """
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    supported = Figure().canvas.get_supported_filetypes()
+    if fmt not in supported:
+        raise UsageError(
+            f"cannot write {str(path)!r}: unknown image format {fmt!r} "
+            f"(use one of: {', '.join(sorted(supported))})"
+        )
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist")
+    return fmt
+
+
 def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
     """Write ``fig`` to ``path`` atomically; the format follows the suffix.
 
@@ -98,16 +117,7 @@ def save_figure(fig: Figure, path: str | os.PathLike) -> Path:
     so a failed or interrupted save never leaves a half-written file.
     """
     path = Path(path)
-    fmt = path.suffix.lstrip(".").lower() or "png"
-    supported = fig.canvas.get_supported_filetypes()
-    if fmt not in supported:
-        raise UsageError(
-            f"cannot write {str(path)!r}: unknown image format {fmt!r} "
-            f"(use one of: {', '.join(sorted(supported))})"
-        )
-    directory = path.parent
-    if not directory.is_dir():
-        raise UsageError(f"cannot write {str(path)!r}: folder {str(directory)!r} does not exist")
+    fmt = output_format(path)
     kwargs = SAVEFIG_KWARGS if fmt == "png" else {}
     try:
         with atomic_write(path) as fh:
