@@ -232,3 +232,40 @@ def test_numeric_snapshot_catches_what_the_image_hides():
     noisy = weights * (1 + 1e-15 * rs.standard_normal(weights.shape))
     assert not compare_arrays("w", weights, nudged).ok
     assert compare_arrays("w", weights, noisy).ok
+
+
+@pytest.mark.parametrize("scenario_name", ["digits", "mnist-sample"])
+def test_learning_rate_one_millionth_off_fails_training(scenario_name):
+    """The issue's bar: a relative change of 1e-6 in the learning rate must fail."""
+    from mlp_weights import suite
+    from mlp_weights.data import load_dataset
+    from mlp_weights.scenarios import get_scenario
+    from mlp_weights.snapshot import compare_training
+    from mlp_weights.training import train
+
+    scenario = get_scenario(scenario_name)
+    nudged = scenario.with_overrides(learning_rate_init=scenario.learning_rate_init * (1 + 1e-6))
+    dataset = load_dataset(scenario)
+    snapshot = suite.stored_snapshot(scenario_name)
+    assert all(c.ok for c in compare_training(snapshot, train(scenario, dataset, verbose=False)))
+    failed = [
+        c for c in compare_training(snapshot, train(nudged, dataset, verbose=False)) if not c.ok
+    ]
+    assert [c.name for c in failed][:2] == ["loss curve", "first-layer weights"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "addopts="], "image tests need --mpl"),
+        (["--mpl-generate-path=somewhere"], "use mlp-weights regen"),
+    ],
+)
+def test_suite_refuses_to_skip_comparison_or_write_baselines(tmp_path, args, message):
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(LAYER_TESTS), "-p", "no:cacheprovider", *args],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert message in proc.stderr
+    assert not (tmp_path / "somewhere").exists()
