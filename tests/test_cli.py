@@ -213,3 +213,15 @@ def test_version_and_help():
     assert proc.returncode == 0
     for command in ("run", "regen", "bench"):
         assert command in proc.stdout
+
+
+def test_show_without_a_display_says_where_the_figure_is(tmp_path, capsys, monkeypatch):
+    import matplotlib
+
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: "agg")
+    out = tmp_path / "w.png"
+    assert main(["run", "--dataset", "digits", "--quiet", "--show", "--out", str(out)]) == 0
+    assert f"--show: no display here (backend agg); the figure is in {out}" in (
+        capsys.readouterr().err
+    )
+    assert out.exists()
