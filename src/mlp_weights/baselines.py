@@ -25,9 +25,12 @@ DEFAULT_BASELINE_DIR = "baseline_images"
 BASELINE_DIR_ENV = "MLP_WEIGHTS_BASELINE_DIR"
 
 
-def resolve_baseline_dir(baseline_dir: str | os.PathLike | None = None) -> Path:
-    """``baseline_dir``, else ``$MLP_WEIGHTS_BASELINE_DIR``, else ``./baseline_images``."""
-    chosen = baseline_dir or os.environ.get(BASELINE_DIR_ENV) or DEFAULT_BASELINE_DIR
+def resolve_baseline_dir(
+    baseline_dir: str | os.PathLike | None = None,
+    default: str | os.PathLike = DEFAULT_BASELINE_DIR,
+) -> Path:
+    """``baseline_dir``, else ``$MLP_WEIGHTS_BASELINE_DIR``, else ``default``."""
+    chosen = baseline_dir or os.environ.get(BASELINE_DIR_ENV) or default
     return Path(chosen)
 
 

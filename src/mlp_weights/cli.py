@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args) -> int:
     from .data import load_dataset
-    from .plot import STYLE, plot_weight_grid, render_weights
+    from .plot import render_weights
     from .scenarios import get_scenario
     from .training import format_scores, train
 
@@ -164,11 +164,7 @@ def cmd_run(args) -> int:
         import matplotlib
         import matplotlib.pyplot as plt
 
-        with matplotlib.style.context(STYLE, after_reset=True):
-            fig = plt.figure()
-            plot_weight_grid(
-                result.coefs, scenario.image_side, scenario.grid, scenario.vscale, fig=fig
-            )
+        render_weights(result.coefs, scenario, fig=plt.figure())
         if matplotlib.get_backend().lower() in ("agg", "pdf", "svg", "ps", "cairo"):
             print(
                 f"--show: no display here (backend {matplotlib.get_backend()}); "

@@ -131,11 +131,15 @@ def render_weights(
     coefs: np.ndarray,
     scenario,
     path: str | os.PathLike | None = None,
-    grid: tuple[int, int] | None = None,
+    fig: Figure | None = None,
 ) -> Figure:
-    """Draw a scenario's weights in the package style, and save if ``path`` is given."""
+    """Draw a scenario's weights in the package style, and save if ``path`` is given.
+
+    ``fig`` is passed on to :func:`plot_weight_grid` (e.g. a pyplot figure
+    for ``--show``).
+    """
     with drawing_style():
-        fig = plot_weight_grid(coefs, scenario.image_side, grid or scenario.grid, scenario.vscale)
+        fig = plot_weight_grid(coefs, scenario.image_side, scenario.grid, scenario.vscale, fig=fig)
         if path is not None:
             save_figure(fig, path)
     return fig

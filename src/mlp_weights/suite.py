@@ -13,10 +13,10 @@ import os
 import re
 from pathlib import Path
 
-from .baselines import image_path, resolve_baseline_dir, snapshot_path
+from .baselines import DEFAULT_BASELINE_DIR, image_path, resolve_baseline_dir, snapshot_path
 from .errors import BaselineError, MLPWeightsError
 from .manifest import environment_versions, scenario_entry
-from .plot import SAVEFIG_KWARGS, STYLE, plot_weight_grid
+from .plot import SAVEFIG_KWARGS, STYLE, render_weights
 from .scenarios import SCENARIOS, Scenario
 from .snapshot import compare_training, load_snapshot, regen_command, settings_changes
 from .verdict import LAYERS, Outcome, blame, explain, format_table
@@ -38,9 +38,15 @@ USER_PROPERTY = "mlp-weights"
 _state = {"baseline_dir": None}
 
 
-def configure(baseline_dir: str | os.PathLike | None) -> Path:
-    """Set the baseline folder the suite compares against (absolute path)."""
-    _state["baseline_dir"] = resolve_baseline_dir(baseline_dir).absolute()
+def configure(
+    baseline_dir: str | os.PathLike | None,
+    default: str | os.PathLike = DEFAULT_BASELINE_DIR,
+) -> Path:
+    """Set the baseline folder the suite compares against (absolute path).
+
+    ``baseline_dir``, else ``$MLP_WEIGHTS_BASELINE_DIR``, else ``default``.
+    """
+    _state["baseline_dir"] = resolve_baseline_dir(baseline_dir, default).absolute()
     return _state["baseline_dir"]
 
 
@@ -140,9 +146,8 @@ def training_problems(name: str) -> str | None:
 
 
 def draw_weights(name: str, coefs):
-    """The figure the image layers compare: the seed's grid, in the suite style."""
-    scenario = SCENARIOS[name]
-    return plot_weight_grid(coefs, scenario.image_side, scenario.grid, scenario.vscale)
+    """The figure the image layers compare: drawn as ``run`` and ``regen`` draw it."""
+    return render_weights(coefs, SCENARIOS[name])
 
 
 # -- blame and the end-of-run table ------------------------------------------------
@@ -159,7 +164,7 @@ def layer_of(markers: set[str]) -> str | None:
 
 def layer_report(layer: str, scenario: str, failed: bool, failure_text: str = "") -> dict:
     """What a finished test contributes to the verdict (JSON-able, for xdist)."""
-    record = {"layer": layer, "scenario": scenario, "failed": failed, "blamed": "", "text": ""}
+    record = {"layer": layer, "scenario": scenario, "blamed": "", "text": ""}
     if not failed:
         return record
     now = environment_versions()
@@ -181,12 +186,12 @@ def layer_report(layer: str, scenario: str, failed: bool, failure_text: str = ""
 
 def summary_lines(records: list[dict]) -> list[str]:
     """Aggregate test records into one row per scenario and layer."""
+    rank = {"FAIL": 2, "pass": 1, "skip": 0}
     cells: dict[tuple[str, str], Outcome] = {}
     for record in records:
         key = (record["scenario"], record["layer"])
         status = record["status"]
         previous = cells.get(key)
-        rank = {"FAIL": 2, "pass": 1, "skip": 0}
         if previous is None or rank[status] > rank[previous.status]:
             cells[key] = Outcome(key[0], key[1], status, record.get("blamed", ""))
     # The pipeline mixes training and drawing: blame what those rows blame.
