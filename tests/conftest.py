@@ -11,6 +11,7 @@ import pytest
 
 from mlp_weights import suite
 from mlp_weights.inject import INJECTIONS
+from mlp_weights.layers import UMBRELLA_MARKER, layer_of_markers, marker_lines
 
 REPO_BASELINES = Path(__file__).resolve().parent.parent / "baseline_images"
 
@@ -34,6 +35,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    for line in marker_lines():
+        config.addinivalue_line("markers", line)
     # Without --mpl, pytest-mpl passes image tests without comparing.
     if not config.getoption("--mpl", default=False):
         raise pytest.UsageError(
@@ -52,6 +55,12 @@ def pytest_configure(config):
     injection = config.getoption("--mlp-inject")
     if injection:
         INJECTIONS[injection]()
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if layer_of_markers(m.name for m in item.iter_markers()) is not None:
+            item.add_marker(UMBRELLA_MARKER)
 
 
 def pytest_report_header(config):

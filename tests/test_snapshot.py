@@ -11,6 +11,7 @@ from mlp_weights.manifest import (
     MANIFEST_FORMAT,
     environment_versions,
     make_entry,
+    recorded_facts,
     read_manifest,
     scenario_entry,
     write_manifest,
@@ -138,9 +139,17 @@ def test_manifest_round_trip(tmp_path):
     entry = make_entry("because", {"image": "digits.png", "snapshot": "digits.npz"})
     write_manifest(tmp_path, {"format_version": MANIFEST_FORMAT, "scenarios": {"digits": entry}})
     assert scenario_entry(tmp_path, "digits")["reason"] == "because"
-    versions = scenario_entry(tmp_path, "digits")["versions"]
-    assert set(versions) == {"python", "scikit-learn", "matplotlib", "numpy", "blas"}
-    assert versions == environment_versions()
+    stored = scenario_entry(tmp_path, "digits")
+    assert set(stored["versions"]) == {"python", "scikit-learn", "matplotlib", "numpy"}
+    assert {"blas", "blas-kernel", "freetype", "numpy-simd"} <= set(stored["environment"])
+    assert recorded_facts(stored) == environment_versions()
+
+
+def test_old_manifest_entries_keep_working():
+    """Entries from before the environment was recorded: versions only, blas among them."""
+    old = {"versions": {"python": "3.11.7", "numpy": "2.4.6", "blas": "openblas 0.3.30"}}
+    assert recorded_facts(old) == old["versions"]
+    assert recorded_facts({}) == {}
 
 
 def test_missing_manifest(tmp_path):

@@ -1,8 +1,10 @@
 """The baseline manifest: which library versions made each scenario's baselines.
 
 ``baseline_images/manifest.json`` records, per scenario, the versions of
-Python, scikit-learn, matplotlib and numpy, the BLAS in use, and when and
-why the baselines were made. Verdicts compare it with the versions now.
+Python, scikit-learn, matplotlib and numpy (``versions``), the machine facts
+of :mod:`mlp_weights.environment` (``environment``: BLAS and its kernel,
+numpy's SIMD targets, FreeType, platform), and when and why the baselines
+were made. Verdicts compare it with what is in use now.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import platform
 from pathlib import Path
 
 from ._io import atomic_write
@@ -19,43 +20,30 @@ from .errors import BaselineError
 MANIFEST_FORMAT = 1
 MANIFEST_NAME = "manifest.json"
 
-#: The libraries the manifest records, in report order.
-LIBRARIES = ("python", "scikit-learn", "matplotlib", "numpy", "blas")
-
-
-def _blas_description() -> str:
-    """The BLAS numpy and scikit-learn use, e.g. ``openblas 0.3.29 (pthreads)``."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return "unknown"
-    import numpy  # noqa: F401  (loads the BLAS so that it is listed)
-    import sklearn.utils.extmath  # noqa: F401
-
-    found = sorted(
-        {
-            f"{info.get('internal_api')} {info.get('version')} "
-            f"({info.get('threading_layer', 'unknown')})"
-            for info in threadpool_info()
-            if info.get("user_api") == "blas"
-        }
-    )
-    return ", ".join(found) or "none found"
-
 
 def environment_versions() -> dict[str, str]:
-    """The versions in use now, keyed as in :data:`LIBRARIES`."""
-    import matplotlib
-    import numpy
-    import sklearn
+    """Library versions and machine facts now, as one flat mapping.
 
-    return {
-        "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
-        "matplotlib": matplotlib.__version__,
-        "numpy": numpy.__version__,
-        "blas": _blas_description(),
-    }
+    The manifest keeps them apart (``versions`` and ``environment``);
+    :func:`recorded_facts` merges an entry's the same way.
+    """
+    from .environment import environment_facts, library_versions
+
+    return {**library_versions(), **environment_facts()}
+
+
+def recorded_facts(entry: dict) -> dict[str, str]:
+    """An entry's versions and environment, merged as :func:`environment_versions` merges.
+
+    Entries written before the environment was recorded hold ``versions``
+    only (with ``blas`` among them); the facts they lack are simply absent.
+    """
+    facts = {}
+    for key in ("versions", "environment"):
+        part = entry.get(key)
+        if isinstance(part, dict):
+            facts.update({str(k): str(v) for k, v in part.items()})
+    return facts
 
 
 def manifest_path(baseline_dir: str | os.PathLike) -> Path:
@@ -103,10 +91,13 @@ def scenario_entry(baseline_dir: str | os.PathLike, scenario: str) -> dict:
 
 
 def make_entry(reason: str, files: dict[str, str]) -> dict:
+    from .environment import environment_facts, library_versions
+
     return {
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "reason": reason,
-        "versions": environment_versions(),
+        "versions": library_versions(),
+        "environment": environment_facts(),
         "files": files,
     }
 

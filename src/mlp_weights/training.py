@@ -16,6 +16,13 @@ from .scenarios import Scenario
 TRAINING_THREADS = 1
 
 
+def training_threads():
+    """A context in which BLAS and OpenMP use :data:`TRAINING_THREADS` threads."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=TRAINING_THREADS)
+
+
 @dataclass(frozen=True)
 class TrainingResult:
     """What a fit produced: the numbers the ``training`` layer compares."""
@@ -53,11 +60,10 @@ def train(scenario: Scenario, dataset: Dataset, verbose: bool = True) -> Trainin
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
-    from threadpoolctl import threadpool_limits
 
     X_train, X_test, y_train, y_test = split(scenario, dataset)
     mlp = MLPClassifier(**scenario.estimator_params(), verbose=10 if verbose else 0)
-    with threadpool_limits(limits=TRAINING_THREADS), warnings.catch_warnings():
+    with training_threads(), warnings.catch_warnings():
         # The seed stops after a few epochs on purpose, to keep the example
         # fast; the resulting "did not converge" warning is expected noise.
         warnings.filterwarnings("ignore", category=ConvergenceWarning, module="sklearn")

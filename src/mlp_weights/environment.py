@@ -1,0 +1,125 @@
+"""What a result depends on besides our code: library versions and machine facts.
+
+Two flat dictionaries of strings, recorded in the baseline manifest when
+baselines are made and again at every test run, so that a verdict can say
+what moved between the two:
+
+- :func:`library_versions`: Python, scikit-learn, matplotlib, numpy;
+- :func:`environment_facts`: the BLAS (library, kernel, threads while
+  training), numpy's SIMD targets, FreeType, the platform and the machine.
+
+Identical pins can give different results when one of the latter differs
+(scikit-learn issue 20516: BLAS kernels; matplotlib issue 22099: FreeType).
+"""
+
+from __future__ import annotations
+
+import platform
+
+#: Keys of :func:`library_versions`, in report order.
+LIBRARIES = ("python", "scikit-learn", "matplotlib", "numpy")
+#: Keys of :func:`environment_facts`, in report order.
+ENVIRONMENT = (
+    "blas",
+    "blas-kernel",
+    "blas-threads",
+    "numpy-simd",
+    "freetype",
+    "platform",
+    "machine",
+)
+
+#: How each fact is named in a sentence.
+LABELS = {
+    "python": "Python",
+    "scikit-learn": "scikit-learn",
+    "matplotlib": "matplotlib",
+    "numpy": "numpy",
+    "blas": "BLAS",
+    "blas-kernel": "BLAS kernel",
+    "blas-threads": "BLAS threads while training",
+    "numpy-simd": "numpy SIMD targets",
+    "freetype": "FreeType",
+    "platform": "platform",
+    "machine": "machine",
+}
+
+
+def library_versions() -> dict[str, str]:
+    """The versions in use now, keyed as in :data:`LIBRARIES`."""
+    import matplotlib
+    import numpy
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "matplotlib": matplotlib.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def _blas_facts() -> dict[str, str]:
+    """BLAS libraries, kernels and threads as threadpoolctl sees them while training."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return {"blas": "unknown"}
+    import numpy  # noqa: F401  (loads the BLAS so that it is listed)
+    import sklearn.utils.extmath  # noqa: F401
+
+    from .training import training_threads
+
+    with training_threads():
+        blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+
+    def joined(values) -> str:
+        return ", ".join(sorted({str(v) for v in values})) or "none found"
+
+    return {
+        "blas": joined(
+            f"{i.get('internal_api')} {i.get('version')} ({i.get('threading_layer', 'unknown')})"
+            for i in blas
+        ),
+        "blas-kernel": joined(i.get("architecture") or "unknown" for i in blas),
+        "blas-threads": joined(i.get("num_threads") for i in blas),
+    }
+
+
+def _numpy_simd() -> str:
+    """numpy's SIMD baseline and the dispatch targets this CPU runs (``X86_V2 + X86_V3``)."""
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # numpy < 2
+        try:
+            from numpy.core import _multiarray_umath as umath
+        except ImportError:  # pragma: no cover
+            return "unknown"
+    baseline = list(getattr(umath, "__cpu_baseline__", []))
+    features = getattr(umath, "__cpu_features__", {})
+    dispatch = [t for t in getattr(umath, "__cpu_dispatch__", []) if features.get(t)]
+    return " ".join(baseline or ["none"]) + (" + " + " ".join(dispatch) if dispatch else "")
+
+
+def _freetype() -> str:
+    try:
+        from matplotlib import ft2font
+    except ImportError:  # pragma: no cover
+        return "unknown"
+    return str(getattr(ft2font, "__freetype_version__", "unknown"))
+
+
+def environment_facts() -> dict[str, str]:
+    """The machine facts in use now, keyed as in :data:`ENVIRONMENT`."""
+    return {
+        **_blas_facts(),
+        "numpy-simd": _numpy_simd(),
+        "freetype": _freetype(),
+        "platform": platform.system(),
+        "machine": platform.machine(),
+    }
+
+
+def describe_move(key: str, now: str | None, then: str | None) -> str:
+    """``"BLAS kernel Haswell now, SkylakeX at the baseline"``."""
+    return f"{LABELS.get(key, key)} {now or '?'} now, {then or '?'} at the baseline"
