@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -147,65 +146,6 @@ def test_failed_save_leaves_no_file(tmp_path, capsys, monkeypatch):
     assert main(["run", "--dataset", "digits", "--quiet", "--out", str(out)]) == 2
     assert "No space left on device" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
-
-
-def regen_digits(baselines, reason="test"):
-    return main(["regen", "--scenario", "digits", "--reason", reason, "--quiet",
-                 "--baseline-dir", str(baselines)])  # fmt: skip
-
-
-def test_regen_writes_images_snapshots_and_manifest(tmp_path, capsys):
-    baselines = tmp_path / "baselines"
-    assert regen_digits(baselines, "test") == 0
-    assert sorted(p.name for p in baselines.iterdir()) == [
-        "digits.npz",
-        "digits.png",
-        "manifest.json",
-    ]
-    manifest = json.loads((baselines / "manifest.json").read_text())
-    entry = manifest["scenarios"]["digits"]
-    assert entry["reason"] == "test"
-    assert {"scikit-learn", "matplotlib", "numpy", "python", "blas"} <= set(entry["versions"])
-
-
-@pytest.mark.parametrize("args", [["--reason", "  "], ["--reason", "x", "--scenario", "nope"], []])
-def test_regen_bad_input(tmp_path, capsys, args):
-    with pytest.raises(SystemExit) as info:
-        sys.exit(main(["regen", "--baseline-dir", str(tmp_path / "b"), *args]))
-    assert info.value.code == 2
-    assert len(capsys.readouterr().err.strip().splitlines()) == 1
-    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
-
-
-def test_failed_regen_keeps_the_old_baselines(tmp_path, monkeypatch, capsys):
-    from mlp_weights import data
-    from mlp_weights.errors import DataUnavailableError
-
-    baselines = tmp_path / "baselines"
-    assert regen_digits(baselines, "old") == 0
-    before = {p.name: p.read_bytes() for p in baselines.iterdir()}
-
-    def offline(data_home):
-        raise DataUnavailableError("MNIST is not cached (test)")
-
-    monkeypatch.setitem(data.SOURCES, "mnist", offline)
-    code = main(
-        [
-            "regen",
-            "--scenario",
-            "digits",
-            "--scenario",
-            "mnist",
-            "--reason",
-            "new",
-            "--quiet",
-            "--baseline-dir",
-            str(baselines),
-        ]
-    )
-    assert code == 1
-    assert "MNIST is not cached (test)" in capsys.readouterr().err
-    assert {p.name: p.read_bytes() for p in baselines.iterdir()} == before
 
 
 def test_version_and_help():

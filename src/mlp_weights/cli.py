@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="hide the per-iteration loss lines")
     run.add_argument("--show", action="store_true", help="also open the figure in a window")
 
+    from .baselines import REGEN_LAYERS
+
     regen = sub.add_parser(
         "regen", help="deliberately rewrite baseline images, snapshots and manifest"
     )
@@ -97,9 +99,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     regen.add_argument(
         "--reason",
-        required=True,
         metavar="TEXT",
-        help="why the baselines change; recorded in the manifest",
+        help="why the baselines change; recorded in the manifest (required unless --dry-run)",
+    )
+    regen.add_argument(
+        "--layer",
+        choices=REGEN_LAYERS,
+        help="training: refit and rewrite snapshots only; rendering: redraw images from "
+        "the stored snapshots only (default: both)",
+    )
+    regen.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show which files would change and by how much; write nothing",
+    )
+    regen.add_argument(
+        "--allow-unpinned",
+        action="store_true",
+        help="regenerate although scikit-learn, matplotlib or numpy differ from the pins "
+        "(recorded in the manifest)",
+    )
+    regen.add_argument(
+        "--pinned",
+        metavar="FILE",
+        help="the pins the baselines are made with "
+        "(default: requirements/pinned.txt beside the baseline folder)",
     )
     regen.add_argument(
         "--baseline-dir",
@@ -189,15 +213,23 @@ def check_writable(out: Path) -> None:
 
 
 def cmd_regen(args) -> int:
-    from .baselines import regenerate, resolve_baseline_dir, scenarios_from_names
+    from .baselines import REGEN_LAYERS, regenerate, resolve_baseline_dir, scenarios_from_names
 
     scenarios = scenarios_from_names(args.scenario, list(OFFLINE_SCENARIOS))
     baseline_dir = resolve_baseline_dir(args.baseline_dir)
-    written = regenerate(
-        scenarios, baseline_dir, args.reason, args.data_home, verbose=not args.quiet
+    report = regenerate(
+        scenarios,
+        baseline_dir,
+        args.reason,
+        args.data_home,
+        verbose=not args.quiet,
+        layers=(args.layer,) if args.layer else REGEN_LAYERS,
+        dry_run=args.dry_run,
+        allow_unpinned=args.allow_unpinned,
+        pinned_file=args.pinned,
     )
-    for path in written:
-        print(f"wrote {path}", file=sys.stderr)
+    for line in report.lines():
+        print(line)
     return 0
 
 
