@@ -16,6 +16,12 @@ from mlp_weights.scenarios import get_scenario
 from mlp_weights.snapshot import RTOL, Snapshot, load_snapshot, save_snapshot
 
 
+@pytest.fixture(autouse=True)
+def pins_beside_the_baselines(monkeypatch):
+    """These tests put their pins beside their baseline folder, as a checkout has them."""
+    monkeypatch.delenv(baselines.PINNED_FILE_ENV, raising=False)
+
+
 def write_pins(root, **changes):
     """A pins file that matches what is installed, but for ``changes``."""
     versions = {**library_versions(), **changes}
@@ -42,7 +48,9 @@ def made_once(tmp_path_factory):
     """A project folder whose digits baselines were just regenerated."""
     root = tmp_path_factory.mktemp("made")
     write_pins(root)
-    assert regen(root / "baseline_images") == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(baselines.PINNED_FILE_ENV, raising=False)
+        assert regen(root / "baseline_images") == 0
     return root
 
 
@@ -169,12 +177,14 @@ def test_refuses_when_the_pins_file_is_missing_or_lacks_a_library(project, capsy
     assert f"numpy {numpy_now} is installed but {pins} does not pin it" in capsys.readouterr().err
 
 
-def test_pinned_option_points_elsewhere(project, tmp_path_factory, capsys):
+def test_pinned_option_and_variable_point_elsewhere(project, tmp_path_factory, capsys, monkeypatch):
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     pins = write_pins(elsewhere)
     write_pins(project, **{"scikit-learn": "0.1"})
     assert regen(project / "baseline_images", "--pinned", str(pins)) == 0
     assert regen(project / "baseline_images") == 1
+    monkeypatch.setenv(baselines.PINNED_FILE_ENV, str(pins))
+    assert regen(project / "baseline_images") == 0
 
 
 def test_allow_unpinned_runs_and_the_manifest_says_so(project, capsys):

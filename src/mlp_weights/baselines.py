@@ -28,6 +28,8 @@ DEFAULT_BASELINE_DIR = "baseline_images"
 BASELINE_DIR_ENV = "MLP_WEIGHTS_BASELINE_DIR"
 #: The pins the baselines are made with, relative to the baseline folder's parent.
 DEFAULT_PINNED_FILE = Path("requirements") / "pinned.txt"
+#: Used, when set, instead of DEFAULT_PINNED_FILE (``--pinned`` wins over both).
+PINNED_FILE_ENV = "MLP_WEIGHTS_PINNED"
 #: The layers whose stored files ``regen`` writes: the snapshot is what the
 #: training layer compares, the image what the rendering layer compares.
 REGEN_LAYERS = ("training", "rendering")
@@ -56,7 +58,9 @@ def snapshot_path(baseline_dir: str | os.PathLike, scenario: str) -> Path:
 
 
 def default_pinned_file(baseline_dir: str | os.PathLike) -> Path:
-    """``requirements/pinned.txt`` beside the baseline folder."""
+    """``$MLP_WEIGHTS_PINNED``, else ``requirements/pinned.txt`` beside the baseline folder."""
+    if os.environ.get(PINNED_FILE_ENV):
+        return Path(os.environ[PINNED_FILE_ENV])
     return Path(baseline_dir).resolve().parent / DEFAULT_PINNED_FILE
 
 

@@ -122,8 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     regen.add_argument(
         "--pinned",
         metavar="FILE",
-        help="the pins the baselines are made with "
-        "(default: requirements/pinned.txt beside the baseline folder)",
+        help="the pins the baselines are made with (default: $MLP_WEIGHTS_PINNED, "
+        "else requirements/pinned.txt beside the baseline folder)",
     )
     regen.add_argument(
         "--baseline-dir",

@@ -1,0 +1,184 @@
+"""tox.ini, .ci/run and .ci/tox_steps.py: honest runs, pins applied, one results folder each."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import platform
+import re
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TOX_STEPS = REPO / ".ci" / "tox_steps.py"
+CI_RUN = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def tox_config() -> configparser.ConfigParser:
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(REPO / "tox.ini", encoding="utf-8")
+    return config
+
+
+def resolved(config, section: str, key: str) -> list[str]:
+    """A tox setting's lines, with ``{[other]key}`` references replaced, comments dropped."""
+    if not config.has_option(section, key):
+        section = "testenv"
+    lines = []
+    for line in config.get(section, key, fallback="").splitlines():
+        line = line.strip()
+        reference = re.fullmatch(r"\{\[([^\]]+)\]([a-z_]+)\}", line)
+        if reference:
+            lines += resolved(config, *reference.groups())
+        elif line and not line.startswith("#"):
+            lines.append(line)
+    return lines
+
+
+def setenv(config, section: str) -> dict[str, str]:
+    return dict(
+        (part.strip() for part in line.split("=", 1))
+        for line in resolved(config, section, "setenv")
+    )
+
+
+PINNED_ENVS = ["testenv", "testenv:regen"]
+STACK_ENVS = ["testenv:upgrade", "testenv:oldest"]
+
+
+def test_tox_uv_is_provisioned_and_pip_constraints_are_not_relied_on():
+    config = tox_config()
+    requires = config.get("tox", "requires")
+    assert re.search(r"^\s*tox-uv\b", requires, re.M)
+    text = (REPO / "tox.ini").read_text()
+    assert "PIP_CONSTRAINT =" not in text, "uv ignores PIP_CONSTRAINT"
+
+
+@pytest.mark.parametrize(
+    "section, pins",
+    [
+        ("testenv", "requirements/pinned.txt"),
+        ("testenv:regen", "requirements/pinned.txt"),
+        ("testenv:oldest", "requirements/oldest.txt"),
+    ],
+)
+def test_each_stack_is_constrained_through_uv(section, pins):
+    env = setenv(tox_config(), section)
+    assert env["UV_CONSTRAINT"] == "{toxinidir}/" + pins
+    assert (REPO / pins).is_file()
+
+
+def test_upgrade_is_unconstrained():
+    assert "UV_CONSTRAINT" not in setenv(tox_config(), "testenv:upgrade")
+
+
+def test_default_run_is_the_running_python_and_lint_and_never_skips():
+    config = tox_config()
+    env_list = [e.strip() for e in config.get("tox", "env_list").split(",")]
+    assert env_list == ["py", "lint"]
+    assert config.get("tox", "skip_missing_interpreters").strip() == "false"
+
+
+def test_ci_names_every_supported_python_and_lint():
+    named = re.search(r'^export TOX_ENV="([^"]+)"', CI_RUN, re.M).group(1).split(",")
+    assert named == ["py311", "py312", "py313", "lint"]
+
+
+def test_ci_keeps_tox_status_and_repeats_pytest_closing_lines():
+    assert "status=${PIPESTATUS[0]}" in CI_RUN
+    assert CI_RUN.rstrip().endswith('exit "$status"')
+    assert "passed|failed|error|no tests ran" in CI_RUN
+
+
+def test_every_environment_logs_its_stack_before_its_tests():
+    config = tox_config()
+    for section in [*PINNED_ENVS, *STACK_ENVS]:
+        assert "python {toxinidir}/.ci/tox_steps.py environment" in resolved(
+            config, section, "commands_pre"
+        ), section
+
+
+def results_paths(config, section) -> list[str]:
+    commands = resolved(config, section, "commands")
+    paths = []
+    for command in commands:
+        if "pytest" in command:
+            match = re.search(r"--mpl-results-path=(\S+)", command)
+            assert match, f"{section}: {command!r} writes to the shared default folder"
+            paths.append(match.group(1))
+    return paths
+
+
+def test_each_environment_has_its_own_results_folder():
+    config = tox_config()
+    for section in [*PINNED_ENVS, *STACK_ENVS]:
+        for path in results_paths(config, section):
+            assert path.startswith("{toxinidir}/mpl-results/{envname}"), (section, path)
+
+
+def test_own_tests_never_overwrite_the_layer_report():
+    config = tox_config()
+    for section in STACK_ENVS:
+        own, layers = results_paths(config, section)
+        assert own == "{toxinidir}/mpl-results/{envname}-own"
+        assert layers == "{toxinidir}/mpl-results/{envname}"
+        commands = resolved(config, section, "commands")
+        assert "not (layer or selftest)" in commands[0]
+        assert commands[1].startswith("python {toxinidir}/.ci/tox_steps.py report pytest")
+        assert "-m layer" in commands[1]
+
+
+def test_ci_and_the_job_summary_reach_the_suite():
+    passenv = resolved(tox_config(), "testenv", "passenv")
+    assert {"GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS", "CI"} <= set(passenv)
+
+
+def tox_steps(*args, env=None):
+    clean = {k: v for k, v in os.environ.items() if k not in ("CI", "MLP_WEIGHTS_STRICT")}
+    return subprocess.run(
+        [sys.executable, str(TOX_STEPS), *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **(env or {})},
+        timeout=60,
+    )
+
+
+def exits_with(status: int) -> list[str]:
+    return ["report", sys.executable, "-c", f"import sys; print('the report'); sys.exit({status})"]
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({}, 0),
+        ({"CI": "true"}, 1),
+        ({"CI": "false"}, 0),
+        ({"MLP_WEIGHTS_STRICT": "1"}, 1),
+        ({"CI": "true", "MLP_WEIGHTS_STRICT": "0"}, 0),
+    ],
+)
+def test_failing_layers_end_red_only_in_ci_or_when_asked(env, expected):
+    proc = tox_steps(*exits_with(1), env=env)
+    assert proc.returncode == expected, proc.stdout
+    assert proc.stdout.startswith("the report\n"), "the report is always shown in full"
+    assert ("ends green here" in proc.stdout) == (expected == 0)
+
+
+@pytest.mark.parametrize("status", [0, 2, 3, 4, 5])
+def test_other_statuses_are_always_kept(status):
+    assert tox_steps(*exits_with(status)).returncode == status
+
+
+def test_environment_lists_the_interpreter_and_every_distribution():
+    proc = tox_steps("environment")
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"Python {platform.python_version()} at {sys.executable}"
+    assert f"numpy=={metadata.version('numpy')}" in lines
+    assert f"matplotlib=={metadata.version('matplotlib')}" in lines
+    assert lines[1:] == sorted(lines[1:], key=str.lower)

@@ -1,0 +1,242 @@
+"""The GitHub workflows: hardened as zizmor asks, and their scripts run here with stand-ins.
+
+actionlint and zizmor check the workflows in ``tox -e lint``; these tests
+check the project's own rules on them and run the canary's shell steps
+locally, with a fake ``gh`` and ``tox`` that record what they were asked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+WORKFLOWS = REPO / ".github" / "workflows"
+TESTS = (WORKFLOWS / "tests.yml").read_text(encoding="utf-8")
+UPGRADE = (WORKFLOWS / "upgrade.yml").read_text(encoding="utf-8")
+DEPENDABOT = (REPO / ".github" / "dependabot.yml").read_text(encoding="utf-8")
+ALL = {"tests.yml": TESTS, "upgrade.yml": UPGRADE}
+
+
+def step_script(workflow: str, name: str) -> str:
+    """The ``run: |`` block of the step called ``name``, dedented."""
+    lines = workflow.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"- name: {name}")
+    run = next(i for i in range(start + 1, len(lines)) if lines[i].strip() == "run: |")
+    indent = len(lines[run]) - len(lines[run].lstrip()) + 2
+    block = []
+    for line in lines[run + 1 :]:
+        if line.strip() and len(line) - len(line.lstrip()) < indent:
+            break
+        block.append(line)
+    return textwrap.dedent("\n".join(block)) + "\n"
+
+
+def job_env(workflow: str, key: str) -> str:
+    return re.search(rf'^\s+{key}: "?(.*?)"?$', workflow, re.M).group(1)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_actions_are_pinned_by_commit_with_a_version_comment(name):
+    uses = re.findall(r"uses: (\S+)(.*)", ALL[name])
+    assert uses
+    for action, comment in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), action
+        assert re.fullmatch(r" # v\d+(\.\d+)*", comment), (action, comment)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_permissions_are_read_only_at_the_top(name):
+    assert re.search(r"^permissions:\n  contents: read\n\n", ALL[name], re.M)
+    writes = re.findall(r"^\s+([a-z-]+): write", ALL[name], re.M)
+    assert writes == (["issues"] if name == "upgrade.yml" else [])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_checkouts_keep_no_credentials(name):
+    text = ALL[name]
+    checkouts = text.count("uses: actions/checkout@")
+    assert checkouts and text.count("persist-credentials: false") == checkouts
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_no_expression_is_expanded_inside_a_script(name):
+    assert "github.event" not in ALL[name]
+    for script in re.findall(r"run: \|\n((?:\s{10,}.*\n|\n)+)", ALL[name]):
+        assert "${{" not in script
+    for line in re.findall(r"run: (?!\|)(.*)", ALL[name]):
+        assert "${{" not in line
+
+
+def test_tests_run_every_python_and_lint_and_keep_the_uv_cache():
+    assert re.search(r'python: \["3\.11", "3\.12", "3\.13"\]', TESTS)
+    assert 'tox run -e "py${PYTHON_VERSION//./}"' in TESTS
+    assert "tox run -e lint" in TESTS
+    assert TESTS.count("enable-cache: true") == 2
+    assert re.search(r"if: failure\(\)\n\s+uses: actions/upload-artifact@", TESTS)
+
+
+def test_canary_runs_upgrade_weekly_and_by_hand():
+    assert re.search(r"schedule:\n\s+- cron: \"\d+ \d+ \* \* \d\"", UPGRADE)
+    assert "workflow_dispatch:" in UPGRADE
+    assert "tox run -e upgrade" in UPGRADE
+
+
+def test_dependabot_bumps_the_pins_and_the_actions_weekly_but_not_the_floors():
+    assert "package-ecosystem: pip" in DEPENDABOT
+    assert "package-ecosystem: github-actions" in DEPENDABOT
+    assert DEPENDABOT.count("interval: weekly") == 2
+    assert '- "requirements/oldest.txt"' in DEPENDABOT
+    assert '- "pyproject.toml"' in DEPENDABOT
+
+
+def verdict(*layers):
+    """A verdict.json (schema version 1) with one scenario holding ``layers``."""
+    return {
+        "schema": "mlp-weights-verdict",
+        "schema_version": 1,
+        "scenarios": [
+            {
+                "scenario": "digits",
+                "layers": [
+                    {"layer": name, "status": status, "blamed": blamed}
+                    for name, status, blamed in layers
+                ],
+            }
+        ],
+    }
+
+
+needs_jq = pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
+
+
+def run_step(script, tmp_path, env, fakes=()):
+    """Run a workflow script in ``tmp_path`` with fake commands on PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    calls = tmp_path / "calls.log"
+    for name, body in dict(fakes).items():
+        fake = bin_dir / name
+        fake.write_text(f'#!/usr/bin/env bash\necho "{name} $*" >> "{calls}"\n{body}\n')
+        fake.chmod(0o755)
+    summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
+    proc = subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_OUTPUT": str(output),
+            **env,
+        },
+    )
+    read = lambda p: p.read_text() if p.exists() else ""  # noqa: E731
+    return proc, read(calls).splitlines(), read(summary), read(output)
+
+
+@needs_jq
+def test_blame_names_each_library_of_a_failed_layer_once(tmp_path):
+    results = tmp_path / "mpl-results" / "upgrade"
+    results.mkdir(parents=True)
+    (results / "verdict.json").write_text(
+        json.dumps(
+            verdict(
+                ("training", "pass", []),
+                ("rendering", "fail", ["matplotlib", "numpy", "freetype"]),
+                ("pipeline", "fail", ["matplotlib", "numpy"]),
+                ("scores", "skip", ["scikit-learn"]),
+            )
+        )
+    )
+    script = step_script(UPGRADE, "Find the libraries blamed by failing layers")
+    proc, _, _, output = run_step(script, tmp_path, {})
+    assert proc.returncode == 0, proc.stderr
+    assert output == "libraries=matplotlib numpy\n"
+
+
+@needs_jq
+def test_blame_without_a_verdict_says_why_in_the_summary(tmp_path):
+    script = step_script(UPGRADE, "Find the libraries blamed by failing layers")
+    proc, _, summary, output = run_step(script, tmp_path, {})
+    assert proc.returncode == 0, proc.stderr
+    assert output == "libraries=\n"
+    assert "the package's own tests failed before the layer report" in summary
+
+
+def test_bisect_runs_once_per_library_and_fills_the_summary(tmp_path):
+    fake_tox = (
+        'mkdir -p mpl-results/bisect && echo "# bisect of ${@: -1}" > mpl-results/bisect/bisect.md'
+    )
+    script = step_script(UPGRADE, "Bisect the releases of each blamed library")
+    proc, calls, summary, _ = run_step(
+        script, tmp_path, {"LIBRARIES": "matplotlib numpy"}, {"tox": fake_tox}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert calls == ["tox run -e bisect -- matplotlib", "tox run -e bisect -- numpy"]
+    assert summary == "# bisect of matplotlib\n# bisect of numpy\n"
+    assert (tmp_path / "mpl-results" / "bisect-numpy" / "bisect.md").exists()
+
+
+def test_a_failed_bisect_fails_the_step_and_is_still_reported(tmp_path):
+    script = step_script(UPGRADE, "Bisect the releases of each blamed library")
+    proc, calls, summary, _ = run_step(script, tmp_path, {"LIBRARIES": "numpy"}, {"tox": "exit 3"})
+    assert proc.returncode == 3
+    assert "The bisection of numpy wrote no bisect.md" in summary
+
+
+def issue_step(tmp_path, result, open_issue):
+    env = {
+        "RESULT": result,
+        "RUN_URL": "https://example.invalid/run/1",
+        "TITLE": job_env(UPGRADE, "TITLE"),
+        "LABEL": job_env(UPGRADE, "LABEL"),
+    }
+    listed = "echo 42" if open_issue else "true"
+    verdict_md = tmp_path / "results" / "upgrade" / "verdict.md"
+    verdict_md.parent.mkdir(parents=True)
+    verdict_md.write_text("| digits | rendering | FAIL | matplotlib |\n")
+    script = step_script(UPGRADE, "Open, update or close the tracking issue")
+    fake_gh = f'if [ "$1 $2" = "issue list" ]; then {listed}; fi'
+    return run_step(script, tmp_path, env, {"gh": fake_gh})
+
+
+def test_red_canary_opens_the_tracking_issue_with_the_verdict(tmp_path):
+    proc, calls, _, _ = issue_step(tmp_path, "failure", open_issue=False)
+    assert proc.returncode == 0, proc.stderr
+    assert [c.split()[:3] for c in calls] == [
+        ["gh", "issue", "list"],
+        ["gh", "label", "create"],
+        ["gh", "issue", "create"],
+    ]
+    body = (tmp_path / "body.md").read_text()
+    assert "https://example.invalid/run/1" in body and "| digits | rendering | FAIL |" in body
+
+
+def test_red_canary_comments_on_the_open_issue(tmp_path):
+    proc, calls, _, _ = issue_step(tmp_path, "failure", open_issue=True)
+    assert proc.returncode == 0, proc.stderr
+    assert calls[1] == "gh issue comment 42 --body-file body.md"
+    assert len(calls) == 2
+
+
+def test_green_canary_closes_the_open_issue(tmp_path):
+    proc, calls, _, _ = issue_step(tmp_path, "success", open_issue=True)
+    assert proc.returncode == 0, proc.stderr
+    assert calls[1].startswith("gh issue close 42 --comment The upgrade canary is green again")
+
+
+def test_green_canary_without_an_issue_does_nothing_more(tmp_path):
+    proc, calls, _, _ = issue_step(tmp_path, "success", open_issue=False)
+    assert proc.returncode == 0, proc.stderr
+    assert len(calls) == 1 and calls[0].startswith("gh issue list")
