@@ -67,7 +67,8 @@ def to_markdown(verdict: Verdict, title: str = "mlp-weights verdict") -> str:
     lines.append("")
     lines += [f"- **{s.scenario}**: {s.line}" for s in verdict.scenarios]
     versions = ", ".join(
-        f"{k} {verdict.now[k]}" for k in ("python", "scikit-learn", "matplotlib", "numpy")
+        f"{k} {verdict.now[k]}"
+        for k in ("python", "scikit-learn", "matplotlib", "numpy")
         if k in verdict.now
     )
     lines += ["", f"Tested with {versions}.", ""]
