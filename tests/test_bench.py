@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from mlp_weights.bench import results, runner, synthetic, worker
+from mlp_weights.bench import runner, summary, synthetic, worker
 from mlp_weights.cli import main
 from mlp_weights.data import cache_paths, read_cache
 from mlp_weights.errors import MLPWeightsError
@@ -21,19 +21,19 @@ from mlp_weights.table import parse_table
 
 
 def test_summarize_gives_median_and_spread():
-    summary = results.summarize([3.0, 1.0, 2.0, 10.0])
-    assert summary == results.Summary(runs=4, median=2.5, low=1.0, high=10.0, iqr=3.0)
-    assert results.summarize([0.5]) == results.Summary(1, 0.5, 0.5, 0.5, 0.0)
+    spread = summary.summarize([3.0, 1.0, 2.0, 10.0])
+    assert spread == summary.Summary(runs=4, median=2.5, low=1.0, high=10.0, iqr=3.0)
+    assert summary.summarize([0.5]) == summary.Summary(1, 0.5, 0.5, 0.5, 0.0)
     with pytest.raises(ValueError):
-        results.summarize([])
+        summary.summarize([])
 
 
 def test_table_is_aligned_and_reads_back():
     rows = [
-        results.table_row("mnist-sample", "train", [0.2, 0.1, 0.3], [200e6, 210e6, 220e6]),
-        results.table_row("synthetic-70000x784", "load-cold", [12.5], []),
+        summary.table_row("mnist-sample", "train", [0.2, 0.1, 0.3], [200e6, 210e6, 220e6]),
+        summary.table_row("synthetic-70000x784", "load-cold", [12.5], []),
     ]
-    text = results.results_table(rows)
+    text = summary.results_table(rows)
     lines = text.splitlines()
     assert len({len(line) for line in lines}) == 1, "columns are not aligned"
     header = lines[0]
@@ -52,15 +52,15 @@ def test_table_is_aligned_and_reads_back():
 
 def test_table_refuses_cells_a_script_could_not_split():
     with pytest.raises(ValueError, match="whitespace"):
-        results.results_table([results.table_row("two words", "train", [0.1], [])])
+        summary.results_table([summary.table_row("two words", "train", [0.1], [])])
     with pytest.raises(ValueError, match="fields"):
-        results.results_table([("only-one",)])
+        summary.results_table([("only-one",)])
 
 
 def _probe(before_mb, after_mb):
     return {
-        "peak_before": before_mb * results.MB,
-        "peak_rss": after_mb * results.MB,
+        "peak_before": before_mb * summary.MB,
+        "peak_rss": after_mb * summary.MB,
         "seconds": 1.0,
     }
 

@@ -32,7 +32,7 @@ standalone copy) against a warm ``mlp-weights run`` on the same 5,000
 images, both as whole processes, interleaved, and prints the ratio of the
 medians.
 
-Modules: :mod:`.results` (summaries and the table), :mod:`.synthetic` (the
+Modules: :mod:`.summary` (summaries and the table), :mod:`.synthetic` (the
 synthetic array), :mod:`.worker` (what runs in each measured process) and
 :mod:`.runner` (which processes run, and the report).
 

@@ -3,7 +3,7 @@
 This process keeps its own memory small (it never loads data or trains):
 every number comes from a child, started by :func:`run_process` (whole
 commands) or :func:`_run_worker` (a :mod:`.worker` process), and is turned
-into rows of the results table (:mod:`.results`) and notes.
+into rows of the results table (:mod:`.summary`) and notes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import MLPWeightsError, UsageError
 from ..scenarios import OFFLINE_SCENARIOS, SCENARIOS
-from .results import MB, results_table, table_row
+from .summary import MB, results_table, table_row
 from .synthetic import SYNTHETIC_NAME, SYNTHETIC_SHAPE
 from .worker import IMPORT_STATEMENT, RU_MAXRSS_UNIT, WARM_STEPS, WORKER_CODE
 
