@@ -27,3 +27,20 @@ class BaselineError(MLPWeightsError):
     """A baseline file (image, snapshot, manifest) is missing or unreadable."""
 
     exit_code = 1
+
+
+class MissingBaselineError(BaselineError):
+    """A baseline file that should exist does not (or has no entry for the scenario)."""
+
+
+class DamagedBaselineError(BaselineError):
+    """A baseline file exists but cannot be read (truncated, wrong format, too new)."""
+
+
+def one_line(text: object) -> str:
+    """``text`` with its line breaks turned into spaces, for a one-line message.
+
+    >>> one_line("no route\\nto host")
+    'no route to host'
+    """
+    return " ".join(str(text).splitlines())
