@@ -58,10 +58,22 @@ def snapshot_path(baseline_dir: str | os.PathLike, scenario: str) -> Path:
 
 
 def default_pinned_file(baseline_dir: str | os.PathLike) -> Path:
-    """``$MLP_WEIGHTS_PINNED``, else ``requirements/pinned.txt`` beside the baseline folder."""
+    """The pins ``regen`` checks the installed stack against.
+
+    ``$MLP_WEIGHTS_PINNED`` when set; else ``requirements/pinned.txt`` beside
+    the baseline folder; else, for a baseline folder elsewhere (a temporary
+    one, say), that of the source checkout this package runs from. When none
+    exists, the first candidate is returned, and reading it fails in one line.
+    """
     if os.environ.get(PINNED_FILE_ENV):
         return Path(os.environ[PINNED_FILE_ENV])
-    return Path(baseline_dir).resolve().parent / DEFAULT_PINNED_FILE
+    beside = Path(baseline_dir).resolve().parent / DEFAULT_PINNED_FILE
+    # src/mlp_weights/baselines.py -> the checkout's root
+    checkout = Path(__file__).resolve().parents[2] / DEFAULT_PINNED_FILE
+    for candidate in (beside, checkout):
+        if candidate.is_file():
+            return candidate
+    return beside
 
 
 def _normalize(name: str) -> str:
@@ -140,6 +152,7 @@ class RegenReport:
     decisions: list[FileDecision] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
+    pinned_file: Path | None = None
 
     @property
     def rewritten(self) -> list[Path]:
@@ -150,7 +163,8 @@ class RegenReport:
         return [d.path for d in self.decisions if not d.rewrite]
 
     def lines(self) -> list[str]:
-        lines = [d.line(self.dry_run) for d in self.decisions]
+        lines = [f"pins: {self.pinned_file}"] if self.pinned_file else []
+        lines += [d.line(self.dry_run) for d in self.decisions]
         lines += [f"note: {note}" for note in self.notes]
         if self.dry_run:
             lines.append("dry run: nothing was written")
@@ -313,7 +327,7 @@ def regenerate(
         raise UsageError(f"baseline folder {str(baseline_dir)!r} is a file")
     pinned_file = Path(pinned_file) if pinned_file else default_pinned_file(baseline_dir)
     mismatches = check_stack(pinned_file, allow_unpinned, dry_run)
-    report = RegenReport(dry_run=dry_run)
+    report = RegenReport(dry_run=dry_run, pinned_file=pinned_file)
     if mismatches and dry_run and not allow_unpinned:
         report.notes.append(
             "a real run would refuse: " + "; ".join(mismatches) + " (or pass --allow-unpinned)"
