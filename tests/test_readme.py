@@ -4,6 +4,8 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
 from mlp_weights.cli import build_parser
 from mlp_weights.scenarios import SCENARIOS
 
@@ -36,10 +38,28 @@ def test_ci_runs_the_second_command_verbatim():
     assert quickstart_commands()[1] in ci.splitlines()
 
 
-def test_cli_reference_lists_every_run_option():
-    parser = build_parser()
-    run = parser._subparsers._group_actions[0].choices["run"]
-    options = {o for a in run._actions for o in a.option_strings if o.startswith("--")}
+def documented_options(command: str) -> set[str]:
+    section = README.split(f"### `mlp-weights {command}`", 1)[1].split("\n#", 1)[0]
+    return set(re.findall(r"^\| `(--[a-z-]+)` \|", section, re.M))
+
+
+def parser_options(command: str) -> set[str]:
+    sub = build_parser()._subparsers._group_actions[0].choices[command]
+    options = {o for a in sub._actions for o in a.option_strings if o.startswith("--")}
     options.discard("--help")
-    documented = set(re.findall(r"^\| `(--[a-z-]+)` \|", README, re.M))
-    assert options == documented
+    return options
+
+
+@pytest.mark.parametrize("command", ["run", "regen"])
+def test_cli_reference_lists_every_option(command):
+    assert parser_options(command) == documented_options(command)
+
+
+def test_suite_table_lists_every_layer_and_the_verdict_schema_fields():
+    from mlp_weights.layers import LAYERS
+    from mlp_weights.report import SCHEMA, SCHEMA_VERSION
+
+    section = README.split("## The suite", 1)[1].split("\n## ", 1)[0]
+    markers = re.findall(r"^\| `([a-z]+)` \|", section, re.M)
+    assert markers[: len(LAYERS)] == list(LAYERS)
+    assert f"schema `{SCHEMA}`, version {SCHEMA_VERSION}" in section
