@@ -150,9 +150,10 @@ def test_all_layers_hold_only_when_all_ran():
     assert verdict.layers_run == ["rendering"]
 
 
-def test_skipped_scenario():
-    line, _ = line_of(result("training", SKIP), result("rendering", SKIP))
+def test_skipped_scenario_is_one_line_and_one_row():
+    line, verdict = line_of(result("training", SKIP), result("rendering", SKIP))
     assert line == "skipped"
+    assert report.table_rows(verdict) == [("digits", "all", "skip", "", "")]
 
 
 def test_moved_layer_line_has_numbers_and_blame():

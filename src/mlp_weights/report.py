@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from ._io import atomic_write
-from .results import FAIL
+from .results import FAIL, NOT_RUN, SKIP
 from .table import format_table
 from .verdict import Verdict, describe_amount
 
@@ -32,6 +32,9 @@ TABLE_COLUMNS = ("scenario", "layer", "result", "amount", "blamed")
 def table_rows(verdict: Verdict) -> list[tuple]:
     rows = []
     for scenario in verdict.scenarios:
+        if all(r.status in (SKIP, NOT_RUN) for r in scenario.layers):
+            rows.append((scenario.scenario, "all", SKIP, "", ""))
+            continue
         for result in scenario.layers:
             rows.append(
                 (
