@@ -6,6 +6,11 @@
     environments are built by uv and hold no pip, so this reads the installed
     metadata directly.
 
+``python .ci/tox_steps.py tested ENVNAME``
+    Say, as the environment's last line before tox's summary, which Python
+    it tested; for ``py`` (the interpreter running tox, the default run)
+    also that it was the only one, and how to name others.
+
 ``python .ci/tox_steps.py report COMMAND ...``
     Run the layer tests of ``tox -e upgrade`` or ``tox -e oldest``, whose
     failures are the report. The report is always printed in full. When tests
@@ -46,6 +51,15 @@ def print_environment() -> int:
     return 0
 
 
+def print_tested(env_name: str) -> int:
+    """One line: the Python this environment tested, and for ``py`` that it was the only one."""
+    line = f"{env_name}: tested Python {platform.python_version()} ({sys.executable})"
+    if env_name == "py":
+        line += "; no other Python was tested: name them, e.g. tox -e py311,py312,py313"
+    print(line)
+    return 0
+
+
 def strict() -> bool:
     """Whether failing layer tests end the step red."""
     explicit = os.environ.get(STRICT_ENV)
@@ -78,9 +92,11 @@ def run_report(command: list[str]) -> int:
 def main(argv: list[str]) -> int:
     if argv[:1] == ["environment"]:
         return print_environment()
+    if argv[:1] == ["tested"] and len(argv) == 2:
+        return print_tested(argv[1])
     if argv[:1] == ["report"]:
         return run_report(argv[1:])
-    print("usage: tox_steps.py environment | report COMMAND ...", file=sys.stderr)
+    print("usage: tox_steps.py environment | tested ENVNAME | report COMMAND ...", file=sys.stderr)
     return 2
 
 

@@ -182,3 +182,19 @@ def test_environment_lists_the_interpreter_and_every_distribution():
     assert f"numpy=={metadata.version('numpy')}" in lines
     assert f"matplotlib=={metadata.version('matplotlib')}" in lines
     assert lines[1:] == sorted(lines[1:], key=str.lower)
+
+
+def test_every_environment_says_last_which_python_it_tested():
+    config = tox_config()
+    for section in [*PINNED_ENVS, *STACK_ENVS]:
+        assert resolved(config, section, "commands_post") == [
+            "python {toxinidir}/.ci/tox_steps.py tested {envname}"
+        ], section
+
+
+@pytest.mark.parametrize("env_name", ["py", "py312"])
+def test_tested_names_the_python_and_for_py_that_it_was_the_only_one(env_name):
+    proc = tox_steps("tested", env_name)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith(f"{env_name}: tested Python {platform.python_version()} (")
+    assert ("no other Python was tested" in proc.stdout) == (env_name == "py")
