@@ -13,6 +13,8 @@ import pytest
 
 from mlp_weights.manifest import environment_versions
 
+pytestmark = pytest.mark.usefixtures("warm_process", "no_ci_summary")
+
 PLUGIN = ("-p", "mlp_weights.pytest_plugin", "-p", "no:cacheprovider")
 
 FINDINGS = """
@@ -33,16 +35,6 @@ def test_scores(scenario_name, layer_run):
 def test_not_a_layer():
     pass
 """
-
-
-@pytest.fixture(scope="module", autouse=True)
-def warm_process():
-    """Compiled modules an inner run needs, loaded once in this process (pytester unloads)."""
-    import matplotlib.testing.compare  # noqa: F401
-    import pytest_mpl.plugin  # noqa: F401
-    import pytest_mpl.summary.html  # noqa: F401
-
-    environment_versions()
 
 
 def make_baselines(folder, **moved):

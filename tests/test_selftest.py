@@ -24,32 +24,7 @@ LAYER_TESTS = REPO / "tests" / "test_layers.py"
 BASELINES = REPO / "baseline_images"
 OFFLINE = "digits or sample"  # -k expression: the offline scenarios
 
-pytestmark = pytest.mark.selftest
-
-
-@pytest.fixture(scope="module", autouse=True)
-def warm_process(tmp_path_factory):
-    """Import, in this process, everything an inner run uses.
-
-    ``pytester`` unloads the modules an inner run imported when it ends, and
-    compiled extensions (numpy's, scipy's) cannot be loaded twice in one
-    process; loading them here first keeps them. It also fits both offline
-    scenarios once, for every inner run to share.
-    """
-    import matplotlib.testing.compare
-    import pytest_mpl.plugin  # noqa: F401
-    import pytest_mpl.summary.html  # noqa: F401
-
-    from mlp_weights import suite
-
-    folder = tmp_path_factory.mktemp("warm")
-    for name in ("digits", "mnist-sample"):
-        figure = suite.pipeline_figure(name, BASELINES)
-        figure.savefig(folder / f"{name}.png")
-        matplotlib.testing.compare.compare_images(
-            str(BASELINES / f"{name}.png"), str(folder / f"{name}.png"), tol=0
-        )
-        suite.check_scores(name)
+pytestmark = [pytest.mark.selftest, pytest.mark.usefixtures("warm_process", "no_ci_summary")]
 
 
 class Run:
@@ -289,7 +264,9 @@ def test_what_regen_writes_is_what_the_suite_compares(pytester, tmp_path, untouc
     from mlp_weights.cli import main
 
     fresh = tmp_path / "baselines"
+    # Into a temporary folder, to check agreement: any stack may do that.
     args = ["regen", "--quiet", "--reason", "selftest", "--baseline-dir", str(fresh)]
+    args.append("--allow-unpinned")
     assert main([*args, "--scenario", "digits", "--scenario", "mnist-sample"]) == 0
     run = run_layers(pytester, baselines=fresh)
     assert run.ret == 0, run.output
