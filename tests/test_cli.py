@@ -165,7 +165,8 @@ def test_regen_writes_images_snapshots_and_manifest(tmp_path, capsys):
     manifest = json.loads((baselines / "manifest.json").read_text())
     entry = manifest["scenarios"]["digits"]
     assert entry["reason"] == "test"
-    assert {"scikit-learn", "matplotlib", "numpy", "python", "blas"} <= set(entry["versions"])
+    assert {"scikit-learn", "matplotlib", "numpy", "python"} <= set(entry["versions"])
+    assert {"blas", "blas-kernel", "freetype", "numpy-simd"} <= set(entry["environment"])
 
 
 @pytest.mark.parametrize("args", [["--reason", "  "], ["--reason", "x", "--scenario", "nope"], []])

@@ -3,7 +3,6 @@
 Published by scikit-learn's gallery (full MNIST, an earlier scikit-learn).
 """
 
-import numpy as np
 import pytest
 
 from mlp_weights import suite
@@ -31,8 +30,13 @@ SCORE_TOLERANCE = 5e-4
 
 @pytest.mark.seed
 @pytest.mark.parametrize("scenario_name", suite.scenario_params(["mnist"]))
-def test_mnist_matches_the_published_seed_output(scenario_name):
-    result = suite.fresh_fit(scenario_name)
-    np.testing.assert_allclose(result.loss_curve, SEED_LOSSES, rtol=0, atol=LOSS_TOLERANCE)
-    assert result.train_score == pytest.approx(SEED_TRAIN_SCORE, abs=SCORE_TOLERANCE)
-    assert result.test_score == pytest.approx(SEED_TEST_SCORE, abs=SCORE_TOLERANCE)
+def test_mnist_matches_the_published_seed_output(scenario_name, layer_run):
+    finding = suite.check_published(
+        scenario_name,
+        SEED_LOSSES,
+        SEED_TRAIN_SCORE,
+        SEED_TEST_SCORE,
+        loss_tolerance=LOSS_TOLERANCE,
+        score_tolerance=SCORE_TOLERANCE,
+    )
+    layer_run.keep(finding)

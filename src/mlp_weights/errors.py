@@ -27,3 +27,11 @@ class BaselineError(MLPWeightsError):
     """A baseline file (image, snapshot, manifest) is missing or unreadable."""
 
     exit_code = 1
+
+
+class MissingBaselineError(BaselineError):
+    """A baseline file that should exist does not (or has no entry for the scenario)."""
+
+
+class DamagedBaselineError(BaselineError):
+    """A baseline file exists but cannot be read (truncated, wrong format, too new)."""

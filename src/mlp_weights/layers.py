@@ -44,8 +44,8 @@ class Layer:
     combines : tuple of str
         Layers whose work this one repeats end to end. Its blame is theirs
         when they ran; alone it cannot tell which of them moved.
-    per_scenario : bool
-        Whether the layer runs once per scenario (all do today).
+    scenarios : tuple of str, optional
+        The scenarios the layer applies to; all when ``None``.
     """
 
     name: str
@@ -53,7 +53,10 @@ class Layer:
     libraries: tuple[str, ...] = ()
     environment: tuple[str, ...] = ()
     combines: tuple[str, ...] = ()
-    per_scenario: bool = True
+    scenarios: tuple[str, ...] | None = None
+
+    def applies_to(self, scenario: str) -> bool:
+        return self.scenarios is None or scenario in self.scenarios
 
     @property
     def depends_on(self) -> tuple[str, ...]:
@@ -109,6 +112,7 @@ LAYERS: dict[str, Layer] = {
             "full MNIST matches the seed example's published output",
             libraries=("scikit-learn", "numpy", "python"),
             environment=TRAINING_ENVIRONMENT,
+            scenarios=("mnist",),
         ),
     )
 }

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from ._io import atomic_write
-from .errors import BaselineError
+from .errors import DamagedBaselineError, MissingBaselineError
 
 MANIFEST_FORMAT = 1
 MANIFEST_NAME = "manifest.json"
@@ -56,7 +56,7 @@ def read_manifest(baseline_dir: str | os.PathLike, missing_ok: bool = False) -> 
     if not path.exists():
         if missing_ok:
             return {"format_version": MANIFEST_FORMAT, "scenarios": {}}
-        raise BaselineError(
+        raise MissingBaselineError(
             f'missing manifest {path}; create the baselines with: mlp-weights regen --reason "..."'
         )
     try:
@@ -66,12 +66,12 @@ def read_manifest(baseline_dir: str | os.PathLike, missing_ok: bool = False) -> 
         if not isinstance(scenarios, dict):
             raise TypeError("'scenarios' is not a mapping")
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BaselineError(
+        raise DamagedBaselineError(
             f"manifest {path} is damaged ({type(exc).__name__}: {exc}); restore it with "
             f"'git checkout -- {path}' or recreate it with: mlp-weights regen --reason \"...\""
         ) from None
     if version > MANIFEST_FORMAT:
-        raise BaselineError(
+        raise DamagedBaselineError(
             f"manifest {path} has format version {version}, newer than this mlp-weights "
             f"reads ({MANIFEST_FORMAT}); upgrade mlp-weights"
         )
@@ -84,7 +84,7 @@ def scenario_entry(baseline_dir: str | os.PathLike, scenario: str) -> dict:
     try:
         return manifest["scenarios"][scenario]
     except KeyError:
-        raise BaselineError(
+        raise MissingBaselineError(
             f"manifest {manifest_path(baseline_dir)} has no entry for scenario {scenario!r}; "
             f'create it with: mlp-weights regen --scenario {scenario} --reason "..."'
         ) from None

@@ -8,8 +8,10 @@ change of behaviour.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import math
 import os
 import zipfile
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_write
-from .errors import BaselineError
+from .errors import DamagedBaselineError, MissingBaselineError
 from .training import TrainingResult
 
 SNAPSHOT_FORMAT = 1
@@ -45,6 +47,8 @@ class ArrayComparison:
     max_abs: float
     max_rel: float
     shape_mismatch: str = ""
+    rtol: float = RTOL
+    atol: float = ATOL
 
     @property
     def ok(self) -> bool:
@@ -56,8 +60,16 @@ class ArrayComparison:
         return (
             f"{self.name}: {self.n_differ} of {self.n_total} values differ "
             f"(max abs error {self.max_abs:.3g}, max rel error {self.max_rel:.3g}; "
-            f"rtol {RTOL:g}, atol {ATOL:g})"
+            f"rtol {self.rtol:g}, atol {self.atol:g})"
         )
+
+    def as_dict(self) -> dict:
+        """JSON-able: infinite errors (shapes differ) become ``None``."""
+        data = dataclasses.asdict(self)
+        for key in ("max_abs", "max_rel"):
+            if not math.isfinite(data[key]):
+                data[key] = None
+        return data
 
 
 def compare_arrays(name: str, expected, obtained, rtol: float = RTOL, atol: float = ATOL):
@@ -72,6 +84,8 @@ def compare_arrays(name: str, expected, obtained, rtol: float = RTOL, atol: floa
             np.inf,
             np.inf,
             f"shape {obtained.shape} now, {expected.shape} in the baseline",
+            rtol,
+            atol,
         )
     diff = np.abs(obtained - expected)
     close = diff <= atol + rtol * np.abs(expected)
@@ -84,6 +98,8 @@ def compare_arrays(name: str, expected, obtained, rtol: float = RTOL, atol: floa
         n_differ=int(np.count_nonzero(~close)),
         max_abs=float(diff.max()) if diff.size else 0.0,
         max_rel=float(rel.max()) if rel.size else 0.0,
+        rtol=rtol,
+        atol=atol,
     )
 
 
@@ -136,7 +152,7 @@ def load_snapshot(path: str | os.PathLike, scenario: str) -> Snapshot:
     """Read a snapshot, with a one-line :class:`BaselineError` for any defect."""
     path = Path(path)
     if not path.exists():
-        raise BaselineError(
+        raise MissingBaselineError(
             f"missing snapshot {path} for scenario {scenario!r}; "
             f"create it with: {regen_command(scenario)}"
         )
@@ -145,12 +161,12 @@ def load_snapshot(path: str | os.PathLike, scenario: str) -> Snapshot:
             fields = {key: npz[key] for key in npz.files}
         version = int(fields["format_version"])
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise BaselineError(
+        raise DamagedBaselineError(
             f"snapshot {path} is damaged ({type(exc).__name__}: {exc}); restore it with "
             f"'git checkout -- {path}' or recreate it with: {regen_command(scenario)}"
         ) from None
     if version > SNAPSHOT_FORMAT:
-        raise BaselineError(
+        raise DamagedBaselineError(
             f"snapshot {path} has format version {version}, newer than this mlp-weights "
             f"reads ({SNAPSHOT_FORMAT}); upgrade mlp-weights"
         )
@@ -165,7 +181,7 @@ def load_snapshot(path: str | os.PathLike, scenario: str) -> Snapshot:
             test_score=float(scores[1]),
         )
     except (KeyError, IndexError, ValueError, TypeError) as exc:
-        raise BaselineError(
+        raise DamagedBaselineError(
             f"snapshot {path} lacks a field ({exc}); recreate it with: {regen_command(scenario)}"
         ) from None
 

@@ -1,25 +1,32 @@
-"""The regression suite's logic, shared by ``tests/`` and importable on its own.
+"""The layer checks, shared by ``tests/`` and importable on their own.
 
-The test files are thin: they ask this module for a fresh fit, a figure or
-a comparison, and the pytest hooks in ``tests/conftest.py`` call
-:func:`layer_report` and :func:`summary_lines` to blame and tabulate.
+The layer tests are thin: each calls one function here. A check returns a
+:class:`~mlp_weights.results.Finding` when it holds (with how close it was)
+and raises :class:`~mlp_weights.results.LayerFailure` with a typed finding
+when it does not; the image checks return the figure pytest-mpl compares.
+The pytest plugin (:mod:`mlp_weights.pytest_plugin`) blames and reports.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 import os
-import re
 from pathlib import Path
 
-from .baselines import DEFAULT_BASELINE_DIR, image_path, resolve_baseline_dir, snapshot_path
-from .errors import BaselineError, MLPWeightsError
-from .manifest import environment_versions, scenario_entry
+from .baselines import image_path, snapshot_path
+from .errors import DamagedBaselineError, MissingBaselineError, MLPWeightsError
 from .plot import SAVEFIG_KWARGS, STYLE, render_weights
+from .results import Finding, Kind, LayerFailure
 from .scenarios import SCENARIOS, Scenario
-from .snapshot import compare_training, load_snapshot, regen_command, settings_changes
-from .verdict import LAYERS, Outcome, blame, explain, format_table
+from .snapshot import (
+    ATOL,
+    RTOL,
+    Snapshot,
+    compare_arrays,
+    compare_training,
+    load_snapshot,
+    regen_command,
+    settings_changes,
+)
 
 #: Image tolerance (RMS of pixel differences, 0-255 scale) for the rendering
 #: and pipeline layers. Measured with the pinned stack: the same weights drawn
@@ -30,35 +37,9 @@ from .verdict import LAYERS, Outcome, blame, explain, format_table
 #: default (2) would let such a training change through the pipeline layer.
 IMAGE_TOLERANCE = 0.05
 
-#: The ``mpl_image_compare`` settings of every image test, in one place.
+#: The ``mpl_image_compare`` settings of every image test, in one place. The
+#: baseline folder is given to pytest-mpl by the plugin (``--mlp-baseline-dir``).
 MPL_COMPARE = {"style": STYLE, "tolerance": IMAGE_TOLERANCE, "savefig_kwargs": SAVEFIG_KWARGS}
-
-USER_PROPERTY = "mlp-weights"
-
-_state = {"baseline_dir": None}
-
-
-def configure(
-    baseline_dir: str | os.PathLike | None,
-    default: str | os.PathLike = DEFAULT_BASELINE_DIR,
-) -> Path:
-    """Set the baseline folder the suite compares against (absolute path).
-
-    ``baseline_dir``, else ``$MLP_WEIGHTS_BASELINE_DIR``, else ``default``.
-    """
-    _state["baseline_dir"] = resolve_baseline_dir(baseline_dir, default).absolute()
-    return _state["baseline_dir"]
-
-
-def baseline_dir() -> Path:
-    if _state["baseline_dir"] is None:
-        configure(None)
-    return _state["baseline_dir"]
-
-
-def compare_kwargs(scenario: str) -> dict:
-    """``mpl_image_compare`` arguments for a scenario's baseline image."""
-    return {**MPL_COMPARE, "baseline_dir": str(baseline_dir()), "filename": f"{scenario}.png"}
 
 
 def data_available(scenario: Scenario) -> tuple[bool, str]:
@@ -92,57 +73,85 @@ def scenario_params(names=None, image: bool = False) -> list:
         if not available:
             marks.append(pytest.mark.skip(reason=reason))
         if image:
-            marks.append(pytest.mark.mpl_image_compare(**compare_kwargs(name)))
+            marks.append(pytest.mark.mpl_image_compare(filename=f"{name}.png", **MPL_COMPARE))
         params.append(pytest.param(name, marks=marks, id=name))
     return params
 
 
-@functools.cache
+_FITS: dict = {}
+
+
 def fresh_fit(name: str):
-    """Load and train a scenario once per process; layers share the result."""
+    """Load and train a scenario once per process and injection; layers share the fit."""
     from .data import load_dataset
+    from .inject import active_injections
     from .training import train
 
-    scenario = SCENARIOS[name]
-    return train(scenario, load_dataset(scenario), verbose=False)
+    key = (name, active_injections())
+    if key not in _FITS:
+        scenario = SCENARIOS[name]
+        _FITS[key] = train(scenario, load_dataset(scenario), verbose=False)
+    return _FITS[key]
 
 
-def baseline_versions(scenario: str) -> dict | None:
+def _unusable(exc: MLPWeightsError) -> LayerFailure:
+    kind = Kind.MISSING_BASELINE if isinstance(exc, MissingBaselineError) else Kind.DAMAGED_BASELINE
+    return LayerFailure(Finding(kind, str(exc)))
+
+
+def stored_snapshot(name: str, baseline_dir: str | os.PathLike) -> Snapshot:
+    """The scenario's snapshot; a typed failure when it is missing or damaged."""
     try:
-        return scenario_entry(baseline_dir(), scenario)["versions"]
-    except (BaselineError, KeyError, TypeError):
-        return None
+        return load_snapshot(snapshot_path(baseline_dir, name), name)
+    except (MissingBaselineError, DamagedBaselineError) as exc:
+        raise _unusable(exc) from None
 
 
-def require_baseline_image(scenario: str) -> Path:
-    path = image_path(baseline_dir(), scenario)
+def require_baseline_image(name: str, baseline_dir: str | os.PathLike) -> Path:
+    path = image_path(baseline_dir, name)
     if not path.exists():
-        raise BaselineError(
-            f"missing baseline image {path}; create it with: {regen_command(scenario)}"
+        raise LayerFailure(
+            Finding(
+                Kind.MISSING_BASELINE,
+                f"missing baseline image {path}; create it with: {regen_command(name)}",
+            )
         )
     return path
 
 
-def stored_snapshot(scenario: str):
-    return load_snapshot(snapshot_path(baseline_dir(), scenario), scenario)
-
-
-def training_problems(name: str) -> str | None:
-    """Compare a fresh fit with the snapshot; ``None`` when they match."""
+def check_training(name: str, baseline_dir: str | os.PathLike) -> Finding:
+    """The training layer: a fresh fit against the stored snapshot (rtol :data:`RTOL`)."""
     scenario = SCENARIOS[name]
-    snapshot = stored_snapshot(name)
+    snapshot = stored_snapshot(name, baseline_dir)
     changed = settings_changes(snapshot, scenario.settings_json())
     if changed:
-        return (
-            "the scenario's settings differ from the snapshot's ("
-            + "; ".join(changed)
-            + f"); if that is intended: {regen_command(name)}"
+        raise LayerFailure(
+            Finding(
+                Kind.SETTINGS_CHANGED,
+                "the scenario's settings differ from the snapshot's ("
+                + "; ".join(changed)
+                + f"); if that is intended: {regen_command(name)}",
+            )
         )
-    comparisons = compare_training(snapshot, fresh_fit(name))
-    failed = [c.describe() for c in comparisons if not c.ok]
+    result = fresh_fit(name)
+    comparisons = compare_training(snapshot, result)
+    amount = {
+        "arrays": [c.as_dict() for c in comparisons],
+        "rtol": RTOL,
+        "atol": ATOL,
+    }
+    failed = [c for c in comparisons if not c.ok]
     if not failed:
-        return None
-    return "a fresh fit differs from the stored snapshot:\n  " + "\n  ".join(failed)
+        return Finding(amount=amount)
+    raise LayerFailure(
+        Finding(
+            Kind.MOVED,
+            "a fresh fit differs from the stored snapshot:\n  "
+            + "\n  ".join(c.describe() for c in failed),
+            amount,
+            obtained=Snapshot.from_result(result, scenario.settings_json()),
+        )
+    )
 
 
 def draw_weights(name: str, coefs):
@@ -150,75 +159,73 @@ def draw_weights(name: str, coefs):
     return render_weights(coefs, SCENARIOS[name])
 
 
-# -- blame and the end-of-run table ------------------------------------------------
-
-_RMS = re.compile(r"RMS Value:\s*([0-9.eE+-]+)")
-
-
-def layer_of(markers: set[str]) -> str | None:
-    for layer in LAYERS:
-        if layer in markers:
-            return layer
-    return None
+def rendering_figure(name: str, baseline_dir: str | os.PathLike):
+    """The rendering layer: the stored weights, drawn by today's matplotlib."""
+    require_baseline_image(name, baseline_dir)
+    return draw_weights(name, stored_snapshot(name, baseline_dir).coefs)
 
 
-def layer_report(layer: str, scenario: str, failed: bool, failure_text: str = "") -> dict:
-    """What a finished test contributes to the verdict (JSON-able, for xdist)."""
-    record = {"layer": layer, "scenario": scenario, "blamed": "", "text": ""}
+def pipeline_figure(name: str, baseline_dir: str | os.PathLike):
+    """The pipeline layer: a fresh fit, drawn, as the seed example does."""
+    require_baseline_image(name, baseline_dir)
+    return draw_weights(name, fresh_fit(name).coefs)
+
+
+def check_scores(name: str) -> Finding:
+    """The scores layer: training and test scores above the scenario's floors."""
+    floors = SCENARIOS[name].floors
+    result = fresh_fit(name)
+    scores = {"train": result.train_score, "test": result.test_score}
+    amount = {"scores": scores, "floors": dict(floors)}
+    below = [part for part in ("train", "test") if scores[part] < floors[part]]
+    if not below:
+        return Finding(amount=amount)
+    raise LayerFailure(
+        Finding(
+            Kind.BELOW_FLOOR,
+            "; ".join(
+                f"{'training' if p == 'train' else 'test'} score {scores[p]:.6f} "
+                f"below the floor {floors[p]}"
+                for p in below
+            ),
+            amount,
+        )
+    )
+
+
+def check_published(
+    name: str,
+    losses,
+    train_score: float,
+    test_score: float,
+    loss_tolerance: float,
+    score_tolerance: float,
+) -> Finding:
+    """The seed layer: a fresh fit against published losses and scores (absolute tolerances)."""
+    result = fresh_fit(name)
+    comparisons = [
+        compare_arrays("loss curve", losses, result.loss_curve, rtol=0, atol=loss_tolerance),
+        compare_arrays(
+            "scores",
+            [train_score, test_score],
+            [result.train_score, result.test_score],
+            rtol=0,
+            atol=score_tolerance,
+        ),
+    ]
+    amount = {
+        "arrays": [c.as_dict() for c in comparisons],
+        "loss_tolerance": loss_tolerance,
+        "score_tolerance": score_tolerance,
+    }
+    failed = [c for c in comparisons if not c.ok]
     if not failed:
-        return record
-    now = environment_versions()
-    then = baseline_versions(scenario)
-    match = _RMS.search(failure_text)
-    if match:
-        detail = f"image moved by RMS {float(match.group(1)):.3f} (tolerance {IMAGE_TOLERANCE})"
-    elif "missing" in failure_text or "damaged" in failure_text:
-        detail = "baseline unusable, see above"
-        then = then or {}
-    else:
-        detail = failure_text.strip().splitlines()[0] if failure_text.strip() else "failed"
-    record["blamed"] = (
-        "no usable baseline" if detail.startswith("baseline") else blame(layer, now, then)
+        return Finding(amount=amount)
+    raise LayerFailure(
+        Finding(
+            Kind.MOVED,
+            "a fresh fit differs from the published output:\n  "
+            + "\n  ".join(c.describe() for c in failed),
+            amount,
+        )
     )
-    record["text"] = explain(layer, scenario, detail, now, then)
-    return record
-
-
-def summary_lines(records: list[dict]) -> list[str]:
-    """Aggregate test records into one row per scenario and layer."""
-    rank = {"FAIL": 2, "pass": 1, "skip": 0}
-    cells: dict[tuple[str, str], Outcome] = {}
-    for record in records:
-        key = (record["scenario"], record["layer"])
-        status = record["status"]
-        previous = cells.get(key)
-        if previous is None or rank[status] > rank[previous.status]:
-            cells[key] = Outcome(key[0], key[1], status, record.get("blamed", ""))
-    # The pipeline mixes training and drawing: blame what those rows blame.
-    for (scenario, layer), outcome in list(cells.items()):
-        if layer != "pipeline" or outcome.status != "FAIL":
-            continue
-        parts = [
-            cells[(scenario, other)].blamed
-            for other in ("training", "rendering")
-            if (scenario, other) in cells and cells[(scenario, other)].status == "FAIL"
-        ]
-        blamed = "; ".join(parts) if parts else "baseline image and snapshot disagree"
-        cells[(scenario, layer)] = Outcome(scenario, layer, "FAIL", blamed)
-    order = list(SCENARIOS)
-    outcomes = sorted(
-        cells.values(),
-        key=lambda o: (order.index(o.scenario) if o.scenario in order else 99, o.layer),
-    )
-    return format_table(outcomes)
-
-
-def encode(record: dict) -> tuple[str, str]:
-    return USER_PROPERTY, json.dumps(record)
-
-
-def decode(properties) -> dict | None:
-    for key, value in properties:
-        if key == USER_PROPERTY:
-            return json.loads(value)
-    return None

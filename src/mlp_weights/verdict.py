@@ -1,117 +1,272 @@
-"""Blame: which library moved when a layer fails, and the end-of-run table.
+"""Blame and the verdict: which recorded fact moved when a layer fails.
 
-Each layer depends on a known set of libraries. When a layer fails, the
-libraries whose versions differ from the manifest's are named; when none
-differ, the change is local (code, settings or machine) and that is said.
+Everything here is derived from the table of layers
+(:data:`mlp_weights.layers.LAYERS`):
+
+- a failing layer blames the libraries it depends on whose versions moved
+  since the baseline; when none moved, the environment facts it depends on
+  that moved (BLAS kernel, FreeType, ...); only when nothing recorded moved
+  is the change called local (code or settings);
+- a baseline that cannot be read blames nobody: it says so;
+- a layer that combines others (the pipeline) takes their blame when they
+  ran, and says which to run when they did not; it never guesses.
+
+:func:`build_verdict` turns the records of a run into a :class:`Verdict`,
+which :mod:`mlp_weights.report` renders as text, Markdown and JSON.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import shlex
+from dataclasses import dataclass, field
 
-#: Layers of the suite, in report order.
-LAYERS = ("training", "rendering", "pipeline", "scores", "seed")
+from .environment import describe_move
+from .layers import LAYERS, Layer
+from .results import FAIL, NOT_RUN, PASS, SKIP, Kind, LayerResult, Move
+from .scenarios import SCENARIOS
 
-#: What each layer exercises; the first is blamed when versions did not move.
-LAYER_LIBRARIES = {
-    "training": ("scikit-learn", "numpy", "blas", "python"),
-    "scores": ("scikit-learn", "numpy", "blas", "python"),
-    "seed": ("scikit-learn", "numpy", "blas", "python"),
-    "rendering": ("matplotlib", "numpy"),
-    "pipeline": ("scikit-learn", "matplotlib", "numpy", "blas", "python"),
-}
+#: Blamed when a layer failed and no recorded version or fact moved.
+LOCAL_CHANGE = "local change"
+#: Blamed when the scenario's settings in the code differ from the snapshot's.
+SETTINGS = "scenario settings"
 
-
-def changed_versions(layer: str, now: dict, then: dict) -> list[str]:
-    """``"matplotlib 3.11.2 now, 3.10.0 when the baseline was made"`` for each mover."""
-    return [
-        f"{lib} {now.get(lib, '?')} now, {then.get(lib, '?')} when the baseline was made"
-        for lib in LAYER_LIBRARIES[layer]
-        if now.get(lib) != then.get(lib)
-    ]
+_RANK = {FAIL: 3, PASS: 2, SKIP: 1, NOT_RUN: 0}
 
 
-def blame(layer: str, now: dict, then: dict | None) -> str:
-    """The short name of the library to blame for a failing layer."""
-    if then is None:
-        return "no baseline"
-    movers = [lib for lib in LAYER_LIBRARIES[layer] if now.get(lib) != then.get(lib)]
-    if layer == "pipeline":
-        # The pipeline mixes both; the training and rendering rows split it.
-        return " or ".join(movers) if movers else "local change"
-    if movers:
-        return ", ".join(movers)
-    return f"{LAYER_LIBRARIES[layer][0]} (same version; local change)"
+def moved_facts(layer: Layer, now: dict, then: dict) -> list[Move]:
+    """The facts ``layer`` depends on that differ between ``now`` and ``then``.
+
+    A fact the baseline did not record (an older manifest) is unknown, not moved.
+    """
+    moves = []
+    for kind, facts in (("library", layer.libraries), ("environment", layer.environment)):
+        for fact in facts:
+            if fact in then and now.get(fact) != then[fact]:
+                moves.append(Move(fact, kind, now.get(fact), then[fact]))
+    return moves
 
 
-def explain(layer: str, scenario: str, detail: str, now: dict, then: dict | None) -> str:
-    """The failure text: layer, scenario, how far it moved, versions now vs then."""
-    lines = [f"layer {layer!r}, scenario {scenario!r}: {detail}"]
-    if then is None:
-        lines.append("no manifest entry to compare versions with")
+def blame(layer: Layer, kind: Kind | None, now: dict, then: dict | None):
+    """``(moves, blamed)`` for one failing layer of one scenario.
+
+    A combined layer is not blamed here: see :func:`combine_blame`.
+    """
+    if kind is None or kind.baseline_unusable or then is None:
+        return [], []
+    moves = moved_facts(layer, now, then)
+    if layer.combines:
+        return moves, []
+    if kind is Kind.SETTINGS_CHANGED:
+        return moves, [SETTINGS]
+    for fact_kind in ("library", "environment"):
+        movers = [m.fact for m in moves if m.kind == fact_kind]
+        if movers:
+            return moves, movers
+    return moves, [LOCAL_CHANGE]
+
+
+def describe_amount(result: LayerResult) -> str:
+    """The measured amount in a few words: ``"RMS 12.573"``, ``"weights max rel 3.6e-02"``."""
+    amount = result.amount or {}
+    if amount.get("image_rms") is not None:
+        return f"RMS {amount['image_rms']:.3f}"
+    if amount.get("size_now") and amount.get("size_baseline"):
+        now, then = amount["size_now"], amount["size_baseline"]
+        return f"size {now[1]}x{now[0]} px, {then[1]}x{then[0]} in the baseline"
+    if amount.get("arrays"):
+        differing = [a for a in amount["arrays"] if a["n_differ"]]
+        if result.status != FAIL or not differing:
+            worst = max(a["max_rel"] for a in amount["arrays"])
+            return f"max rel {worst:.1e}"
+        # The weights say most about training; the loss curve and scores follow them.
+        by_name = {a["name"]: a for a in differing}
+        first = by_name.get("first-layer weights", differing[0])
+        return (
+            f"{first['name']}: {first['n_differ']} of {first['n_total']} differ, "
+            f"max rel {first['max_rel']:.1e}"
+        )
+    if amount.get("scores") and amount.get("floors"):
+        below = [
+            f"{part} {amount['scores'][part]:.4f} < {amount['floors'][part]}"
+            for part in ("train", "test")
+            if amount["scores"][part] < amount["floors"][part]
+        ]
+        return ", ".join(below) or (
+            f"train {amount['scores']['train']:.4f}, test {amount['scores']['test']:.4f}"
+        )
+    return ""
+
+
+def explain(result: LayerResult, then_problem: str | None = None) -> str:
+    """The failure text of one test: layer, scenario, amount, what moved, who is blamed."""
+    lines = [f"layer {result.layer!r}, scenario {result.scenario!r}: {result.message}"]
+    layer = LAYERS[result.layer]
+    if result.kind is not None and result.kind.baseline_unusable:
+        lines.append("blamed: nobody; the baseline cannot be read, so nothing can be compared")
+        return "\n".join(lines)
+    if then_problem:
+        lines.append(f"versions at the baseline unknown: {then_problem}")
+        return "\n".join(lines)
+    if result.moved:
+        lines.append("moved: " + "; ".join(describe_move(m.fact, m.now, m.then) for m in result.moved))
     else:
-        moved = changed_versions(layer, now, then)
-        if moved:
-            lines.append("versions moved: " + "; ".join(moved))
-        else:
-            libs = ", ".join(f"{lib} {now.get(lib, '?')}" for lib in LAYER_LIBRARIES[layer][:2])
-            lines.append(
-                f"same versions as the baseline ({libs}): the change is local "
-                "(code, settings or machine), not an upgrade"
-            )
-        lines.append(f"blamed: {blame(layer, now, then)}")
+        lines.append("nothing recorded moved: same versions and environment as the baseline")
+    if layer.combines:
+        lines.append(
+            f"blamed: see the {' and '.join(layer.combines)} layers of this scenario, "
+            "which tell which part moved"
+        )
+    else:
+        lines.append("blamed: " + ", ".join(result.blamed))
     return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class Outcome:
+@dataclass
+class ScenarioVerdict:
+    """Every applicable layer of one scenario, and one line saying what moved."""
+
     scenario: str
-    layer: str
-    status: str  # "pass", "FAIL", "skip"
-    blamed: str = ""
+    layers: list[LayerResult]
+    baseline: dict | None
+    baseline_problem: str | None
+    line: str = ""
 
 
-def scenario_verdict(outcomes: list[Outcome]) -> str:
-    """One line saying which library moved, from a scenario's layer outcomes."""
-    by_layer = {o.layer: o for o in outcomes}
-    failed = [o for o in outcomes if o.status == "FAIL"]
+@dataclass
+class Verdict:
+    """The verdict of one run: one :class:`ScenarioVerdict` per scenario that ran."""
+
+    scenarios: list[ScenarioVerdict]
+    now: dict
+    layers_run: list[str] = field(default_factory=list)
+
+    def results(self) -> list[LayerResult]:
+        return [r for s in self.scenarios for r in s.layers]
+
+    def counts(self) -> dict[str, int]:
+        counts = {PASS: 0, FAIL: 0, SKIP: 0, NOT_RUN: 0}
+        for result in self.results():
+            counts[result.status] += 1
+        return counts
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status == FAIL for r in self.results())
+
+
+def layer_command(layers, scenario: str) -> str:
+    """The pytest command that runs ``layers`` for one scenario."""
+    expression = " or ".join(layers)
+    return f"pytest -m {shlex.quote(expression)} -k {shlex.quote(scenario)}"
+
+
+def combine_blame(result: LayerResult, cells: dict[str, LayerResult]) -> str:
+    """Blame a failed combined layer from the layers it combines; its verdict phrase."""
+    parts = [cells[name] for name in LAYERS[result.layer].combines]
+    missing = [p.layer for p in parts if p.status not in (PASS, FAIL)]
+    if missing:
+        result.blamed = []
+        return (
+            f"{result.layer} moved but {' and '.join(missing)} did not run, so which part "
+            f"moved is not known; run: {layer_command(missing, result.scenario)}"
+        )
+    failed = [p for p in parts if p.status == FAIL]
     if not failed:
-        if all(o.status == "skip" for o in outcomes):
-            return "skipped"
-        return "all layers hold"
-    training = by_layer.get("training")
-    rendering = by_layer.get("rendering")
-    parts = []
-    if training and training.status == "FAIL":
-        parts.append(f"training moved ({training.blamed})")
-    if rendering and rendering.status == "FAIL":
-        parts.append(f"rendering moved ({rendering.blamed})")
-    if not parts:
-        names = ", ".join(o.layer for o in failed)
-        if training and rendering and training.status == rendering.status == "pass":
-            return (
-                f"{names} failed while training and rendering hold: "
-                "the baseline image and snapshot disagree; regenerate them together"
-            )
-        return f"{names} failed"
-    return "; ".join(parts)
+        result.blamed = []
+        held = " and ".join(p.layer for p in parts)
+        return (
+            f"{result.layer} moved while {held} hold: the baseline image and snapshot "
+            "disagree; regenerate them together"
+        )
+    result.blamed = list(dict.fromkeys(b for p in failed for b in p.blamed))
+    return ""
 
 
-def format_table(outcomes: list[Outcome]) -> list[str]:
-    """Rows of the end-of-run table: scenario, layer, result, blamed library."""
-    if not outcomes:
-        return []
-    scenarios = list(dict.fromkeys(o.scenario for o in outcomes))
-    rows = [("scenario", "layer", "result", "blamed")]
-    verdicts = []
-    for scenario in scenarios:
-        mine = [o for o in outcomes if o.scenario == scenario]
-        for layer in LAYERS + tuple(sorted({o.layer for o in mine} - set(LAYERS))):
-            for o in mine:
-                if o.layer == layer:
-                    rows.append((scenario, layer, o.status, o.blamed if o.status == "FAIL" else ""))
-        verdicts.append(f"{scenario}: {scenario_verdict(mine)}")
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return lines + [""] + verdicts
+def _failure_phrase(result: LayerResult, then_problem: str | None) -> str:
+    if result.kind is Kind.MISSING_BASELINE:
+        return f"{result.layer} baseline missing"
+    if result.kind is Kind.DAMAGED_BASELINE:
+        return f"{result.layer} baseline damaged"
+    if result.kind is Kind.SETTINGS_CHANGED:
+        return f"{result.layer}: scenario settings changed since the baseline"
+    verb = {
+        Kind.MOVED: "moved",
+        Kind.BELOW_FLOOR: "below floor",
+        Kind.ERROR: "raised an error",
+    }[result.kind]
+    amount = describe_amount(result)
+    who = ", ".join(result.blamed) if result.blamed else "versions at the baseline unknown"
+    if then_problem and not result.blamed:
+        who = "versions at the baseline unknown"
+    return f"{result.layer} {verb}{' (' + amount + ')' if amount else ''}, blamed: {who}"
+
+
+def scenario_line(verdict: ScenarioVerdict) -> str:
+    """One line per scenario: what moved and who is to blame, or what holds."""
+    cells = {r.layer: r for r in verdict.layers}
+    phrases = []
+    for result in verdict.layers:
+        if result.status != FAIL:
+            continue
+        if LAYERS[result.layer].combines:
+            phrase = combine_blame(result, cells)
+            if phrase:
+                phrases.append(phrase)
+            continue
+        phrases.append(_failure_phrase(result, verdict.baseline_problem))
+    if verdict.baseline_problem:
+        phrases.append(f"baseline versions unknown ({verdict.baseline_problem})")
+    ran = [r.layer for r in verdict.layers if r.status in (PASS, FAIL)]
+    if any(r.status == FAIL for r in verdict.layers):
+        return "; ".join(phrases)
+    if not ran:
+        return "skipped" if any(r.status == SKIP for r in verdict.layers) else "not run"
+    not_ran = [r.layer for r in verdict.layers if r.status not in (PASS, FAIL)]
+    if not not_ran:
+        line = "all layers hold"
+    else:
+        line = f"{', '.join(ran)} hold; not run: {', '.join(not_ran)}"
+    return "; ".join([line] + phrases)
+
+
+def build_verdict(
+    records: list[LayerResult],
+    baselines: dict[str, tuple[dict | None, str | None]],
+    now: dict,
+) -> Verdict:
+    """Aggregate a run's records into a verdict.
+
+    Parameters
+    ----------
+    records : list of LayerResult
+        One per finished layer test (several for one cell keep the worst).
+    baselines : dict
+        Per scenario, ``(facts, problem)``: the manifest's recorded facts,
+        or ``None`` with the reason they cannot be read.
+    now : dict
+        The facts in use now.
+    """
+    cells: dict[tuple[str, str], LayerResult] = {}
+    for record in records:
+        key = (record.scenario, record.layer)
+        if key not in cells or _RANK[record.status] > _RANK[cells[key].status]:
+            cells[key] = record
+    order = list(SCENARIOS) + sorted({s for s, _ in cells} - set(SCENARIOS))
+    scenarios = []
+    for name in order:
+        if not any(s == name for s, _ in cells):
+            continue
+        layers = [
+            cells.get((name, layer.name)) or LayerResult(layer.name, name, NOT_RUN)
+            for layer in LAYERS.values()
+            if layer.applies_to(name) or (name, layer.name) in cells
+        ]
+        facts, problem = baselines.get(name, (None, None))
+        verdict = ScenarioVerdict(name, layers, facts, problem)
+        verdict.line = scenario_line(verdict)
+        scenarios.append(verdict)
+    layers_run = [
+        layer for layer in LAYERS if any(l_ == layer and r.status in (PASS, FAIL)
+                                         for (_, l_), r in cells.items())
+    ]
+    return Verdict(scenarios, now, layers_run)

@@ -1,0 +1,119 @@
+"""Views of a :class:`~mlp_weights.verdict.Verdict`: terminal text, Markdown, JSON.
+
+After every run the suite writes ``verdict.json`` and ``verdict.md`` into
+the results folder; when ``GITHUB_STEP_SUMMARY`` is set, the Markdown is
+appended there too, so that it shows on the CI job's page. The JSON schema
+is documented in the README ("Reading a failure") and versioned by
+:data:`SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from pathlib import Path
+
+from ._io import atomic_write
+from .results import FAIL
+from .table import format_table
+from .verdict import Verdict, describe_amount
+
+SCHEMA = "mlp-weights-verdict"
+#: Bumped whenever a field changes meaning or disappears; adding fields keeps it.
+SCHEMA_VERSION = 1
+JSON_NAME = "verdict.json"
+MARKDOWN_NAME = "verdict.md"
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+
+TABLE_COLUMNS = ("scenario", "layer", "result", "amount", "blamed")
+
+
+def table_rows(verdict: Verdict) -> list[tuple]:
+    rows = []
+    for scenario in verdict.scenarios:
+        for result in scenario.layers:
+            rows.append(
+                (
+                    scenario.scenario,
+                    result.layer,
+                    "FAIL" if result.status == FAIL else result.status,
+                    describe_amount(result),
+                    ", ".join(result.blamed) if result.status == FAIL else "",
+                )
+            )
+    return rows
+
+
+def verdict_lines(verdict: Verdict) -> list[str]:
+    return [f"{s.scenario}: {s.line}" for s in verdict.scenarios]
+
+
+def to_text(verdict: Verdict) -> str:
+    """The table and one line per scenario, for the terminal."""
+    if not verdict.scenarios:
+        return ""
+    table = format_table(TABLE_COLUMNS, table_rows(verdict), rule=True)
+    return table + "\n\n" + "\n".join(verdict_lines(verdict))
+
+
+def to_markdown(verdict: Verdict, title: str = "mlp-weights verdict") -> str:
+    """The same, as Markdown for a CI job summary or a pull-request comment."""
+    status = "some layers moved" if verdict.failed else "nothing moved"
+    lines = [f"## {title}: {status}", ""]
+    if not verdict.scenarios:
+        return "\n".join(lines + ["No layer test ran.", ""])
+    lines.append(format_table(TABLE_COLUMNS, table_rows(verdict), markdown=True))
+    lines.append("")
+    lines += [f"- **{s.scenario}**: {s.line}" for s in verdict.scenarios]
+    versions = ", ".join(
+        f"{k} {verdict.now[k]}" for k in ("python", "scikit-learn", "matplotlib", "numpy")
+        if k in verdict.now
+    )
+    lines += ["", f"Tested with {versions}.", ""]
+    return "\n".join(lines)
+
+
+def to_json(verdict: Verdict, baseline_dir, results_dir) -> dict:
+    """The verdict as data: see the README for the schema."""
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "baseline_dir": str(baseline_dir),
+        "results_dir": str(results_dir),
+        "layers_run": verdict.layers_run,
+        "now": verdict.now,
+        "counts": verdict.counts(),
+        "scenarios": [
+            {
+                "scenario": s.scenario,
+                "verdict": s.line,
+                "baseline": s.baseline,
+                "baseline_problem": s.baseline_problem,
+                "layers": [
+                    {k: v for k, v in r.to_dict().items() if k not in ("scenario", "nodeid")}
+                    for r in s.layers
+                ],
+            }
+            for s in verdict.scenarios
+        ],
+    }
+
+
+def write_verdict(verdict: Verdict, results_dir, baseline_dir) -> list[Path]:
+    """Write ``verdict.json`` and ``verdict.md``; append the Markdown to the CI summary."""
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    markdown = to_markdown(verdict)
+    data = json.dumps(to_json(verdict, baseline_dir, results_dir), indent=2) + "\n"
+    written = []
+    for name, text in ((JSON_NAME, data), (MARKDOWN_NAME, markdown)):
+        with atomic_write(results_dir / name) as fh:
+            fh.write(text.encode("utf-8"))
+        written.append(results_dir / name)
+    summary = os.environ.get(STEP_SUMMARY_ENV)
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(markdown + "\n")
+    return written
