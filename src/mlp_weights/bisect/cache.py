@@ -24,6 +24,9 @@ from ..manifest import manifest_path
 from .probe import ProbeResult
 
 CACHE_FORMAT = 1
+#: Bumped whenever a probe is made differently (what it installs, how it runs),
+#: so that results of the old way are not reused.
+PROBE_RECIPE = 2
 CACHE_SUBDIR = Path("mlp_weights") / "bisect"
 #: Files of the working tree whose change changes what a probe measures.
 SUITE_FILES = ("pyproject.toml", "tests/conftest.py", "tests/test_layers.py", "tests/test_seed.py")
@@ -75,6 +78,7 @@ def key_material(
     """Everything a probe's result depends on, as one JSON-able mapping."""
     return {
         "format": CACHE_FORMAT,
+        "recipe": PROBE_RECIPE,
         "library": library,
         "version": version,
         "others": dict(sorted(other_pins.items())),

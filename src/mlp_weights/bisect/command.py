@@ -8,6 +8,7 @@ search (:mod:`.search`), the probes (:mod:`.probe`) and their cache
 from __future__ import annotations
 
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -121,6 +122,14 @@ def recorded_version(library: str, baseline_dir: Path, scenarios: list[str]) -> 
     return next(iter(found.values()))
 
 
+def timing_line(probes: list[ProbeResult], wall_time: float) -> str:
+    """``"wall time 61.2 s; 7 probes run (median 8.8 s), 0 from the cache"``."""
+    run = [p.elapsed for p in probes if not p.cached and p.elapsed > 0]
+    cached = sum(1 for p in probes if p.cached)
+    median = f" (median {statistics.median(run):.1f} s)" if run else ""
+    return f"wall time {wall_time:.1f} s; {len(run)} probes run{median}, {cached} from the cache"
+
+
 class LocalProber:
     """Real probes: builds the project wheel on first use, then one environment per release."""
 
@@ -224,7 +233,8 @@ class Bisection:
                 result = None if request.no_cache else cache.get(material)
                 if result is None:
                     result = prober(version)
-                    cache.put(material, result)
+                    if result.cacheable:
+                        cache.put(material, result)
             self.probes[version] = result
             self.out(progress_line(result))
             return result.outcome
@@ -278,7 +288,8 @@ class Bisection:
         json_path, md_path = write_reports(request.results_dir, report, probes)
         for line in lines:
             self.out(line)
-        self.out(f"wrote {json_path} and {md_path.name} ({report['wall_time_s']:.1f} s)")
+        self.out(f"wrote {json_path} and {md_path.name}")
+        self.out(timing_line(probes, report["wall_time_s"]))
         if search.status == ALL_MOVED:
             raise MLPWeightsError(report["verdict"][0])
         return 0

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from ..errors import MLPWeightsError, UsageError
 from ..layers import LAYERS
@@ -58,6 +59,8 @@ PROBE_ENV = {
 }
 #: Variables of the calling environment that would leak into a probe's.
 DROPPED_ENV = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "UV_CONSTRAINT", "PIP_CONSTRAINT")
+#: How the reason of a release that cannot be installed begins.
+NOT_INSTALLABLE = "does not install on this Python"
 #: Longest failure reason kept, in characters.
 REASON_LENGTH = 240
 #: Phrases of uv's and pip's errors that mean the index could not be reached.
@@ -67,6 +70,16 @@ NETWORK_ERRORS = (
     "connection refused",
     "failed to establish a new connection",
     "temporary failure in name resolution",
+)
+#: Releases from which on a library's wheels import with NumPy 2. Older ones
+#: were built against NumPy 1.x, whose ABI NumPy 2.0 broke, but not all of them
+#: say ``numpy<2`` in their metadata (matplotlib 3.7.0-3.7.2 do not).
+NUMPY1_BUILDS = {"matplotlib": "3.8.4", "scikit-learn": "1.4.2"}
+NUMPY1_ONLY = "numpy<2"
+#: What an extension built against NumPy 1.x says when NumPy 2 imports it.
+NUMPY_ABI_ERROR = re.compile(
+    r"compiled using NumPy 1\.x cannot be run in\s+NumPy 2|numpy\.core\.multiarray failed to import"
+    r"|_ARRAY_API not found"
 )
 #: Digits of an image RMS in pytest-mpl's failure message.
 _RMS = re.compile(r"RMS Value:\s*([0-9.eE+-]+)")
@@ -137,6 +150,23 @@ def installer_error(output: str) -> str:
                     rest = " ".join(lines[index : index + 2])
                 return one_line(rest.replace("╰─▶", "").strip())
     return one_line(lines[-1] if lines else "no output")
+
+
+def extra_requirements(library: str, version: str) -> list[str]:
+    """Requirements a release needs beyond its own metadata (see :data:`NUMPY1_BUILDS`)."""
+    first_numpy2 = NUMPY1_BUILDS.get(library)
+    if first_numpy2 is not None and Version(version) < Version(first_numpy2):
+        return [NUMPY1_ONLY]
+    return []
+
+
+def test_error(output: str) -> str:
+    """The error a failed test run ended on: its last ``E   ...Error`` line, else its last line."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if re.match(r"^E\s+\w*(Error|Exception)\b", ln)]
+    if errors:
+        return errors[-1].lstrip("E ").strip()
+    return lines[-1] if lines else "no output"
 
 
 def find_uv() -> str | None:
@@ -323,6 +353,11 @@ class ProbeResult:
         cells = [Cell(**cell) for cell in data.pop("cells", [])]
         data.pop("cached", None)
         return cls(**data, cells=cells)
+
+    @property
+    def cacheable(self) -> bool:
+        """Whether another probe would find the same: not when the run itself broke down."""
+        return self.outcome != UNTESTABLE or self.reason.startswith(NOT_INSTALLABLE)
 
     def failing(self) -> list[Cell]:
         return [cell for cell in self.cells if cell.status == "fail"]
@@ -514,42 +549,58 @@ class ProbeRunner:
         result.elapsed = round(time.perf_counter() - start, 2)
         return result
 
+    def _install(self, env: Path, version: str, extra: list[str], result: ProbeResult) -> bool:
+        """A fresh environment with the release: pins kept if possible, else resolver's choice."""
+        requirements = [f"{self.library}=={version}", f"{self.wheel}[test]", *extra]
+        for constraints in (self.constraints, None):
+            shutil.rmtree(env, ignore_errors=True)
+            try:
+                self.installer.create(env)
+            except InstallFailed as exc:
+                raise MLPWeightsError(f"cannot create a virtual environment: {exc}") from None
+            try:
+                self.installer.install(env, requirements, constraints)
+            except InstallFailed as exc:
+                if constraints is None:
+                    result.reason = f"{NOT_INSTALLABLE}: {exc}"
+                    return False
+                # The pins do not go with this release: the resolver chooses the others.
+                result.pins_conflict = str(exc)
+                continue
+            return True
+        return False  # pragma: no cover - the loop returns
+
     def _run_in(self, folder: Path, version: str) -> ProbeResult:
         result = ProbeResult(self.library, version, UNTESTABLE)
         env = folder / "env"
-        requirements = [f"{self.library}=={version}", f"{self.wheel}[test]"]
-        try:
-            python = self.installer.create(env)
-        except InstallFailed as exc:
-            raise MLPWeightsError(f"cannot create a virtual environment: {exc}") from None
-        try:
-            self.installer.install(env, requirements, self.constraints)
-        except InstallFailed as pinned_failure:
-            # The pins do not go with this release: let the resolver choose the others.
-            shutil.rmtree(env, ignore_errors=True)
-            python = self.installer.create(env)
-            try:
-                self.installer.install(env, requirements, None)
-            except InstallFailed as exc:
-                result.reason = f"does not install on this Python: {exc}"
+        extra = extra_requirements(self.library, version)
+        while True:
+            if not self._install(env, version, extra, result):
                 return result
-            result.pins_conflict = str(pinned_failure)
-        result.installed = self.installer.installed(env)
-        result.relaxed = self.relaxed(result.installed)
-        results = folder / "results"
-        results.mkdir()
-        try:
-            done = subprocess.run(
-                self.test_command(python, results),
-                cwd=self.repo,
-                capture_output=True,
-                text=True,
-                timeout=TEST_TIMEOUT,
-                env=_clean_env({**PROBE_ENV, **self.extra_env}),
-            )
-        except subprocess.TimeoutExpired:
-            result.reason = f"the layers took longer than {TEST_TIMEOUT} s"
-            return result
+            result.installed = self.installer.installed(env)
+            result.relaxed = self.relaxed(result.installed)
+            results = folder / "results"
+            shutil.rmtree(results, ignore_errors=True)
+            results.mkdir()
+            try:
+                done = subprocess.run(
+                    self.test_command(self.installer.env_python(env), results),
+                    cwd=self.repo,
+                    capture_output=True,
+                    text=True,
+                    timeout=TEST_TIMEOUT,
+                    env=_clean_env({**PROBE_ENV, **self.extra_env}),
+                )
+            except subprocess.TimeoutExpired:
+                result.reason = f"the layers took longer than {TEST_TIMEOUT} s"
+                return result
+            output = done.stdout + "\n" + done.stderr
+            if NUMPY1_ONLY not in extra and NUMPY_ABI_ERROR.search(output):
+                # Built against NumPy 1 although its metadata allows NumPy 2: try again.
+                extra = [*extra, NUMPY1_ONLY]
+                result.pins_conflict = f"{self.library} {version} was built against NumPy 1.x"
+                continue
+            break
         verdict_path, junit_path = results / VERDICT_NAME, results / "junit.xml"
         try:
             if verdict_path.exists():
@@ -563,12 +614,9 @@ class ProbeRunner:
             result.reason = one_line(f"unreadable test results: {exc}")
             return result
         if done.returncode not in (0, 1) or not result.cells:
-            tail = (done.stdout + "\n" + done.stderr).strip().splitlines()[-3:]
             result.reason = one_line(
-                f"the layers did not run (pytest exit {done.returncode}): " + " ".join(tail)
+                f"the layers did not run (pytest exit {done.returncode}): {test_error(output)}"
             )
             return result
-        outcome, why = outcome_of(result.cells)
-        result.outcome = outcome
-        result.reason = why
+        result.outcome, result.reason = outcome_of(result.cells)
         return result

@@ -114,7 +114,8 @@ def verdict_lines(
     elif search.status == ALL_MOVED:
         tested = sorted((v for v, o in search.outcomes.items() if o != UNTESTABLE), key=Version)
         lines.append(
-            f"the baseline was not made in this range: {', '.join(layers)} move with "
+            f"the baseline was not made in this range: {', '.join(layers)} "
+            f"{'moves' if len(layers) == 1 else 'move'} with "
             f"{library} {tested[0]} and with {tested[-1]}"
         )
     for point in search.change_points:
