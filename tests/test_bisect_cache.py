@@ -88,7 +88,7 @@ def test_the_baselines_digest_follows_every_baseline_file(tmp_path):
     for name in ("manifest.json", "digits.png", "mnist-sample.npz"):
         path = copy / name
         original = path.read_bytes()
-        path.write_bytes(original + b"\0")
+        path.write_bytes(original + b" ")
         assert baselines_digest(copy, SCENARIOS) != before, name
         path.write_bytes(original)
     assert baselines_digest(copy, ["digits"]) != before

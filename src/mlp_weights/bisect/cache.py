@@ -19,8 +19,7 @@ import sysconfig
 from pathlib import Path
 
 from .._io import atomic_write
-from ..baselines import image_path, snapshot_path
-from ..manifest import manifest_path
+from ..manifest import manifest_path, read_manifest
 from .probe import ProbeResult
 
 CACHE_FORMAT = 1
@@ -46,10 +45,12 @@ def _hash_files(paths) -> str:
 
 
 def baselines_digest(baseline_dir: Path, scenarios: list[str]) -> str:
-    """SHA-256 over the manifest and the chosen scenarios' images and snapshots."""
+    """SHA-256 over the manifest and the files it lists for the chosen scenarios."""
+    manifest = read_manifest(baseline_dir)
     files = [manifest_path(baseline_dir)]
     for scenario in sorted(scenarios):
-        files += [image_path(baseline_dir, scenario), snapshot_path(baseline_dir, scenario)]
+        listed = manifest["scenarios"].get(scenario, {}).get("files", {})
+        files += [Path(baseline_dir) / name for _, name in sorted(listed.items())]
     return _hash_files(files)
 
 
