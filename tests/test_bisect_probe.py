@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -143,7 +144,7 @@ def test_a_probe_installs_the_release_with_the_other_pins_and_reads_the_verdict(
     assert argv[argv.index("-p") + 1] == "no:cacheprovider"
     assert f"--mlp-baseline-dir={REPO / 'baseline_images'}" in argv
     assert any(a.startswith("--mpl-results-path=") for a in argv)
-    assert list(runner.workdir.glob("probe-*")) == [], "the environment was left behind"
+    assert not (runner.workdir / "probe").exists(), "the environment was left behind"
 
 
 def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(tmp_path):
@@ -225,7 +226,7 @@ def test_interrupting_a_probe_leaves_no_environment(tmp_path):
         runner.run("3.9.0")
     assert runner.installer.envs, "an environment was made"
     assert not any(env.exists() for env in runner.installer.envs)
-    assert list(runner.workdir.glob("probe-*")) == []
+    assert not (runner.workdir / "probe").exists()
 
 
 def test_the_seed_file_runs_only_with_mnist(tmp_path):
@@ -359,3 +360,64 @@ def test_junit_cells_of_the_chosen_layers_and_scenarios(tmp_path):
     cells = cells_from_junit(path, ["rendering"], ["mnist", "digits"])
     assert [(c.scenario, c.status) for c in cells] == [("mnist", "skip"), ("digits", "pass")]
     assert cells_from_junit(path, ["training"], ["mnist", "digits"]) == []
+
+
+@pytest.mark.parametrize("uv", ["/usr/bin/uv", None], ids=["uv", "venv+pip"])
+def test_environments_are_made_with_uv_or_else_venv_and_pip(monkeypatch, tmp_path, uv):
+    installer = Installer(uv=uv, index_url="http://index.invalid/simple", python="/py/python")
+    commands = []
+    monkeypatch.setattr(
+        Installer, "_run", lambda self, argv, timeout=0: commands.append(argv) or ""
+    )
+    env = tmp_path / "env"
+    installer.create(env)
+    installer.install(env, ["matplotlib==3.9.0"], tmp_path / "pins.txt")
+    installer.installed(env)
+    create, install, freeze = commands
+    python = str(env / "bin" / "python")
+    wheels_only = ["--only-binary", ":all:", "--index-url", "http://index.invalid/simple"]
+    pins = ["-c", str(tmp_path / "pins.txt")]
+    if uv:
+        assert create == [uv, "venv", "--quiet", "--python", "/py/python", str(env)]
+        assert install[:6] == [uv, "pip", "install", "--quiet", "--python", python]
+        assert freeze == [uv, "pip", "freeze", "--python", python]
+    else:
+        assert create == ["/py/python", "-m", "venv", str(env)]
+        assert install[:4] == [python, "-m", "pip", "install"]
+        assert freeze == [python, "-m", "pip", "freeze", "--all"]
+    assert install[-7:] == [*wheels_only, *pins, "matplotlib==3.9.0"]
+
+
+def test_bytecode_is_shared_until_its_distribution_changes_version(tmp_path):
+    runner, _ = make_runner(tmp_path, None)
+    env = tmp_path / "env"
+    site = env / "lib" / "python3.11" / "site-packages"
+    tag = sys.implementation.cache_tag
+
+    def install(name, version, modules):
+        dist_info = site / f"{name}-{version}.dist-info"
+        dist_info.mkdir(parents=True)
+        record = [f"{name}/{module}.py,sha256=x,1" for module in modules]
+        (dist_info / "RECORD").write_text("\n".join(record + [f"{dist_info.name}/RECORD,,"]))
+
+    def compiled(name, module):
+        source = site / name / f"{module}.py"
+        path = runner.bytecode / source.parent.relative_to("/") / f"{module}.{tag}.pyc"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        return path
+
+    install("numpy", "2.4.6", ["core"])
+    install("matplotlib", "3.10.8", ["axes", "image"])
+    runner.forget_stale_bytecode(env, {})
+    kept, moved, other = (
+        compiled("numpy", "core"),
+        compiled("matplotlib", "image"),
+        compiled("matplotlib", "axes"),
+    )
+    shutil.rmtree(site / "matplotlib-3.10.8.dist-info")
+    install("matplotlib", "3.10.9", ["axes", "image"])
+    runner.forget_stale_bytecode(env, {})
+    assert kept.exists(), "numpy did not change: its bytecode is kept"
+    assert not moved.exists() and not other.exists()
+    assert runner.compiled == {"numpy": "2.4.6", "matplotlib": "3.10.9"}

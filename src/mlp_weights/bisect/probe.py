@@ -11,7 +11,10 @@ run's ``verdict.json`` (or, from a suite that does not write one, its JUnit
 report) and removes the environment.
 
 uv creates and fills the environments (about a second with a warm cache);
-without uv, :mod:`venv` and pip do the same, more slowly.
+without uv, :mod:`venv` and pip do the same, more slowly. The probes of one
+bisect share the bytecode Python compiles (``PYTHONPYCACHEPREFIX``), less
+that of every distribution whose version changed: importing the stack from
+source would otherwise take most of a probe.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
@@ -58,9 +60,22 @@ PROBE_ENV = {
     "MPLBACKEND": "agg",
 }
 #: Variables of the calling environment that would leak into a probe's.
-DROPPED_ENV = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "UV_CONSTRAINT", "PIP_CONSTRAINT")
+DROPPED_ENV = (
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "UV_CONSTRAINT",
+    "PIP_CONSTRAINT",
+    # Probes share compiled bytecode (see ProbeRunner.forget_stale_bytecode).
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONPYCACHEPREFIX",
+)
 #: How the reason of a release that cannot be installed begins.
 NOT_INSTALLABLE = "does not install on this Python"
+#: Folders of a bisect's work folder: the probe in progress (its environment
+#: and results) and the bytecode its probes share.
+PROBE_DIR = "probe"
+BYTECODE_DIR = "bytecode"
 #: Longest failure reason kept, in characters.
 REASON_LENGTH = 240
 #: Phrases of uv's and pip's errors that mean the index could not be reached.
@@ -502,6 +517,9 @@ class ProbeRunner:
     extra_env: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        self.bytecode = self.workdir / BYTECODE_DIR
+        #: ``name -> version`` of the distributions whose bytecode is under self.bytecode.
+        self.compiled: dict[str, str] = {}
         self.pins = read_pins(self.repo / PINS_FILE)
         self.other_pins = pins_without(self.pins, self.library)
         self.constraints = self.workdir / "constraints.txt"
@@ -528,6 +546,45 @@ class ProbeRunner:
             "-q",
         ]
 
+    def forget_stale_bytecode(self, env: Path, installed: dict[str, str]) -> None:
+        """Delete the compiled bytecode of every distribution whose version changed.
+
+        Python checks bytecode against its source's modification time and
+        size only. Two versions of a file extracted by the installer within
+        the same second and of equal size would pass that check, so the
+        bytecode of a distribution is kept only while its version is the one
+        it was compiled from (a version's wheel never changes).
+        """
+        sites = sorted(env.glob("lib/python*/site-packages")) + sorted(
+            env.glob("Lib/site-packages")
+        )
+        if not sites:
+            shutil.rmtree(self.bytecode, ignore_errors=True)
+            self.compiled = {}
+            return
+        site = sites[0]
+        tag = sys.implementation.cache_tag
+        for dist_info in site.glob("*.dist-info"):
+            name, _, version = dist_info.name[: -len(".dist-info")].partition("-")
+            name = canonicalize_name(name)
+            if self.compiled.get(name) == version:
+                continue
+            try:
+                record = (dist_info / "RECORD").read_text(encoding="utf-8")
+            except OSError:
+                shutil.rmtree(self.bytecode, ignore_errors=True)
+                self.compiled = {}
+                return
+            for line in record.splitlines():
+                path = line.split(",", 1)[0]
+                if not path.endswith(".py"):
+                    continue
+                source = Path(os.path.normpath(site / path))
+                folder = self.bytecode / source.parent.relative_to(source.anchor)
+                for suffix in ("", ".opt-1", ".opt-2"):
+                    (folder / f"{source.stem}.{tag}{suffix}.pyc").unlink(missing_ok=True)
+            self.compiled[name] = version
+
     def relaxed(self, installed: dict[str, str]) -> dict[str, list[str]]:
         """Packages installed at another version than their pin: ``name -> [now, pinned]``."""
         moved = {}
@@ -541,7 +598,11 @@ class ProbeRunner:
     def run(self, version: str) -> ProbeResult:
         """Probe one release; the environment is gone when this returns or raises."""
         start = time.perf_counter()
-        folder = Path(tempfile.mkdtemp(prefix=f"probe-{version}-", dir=self.workdir))
+        # Always the same path, so that the compiled bytecode of unchanged
+        # packages (under self.bytecode) stays valid from one probe to the next.
+        folder = self.workdir / PROBE_DIR
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
         try:
             result = self._run_in(folder, version)
         finally:
@@ -582,6 +643,8 @@ class ProbeRunner:
             results = folder / "results"
             shutil.rmtree(results, ignore_errors=True)
             results.mkdir()
+            self.forget_stale_bytecode(env, result.installed)
+            run_env = {**PROBE_ENV, "PYTHONPYCACHEPREFIX": str(self.bytecode), **self.extra_env}
             try:
                 done = subprocess.run(
                     self.test_command(self.installer.env_python(env), results),
@@ -589,7 +652,7 @@ class ProbeRunner:
                     capture_output=True,
                     text=True,
                     timeout=TEST_TIMEOUT,
-                    env=_clean_env({**PROBE_ENV, **self.extra_env}),
+                    env=_clean_env(run_env),
                 )
             except subprocess.TimeoutExpired:
                 result.reason = f"the layers took longer than {TEST_TIMEOUT} s"
