@@ -393,6 +393,7 @@ def test_bytecode_is_shared_until_its_distribution_changes_version(tmp_path):
     env = tmp_path / "env"
     site = env / "lib" / "python3.11" / "site-packages"
     tag = sys.implementation.cache_tag
+    folder = runner.bytecode_folder({"numpy": "2.4.6", "matplotlib": "3.10.8"})
 
     def install(name, version, modules):
         dist_info = site / f"{name}-{version}.dist-info"
@@ -402,22 +403,26 @@ def test_bytecode_is_shared_until_its_distribution_changes_version(tmp_path):
 
     def compiled(name, module):
         source = site / name / f"{module}.py"
-        path = runner.bytecode / source.parent.relative_to("/") / f"{module}.{tag}.pyc"
+        path = folder / source.parent.relative_to("/") / f"{module}.{tag}.pyc"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
         return path
 
     install("numpy", "2.4.6", ["core"])
     install("matplotlib", "3.10.8", ["axes", "image"])
-    runner.forget_stale_bytecode(env, {})
-    kept, moved, other = (
-        compiled("numpy", "core"),
-        compiled("matplotlib", "image"),
-        compiled("matplotlib", "axes"),
-    )
+    runner.forget_stale_bytecode(env, folder)
+    kept = compiled("numpy", "core")
+    moved, other = compiled("matplotlib", "image"), compiled("matplotlib", "axes")
     shutil.rmtree(site / "matplotlib-3.10.8.dist-info")
     install("matplotlib", "3.10.9", ["axes", "image"])
-    runner.forget_stale_bytecode(env, {})
+    runner.forget_stale_bytecode(env, folder)
     assert kept.exists(), "numpy did not change: its bytecode is kept"
     assert not moved.exists() and not other.exists()
-    assert runner.compiled == {"numpy": "2.4.6", "matplotlib": "3.10.9"}
+    assert runner.compiled[folder] == {"numpy": "2.4.6", "matplotlib": "3.10.9"}
+
+
+def test_each_stack_of_other_versions_has_its_own_bytecode(tmp_path):
+    runner, _ = make_runner(tmp_path, None)
+    pinned = runner.bytecode_folder({"numpy": "2.4.6", "matplotlib": "3.10.8"})
+    assert runner.bytecode_folder({"numpy": "2.4.6", "matplotlib": "3.7.0"}) == pinned
+    assert runner.bytecode_folder({"numpy": "1.26.4", "matplotlib": "3.7.0"}) != pinned

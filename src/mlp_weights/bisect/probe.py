@@ -19,6 +19,7 @@ source would otherwise take most of a probe.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -517,9 +518,8 @@ class ProbeRunner:
     extra_env: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self.bytecode = self.workdir / BYTECODE_DIR
-        #: ``name -> version`` of the distributions whose bytecode is under self.bytecode.
-        self.compiled: dict[str, str] = {}
+        #: ``bytecode folder -> {name: version}`` of the distributions compiled there.
+        self.compiled: dict[Path, dict[str, str]] = {}
         self.pins = read_pins(self.repo / PINS_FILE)
         self.other_pins = pins_without(self.pins, self.library)
         self.constraints = self.workdir / "constraints.txt"
@@ -546,8 +546,18 @@ class ProbeRunner:
             "-q",
         ]
 
-    def forget_stale_bytecode(self, env: Path, installed: dict[str, str]) -> None:
-        """Delete the compiled bytecode of every distribution whose version changed.
+    def bytecode_folder(self, installed: dict[str, str]) -> Path:
+        """Where this stack's bytecode goes: one folder per set of versions of the others.
+
+        Probes whose resolver chose other versions (NumPy 1 for old releases)
+        then do not evict the bytecode of the pinned stack, and back.
+        """
+        others = sorted((k, v) for k, v in installed.items() if k != self.library)
+        digest = hashlib.sha256(json.dumps(others).encode()).hexdigest()[:16]
+        return self.workdir / BYTECODE_DIR / digest
+
+    def forget_stale_bytecode(self, env: Path, folder: Path) -> None:
+        """Delete the bytecode under ``folder`` of every distribution whose version changed.
 
         Python checks bytecode against its source's modification time and
         size only. Two versions of a file extracted by the installer within
@@ -555,35 +565,36 @@ class ProbeRunner:
         bytecode of a distribution is kept only while its version is the one
         it was compiled from (a version's wheel never changes).
         """
+        compiled = self.compiled.setdefault(folder, {})
         sites = sorted(env.glob("lib/python*/site-packages")) + sorted(
             env.glob("Lib/site-packages")
         )
         if not sites:
-            shutil.rmtree(self.bytecode, ignore_errors=True)
-            self.compiled = {}
+            shutil.rmtree(folder, ignore_errors=True)
+            compiled.clear()
             return
         site = sites[0]
         tag = sys.implementation.cache_tag
         for dist_info in site.glob("*.dist-info"):
             name, _, version = dist_info.name[: -len(".dist-info")].partition("-")
             name = canonicalize_name(name)
-            if self.compiled.get(name) == version:
+            if compiled.get(name) == version:
                 continue
             try:
                 record = (dist_info / "RECORD").read_text(encoding="utf-8")
             except OSError:
-                shutil.rmtree(self.bytecode, ignore_errors=True)
-                self.compiled = {}
+                shutil.rmtree(folder, ignore_errors=True)
+                compiled.clear()
                 return
             for line in record.splitlines():
                 path = line.split(",", 1)[0]
                 if not path.endswith(".py"):
                     continue
                 source = Path(os.path.normpath(site / path))
-                folder = self.bytecode / source.parent.relative_to(source.anchor)
+                cached = folder / source.parent.relative_to(source.anchor)
                 for suffix in ("", ".opt-1", ".opt-2"):
-                    (folder / f"{source.stem}.{tag}{suffix}.pyc").unlink(missing_ok=True)
-            self.compiled[name] = version
+                    (cached / f"{source.stem}.{tag}{suffix}.pyc").unlink(missing_ok=True)
+            compiled[name] = version
 
     def relaxed(self, installed: dict[str, str]) -> dict[str, list[str]]:
         """Packages installed at another version than their pin: ``name -> [now, pinned]``."""
@@ -599,7 +610,7 @@ class ProbeRunner:
         """Probe one release; the environment is gone when this returns or raises."""
         start = time.perf_counter()
         # Always the same path, so that the compiled bytecode of unchanged
-        # packages (under self.bytecode) stays valid from one probe to the next.
+        # packages (see bytecode_folder) stays valid from one probe to the next.
         folder = self.workdir / PROBE_DIR
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
@@ -643,8 +654,9 @@ class ProbeRunner:
             results = folder / "results"
             shutil.rmtree(results, ignore_errors=True)
             results.mkdir()
-            self.forget_stale_bytecode(env, result.installed)
-            run_env = {**PROBE_ENV, "PYTHONPYCACHEPREFIX": str(self.bytecode), **self.extra_env}
+            bytecode = self.bytecode_folder(result.installed)
+            self.forget_stale_bytecode(env, bytecode)
+            run_env = {**PROBE_ENV, "PYTHONPYCACHEPREFIX": str(bytecode), **self.extra_env}
             try:
                 done = subprocess.run(
                     self.test_command(self.installer.env_python(env), results),
