@@ -309,3 +309,14 @@ def test_cli_unreachable_index_fails_within_seconds(capsys, monkeypatch, tmp_pat
         elapsed = time.perf_counter() - start
     assert code == 1 and len(err) == 1 and "cannot be reached" in err[0]
     assert elapsed < 10, f"took {elapsed:.1f} s"
+
+
+def test_an_unwritable_cache_is_noted_not_fatal(tmp_path, monkeypatch):
+    def refuse(self, material, result):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("mlp_weights.bisect.cache.ProbeCache.put", refuse)
+    run = Run(tmp_path, FakeProber(moving_before("3.11.0")), bad="3.7.0")()
+    assert run.code == 0
+    notes = [line for line in run.lines if line.startswith("note: probe not kept in ")]
+    assert len(notes) == len(run.prober.calls) and notes[0].endswith(": Permission denied")

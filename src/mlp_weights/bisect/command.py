@@ -234,7 +234,12 @@ class Bisection:
                 if result is None:
                     result = prober(version)
                     if result.cacheable:
-                        cache.put(material, result)
+                        try:
+                            cache.put(material, result)
+                        except OSError as exc:
+                            self.out(
+                                f"note: probe not kept in {cache.folder}: {exc.strerror or exc}"
+                            )
             self.probes[version] = result
             self.out(progress_line(result))
             return result.outcome
