@@ -292,7 +292,10 @@ class Installer:
             if self.uv:
                 self._run([self.uv, "build", "--wheel", "--quiet", "-o", str(out), str(repo)])
             else:
-                argv = [self.python, "-m", "pip", "wheel", "--no-deps", "--quiet"]
+                # This interpreter may have no pip (a venv made by uv has none):
+                # a venv of its own brings one.
+                builder = self.create(out / "build-env")
+                argv = [str(builder), "-m", "pip", "wheel", "--no-deps", "--quiet"]
                 self._run(argv + ["-w", str(out), str(repo)])
         except InstallFailed as exc:
             raise MLPWeightsError(f"cannot build the project's wheel from {repo}: {exc}") from None
