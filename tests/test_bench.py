@@ -12,33 +12,35 @@ import sys
 import numpy as np
 import pytest
 
-from mlp_weights import bench
+from mlp_weights.bench import runner, summary, synthetic, worker
 from mlp_weights.cli import main
 from mlp_weights.data import cache_paths, read_cache
 from mlp_weights.errors import MLPWeightsError
+from mlp_weights.scenarios import SCENARIOS
+from mlp_weights.table import parse_table
 
 
 def test_summarize_gives_median_and_spread():
-    summary = bench.summarize([3.0, 1.0, 2.0, 10.0])
-    assert summary == bench.Summary(runs=4, median=2.5, low=1.0, high=10.0, iqr=3.0)
-    assert bench.summarize([0.5]) == bench.Summary(1, 0.5, 0.5, 0.5, 0.0)
+    spread = summary.summarize([3.0, 1.0, 2.0, 10.0])
+    assert spread == summary.Summary(runs=4, median=2.5, low=1.0, high=10.0, iqr=3.0)
+    assert summary.summarize([0.5]) == summary.Summary(1, 0.5, 0.5, 0.5, 0.0)
     with pytest.raises(ValueError):
-        bench.summarize([])
+        summary.summarize([])
 
 
 def test_table_is_aligned_and_reads_back():
     rows = [
-        bench.table_row("mnist-sample", "train", [0.2, 0.1, 0.3], [200e6, 210e6, 220e6]),
-        bench.table_row("synthetic-70000x784", "load-cold", [12.5], []),
+        summary.table_row("mnist-sample", "train", [0.2, 0.1, 0.3], [200e6, 210e6, 220e6]),
+        summary.table_row("synthetic-70000x784", "load-cold", [12.5], []),
     ]
-    text = bench.format_table(bench.TABLE_COLUMNS, rows)
+    text = summary.results_table(rows)
     lines = text.splitlines()
     assert len({len(line) for line in lines}) == 1, "columns are not aligned"
     header = lines[0]
     # Numbers are right-aligned under their header, names left-aligned.
     assert lines[1].index("0.200") + len("0.200") == header.index("median_s") + len("median_s")
     assert lines[1].startswith("mnist-sample ")
-    parsed = bench.parse_table("# a note\n" + text + "\n# another\n")
+    parsed = parse_table("# a note\n" + text + "\n# another\n")
     assert parsed == [
         {"scenario": "mnist-sample", "step": "train", "runs": "3", "median_s": "0.200",
          "min_s": "0.100", "max_s": "0.300", "iqr_s": "0.100", "peak_rss_mb": "210.0"},
@@ -50,13 +52,17 @@ def test_table_is_aligned_and_reads_back():
 
 def test_table_refuses_cells_a_script_could_not_split():
     with pytest.raises(ValueError, match="whitespace"):
-        bench.format_table(("a", "b"), [("two words", 1)])
+        summary.results_table([summary.table_row("two words", "train", [0.1], [])])
     with pytest.raises(ValueError, match="fields"):
-        bench.format_table(("a", "b"), [("only-one",)])
+        summary.results_table([("only-one",)])
 
 
 def _probe(before_mb, after_mb):
-    return {"peak_before": before_mb * bench.MB, "peak_rss": after_mb * bench.MB, "seconds": 1.0}
+    return {
+        "peak_before": before_mb * summary.MB,
+        "peak_rss": after_mb * summary.MB,
+        "seconds": 1.0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -70,26 +76,26 @@ def _probe(before_mb, after_mb):
 )
 def test_memory_goal_tells_a_whole_float64_copy_apart(train_after_mb, verdict):
     probes = {"probe-train": _probe(223, train_after_mb), "probe-seed-split": _probe(223, 1101)}
-    notes = bench.memory_notes(probes, bench.SYNTHETIC_SHAPE)
+    notes = runner.memory_notes(probes, synthetic.SYNTHETIC_SHAPE)
     assert "one float64 copy of it 439.0 MB" in notes[0]
     assert notes[-1].split(": ", 1)[1].startswith(verdict)
 
 
 def test_synthetic_array_is_seeded_and_full_mnist_shaped():
     small = (50, 784)
-    first, again = bench.make_synthetic(small, seed=3), bench.make_synthetic(small, seed=3)
-    other = bench.make_synthetic(small, seed=4)
+    first, again = synthetic.make_synthetic(small, seed=3), synthetic.make_synthetic(small, seed=3)
+    other = synthetic.make_synthetic(small, seed=4)
     assert first.X.dtype == np.uint8 and first.X.shape == small
     assert first.y.dtype == np.uint8 and set(np.unique(first.y)) <= set(range(10))
     np.testing.assert_array_equal(first.X, again.X)
     assert not np.array_equal(first.X, other.X)
-    scenario = bench.synthetic_scenario()
-    assert scenario.image_side**2 == bench.SYNTHETIC_SHAPE[1]
-    assert scenario.estimator_params() == bench.SCENARIOS["mnist"].estimator_params()
+    scenario = synthetic.synthetic_scenario()
+    assert scenario.image_side**2 == synthetic.SYNTHETIC_SHAPE[1]
+    assert scenario.estimator_params() == SCENARIOS["mnist"].estimator_params()
 
 
 def test_seed_script_is_the_example_with_only_the_data_source_changed():
-    source = bench.seed_script_source()
+    source = runner.seed_script_source()
     tree = ast.parse(source)
     imported = {
         (node.module, alias.name)
@@ -120,34 +126,34 @@ def test_seed_script_is_the_example_with_only_the_data_source_changed():
 
 def test_score_lines_pick_the_seed_lines():
     out = "Iteration 1, loss = 0.1\nTraining set score: 0.9\nTest set score: 0.8\nwrote x\n"
-    assert bench.score_lines(out) == ["Training set score: 0.9", "Test set score: 0.8"]
+    assert runner.score_lines(out) == ["Training set score: 0.9", "Test set score: 0.8"]
 
 
 def test_run_process_reports_the_child_own_peak(tmp_path):
     size = 300_000_000
     code = f"block = b'x' * {size}; print('ok')"
-    big = bench.run_process([sys.executable, "-c", code], cwd=tmp_path)
-    small = bench.run_process([sys.executable, "-c", "print('ok')"], cwd=tmp_path)
+    big = runner.run_process([sys.executable, "-c", code], cwd=tmp_path)
+    small = runner.run_process([sys.executable, "-c", "print('ok')"], cwd=tmp_path)
     assert big.stdout.strip() == small.stdout.strip() == "ok"
     assert big.peak_rss > size > small.peak_rss
     with pytest.raises(MLPWeightsError, match="exited with 3"):
-        bench.run_process([sys.executable, "-c", "raise SystemExit(3)"], cwd=tmp_path)
+        runner.run_process([sys.executable, "-c", "raise SystemExit(3)"], cwd=tmp_path)
 
 
 def test_workers_measure_a_cold_and_a_warm_run(tmp_path):
     cold, warm = tmp_path / "cold", tmp_path / "warm"
     cold.mkdir()
     spec = {"mode": "cold", "scenario": "digits", "home": str(cold), "fill_home": str(warm)}
-    records = bench._run_worker(spec, tmp_path)
+    records = runner._run_worker(spec, tmp_path)
     assert [r["step"] for r in records] == ["load-cold"]
-    scenario = bench.SCENARIOS["digits"]
+    scenario = SCENARIOS["digits"]
     assert cache_paths(scenario, cold)[0].exists()
     assert read_cache(scenario, warm) is not None  # filled for the warm runs
 
     out = tmp_path / "digits.png"
     spec = {"mode": "warm", "scenario": "digits", "home": str(warm), "out": str(out)}
-    records = bench._run_worker(spec, tmp_path)
-    assert [r["step"] for r in records] == list(bench.WARM_STEPS)
+    records = runner._run_worker(spec, tmp_path)
+    assert [r["step"] for r in records] == list(worker.WARM_STEPS)
     peaks = [r["peak_rss"] for r in records]
     assert peaks == sorted(peaks) and peaks[0] > 0
     assert all(r["seconds"] > 0 for r in records)

@@ -179,7 +179,7 @@ def test_regen_bad_input(tmp_path, capsys, args):
 
 
 def test_failed_regen_keeps_the_old_baselines(tmp_path, monkeypatch, capsys):
-    from mlp_weights import data
+    from mlp_weights.data import sources
     from mlp_weights.errors import DataUnavailableError
 
     baselines = tmp_path / "baselines"
@@ -189,7 +189,7 @@ def test_failed_regen_keeps_the_old_baselines(tmp_path, monkeypatch, capsys):
     def offline(data_home):
         raise DataUnavailableError("MNIST is not cached (test)")
 
-    monkeypatch.setitem(data.SOURCES, "mnist", offline)
+    monkeypatch.setitem(sources.SOURCES, "mnist", offline)
     code = main(
         [
             "regen",

@@ -26,16 +26,18 @@ import numpy as np
 import pytest
 
 from fake_openml import fill_openml_cache
-from mlp_weights import _io, data
+from mlp_weights import _io
 from mlp_weights.data import (
     CACHE_FORMAT,
     CacheDamaged,
     Dataset,
+    cache,
     cache_paths,
     is_cached,
     load_dataset,
     read_cache,
     resolve_data_home,
+    sources,
     write_cache,
 )
 from mlp_weights.errors import DataUnavailableError, UsageError
@@ -256,7 +258,7 @@ def test_digits_loads_as_uint8_then_from_the_cache(tmp_path, monkeypatch):
     np.testing.assert_array_equal(dataset.X, raw.data)
     np.testing.assert_array_equal(dataset.y, raw.target)
 
-    monkeypatch.setitem(data.SOURCES, "digits", unavailable)
+    monkeypatch.setitem(sources.SOURCES, "digits", unavailable)
     assert_same(load_dataset(DIGITS, tmp_path), dataset)
 
 
@@ -267,7 +269,7 @@ def test_mnist_sample_loads_as_uint8_then_from_the_cache(sample, monkeypatch):
     assert np.bincount(dataset.y).tolist() == [500] * 10
     assert dataset.X.max() == 255
 
-    monkeypatch.setitem(data.SOURCES, "mnist-sample", unavailable)
+    monkeypatch.setitem(sources.SOURCES, "mnist-sample", unavailable)
     assert_same(load_dataset(SAMPLE, home), dataset)
 
 
@@ -368,7 +370,7 @@ def test_damaged_cache_is_reported_and_rebuilt(tmp_path, capsys, damage):
 def test_damaged_cache_without_its_source_is_an_error(tmp_path, monkeypatch, damage):
     load_dataset(DIGITS, tmp_path)
     named = damage(*cache_paths(DIGITS, tmp_path))
-    monkeypatch.setitem(data.SOURCES, "digits", unavailable)
+    monkeypatch.setitem(sources.SOURCES, "digits", unavailable)
     with pytest.raises(DataUnavailableError) as info:
         load_dataset(DIGITS, tmp_path)
     message = str(info.value)
@@ -417,7 +419,7 @@ def test_failed_replacement_keeps_the_previous_cache(tmp_path, monkeypatch, fail
     changed = Dataset(DIGITS.name, original.X.copy(), original.y)
     changed.X[0, 0] += 1
     with monkeypatch.context() as patch:
-        patch.setattr(data, "atomic_write", failing_atomic_write(failing))
+        patch.setattr(cache, "atomic_write", failing_atomic_write(failing))
         with pytest.raises(OSError, match="No space left"):
             write_cache(DIGITS, tmp_path, changed)
 
@@ -436,7 +438,7 @@ def test_failed_replacement_keeps_the_previous_cache(tmp_path, monkeypatch, fail
 def test_failed_first_write_leaves_no_cache_not_a_damaged_one(tmp_path, monkeypatch, failing):
     dataset = load_dataset(DIGITS, tmp_path, use_cache=False)
     with monkeypatch.context() as patch:
-        patch.setattr(data, "atomic_write", failing_atomic_write(failing))
+        patch.setattr(cache, "atomic_write", failing_atomic_write(failing))
         with pytest.raises(OSError, match="No space left"):
             write_cache(DIGITS, tmp_path, dataset)
     assert read_cache(DIGITS, tmp_path) is None
@@ -444,7 +446,7 @@ def test_failed_first_write_leaves_no_cache_not_a_damaged_one(tmp_path, monkeypa
 
 
 def test_a_failing_cache_write_does_not_fail_the_load(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(data, "atomic_write", failing_atomic_write("digits.npz"))
+    monkeypatch.setattr(cache, "atomic_write", failing_atomic_write("digits.npz"))
     dataset = load_dataset(DIGITS, tmp_path)
     assert dataset.X.shape == (1797, 64)
     err = capsys.readouterr().err
@@ -456,13 +458,13 @@ def test_concurrent_first_loads_agree(tmp_path, monkeypatch, capsys):
     n_threads = 4
     # Every thread has found the cache empty before any of them writes.
     all_read = threading.Barrier(n_threads, timeout=30)
-    source = data.SOURCES["digits"]
+    source = sources.SOURCES["digits"]
 
     def source_after_all_read():
         all_read.wait()
         return source()
 
-    monkeypatch.setitem(data.SOURCES, "digits", source_after_all_read)
+    monkeypatch.setitem(sources.SOURCES, "digits", source_after_all_read)
     results: dict[int, Dataset] = {}
     errors: list[BaseException] = []
 

@@ -43,3 +43,13 @@ def test_cli_reference_lists_every_run_option():
     options.discard("--help")
     documented = set(re.findall(r"^\| `(--[a-z-]+)` \|", README, re.M))
     assert options == documented
+
+
+def test_suite_table_lists_every_layer_and_the_verdict_schema_fields():
+    from mlp_weights.layers import LAYERS
+    from mlp_weights.report import SCHEMA, SCHEMA_VERSION
+
+    section = README.split("## The suite", 1)[1].split("\n## ", 1)[0]
+    markers = re.findall(r"^\| `([a-z]+)` \|", section, re.M)
+    assert markers[: len(LAYERS)] == list(LAYERS)
+    assert f"schema `{SCHEMA}`, version {SCHEMA_VERSION}" in section

@@ -11,8 +11,8 @@ from mlp_weights.manifest import (
     MANIFEST_FORMAT,
     environment_versions,
     make_entry,
-    recorded_facts,
     read_manifest,
+    recorded_facts,
     scenario_entry,
     write_manifest,
 )

@@ -35,3 +35,12 @@ class MissingBaselineError(BaselineError):
 
 class DamagedBaselineError(BaselineError):
     """A baseline file exists but cannot be read (truncated, wrong format, too new)."""
+
+
+def one_line(text: object) -> str:
+    """``text`` with its line breaks turned into spaces, for a one-line message.
+
+    >>> one_line("no route\\nto host")
+    'no route to host'
+    """
+    return " ".join(str(text).splitlines())

@@ -84,7 +84,7 @@ _BASE = {
         Layer(
             "rendering",
             "stored weights drawn by today's matplotlib match the baseline image (trains nothing)",
-            libraries=("matplotlib", "numpy", "python"),
+            libraries=("matplotlib", "numpy"),
             environment=RENDERING_ENVIRONMENT,
         ),
     )

@@ -274,8 +274,8 @@ class SuitePlugin:
         if summary is not None:
             return image_finding(summary, self.results_dir)
         if report.failed:
-            first = (report.longreprtext or "failed").strip().splitlines()
-            return Finding(Kind.ERROR, first[-1] if first else "failed"), None
+            text = call.excinfo.exconly() if call.excinfo is not None else "failed"
+            return Finding(Kind.ERROR, text.strip().splitlines()[0]), None
         return item.stash.get(_finding_key, Finding()), None
 
     def mpl_summary(self, item) -> dict | None:
@@ -352,7 +352,9 @@ def image_finding(summary: dict, results_dir: Path) -> tuple[Finding, dict | Non
     if summary.get("rms") is not None:
         rms = float(summary["rms"])
         amount = {"image_rms": rms, "tolerance": tolerance, "size_now": None, "size_baseline": None}
-        return Finding(Kind.MOVED, f"image moved by RMS {rms:.3f} (tolerance {tolerance})", amount), images
+        return Finding(
+            Kind.MOVED, f"image moved by RMS {rms:.3f} (tolerance {tolerance})", amount
+        ), images
     if summary.get("image_status") == "diff" and images and images["baseline"] and images["result"]:
         from matplotlib.image import imread
 

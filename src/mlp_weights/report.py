@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from ._io import atomic_write
-from .results import FAIL
+from .results import FAIL, NOT_RUN, SKIP
 from .table import format_table
 from .verdict import Verdict, describe_amount
 
@@ -32,6 +32,9 @@ TABLE_COLUMNS = ("scenario", "layer", "result", "amount", "blamed")
 def table_rows(verdict: Verdict) -> list[tuple]:
     rows = []
     for scenario in verdict.scenarios:
+        if all(r.status in (SKIP, NOT_RUN) for r in scenario.layers):
+            rows.append((scenario.scenario, "all", SKIP, "", ""))
+            continue
         for result in scenario.layers:
             rows.append(
                 (
@@ -67,7 +70,8 @@ def to_markdown(verdict: Verdict, title: str = "mlp-weights verdict") -> str:
     lines.append("")
     lines += [f"- **{s.scenario}**: {s.line}" for s in verdict.scenarios]
     versions = ", ".join(
-        f"{k} {verdict.now[k]}" for k in ("python", "scikit-learn", "matplotlib", "numpy")
+        f"{k} {verdict.now[k]}"
+        for k in ("python", "scikit-learn", "matplotlib", "numpy")
         if k in verdict.now
     )
     lines += ["", f"Tested with {versions}.", ""]

