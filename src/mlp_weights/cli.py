@@ -1,4 +1,4 @@
-"""The ``mlp-weights`` command: ``run``, ``regen`` and ``bench``.
+"""The ``mlp-weights`` command: ``run``, ``regen``, ``bench`` and ``bisect``.
 
 Every user-facing failure is one line on stderr, exit code 2 for bad
 input and 1 for anything else the user can act on; never a traceback.
@@ -152,6 +152,56 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--no-synthetic", action="store_true", help="skip the full-MNIST-shaped synthetic array"
     )
+
+    bisect = sub.add_parser(
+        "bisect",
+        help="find the release of a library that moved a layer, probing released wheels",
+        description="Probe releases of LIBRARY, each in a throwaway environment with the "
+        "other packages at their pins, against the committed baselines, and name the "
+        "release where the library's layers start to move.",
+    )
+    bisect.add_argument("library", metavar="LIBRARY", help="matplotlib, scikit-learn or numpy")
+    bisect.add_argument(
+        "--good",
+        metavar="V",
+        help="one end (default: the version the baselines were made with)",
+    )
+    bisect.add_argument(
+        "--bad",
+        metavar="V",
+        help="the other end, older or newer (default: the newest release that installs here)",
+    )
+    bisect.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME",
+        help="scenario to probe; repeat for several (default: those with baselines and data)",
+    )
+    bisect.add_argument(
+        "--pre", action="store_true", help="also probe pre-releases between the ends"
+    )
+    bisect.add_argument(
+        "--walk",
+        action="store_true",
+        help="probe every release and report every change point, with a version matrix",
+    )
+    bisect.add_argument(
+        "--no-cache", action="store_true", help="probe again instead of reusing stored results"
+    )
+    bisect.add_argument(
+        "--index-url",
+        metavar="URL",
+        help="package index (default: $MLP_WEIGHTS_INDEX_URL, else https://pypi.org/simple)",
+    )
+    bisect.add_argument(
+        "--results-dir",
+        metavar="DIR",
+        default="mpl-results",
+        help="where bisect.json and bisect.md are written (default: %(default)s)",
+    )
+    bisect.add_argument(
+        "--data-home", metavar="DIR", help="data folder, as for run; holds the probe cache"
+    )
     return parser
 
 
@@ -239,7 +289,25 @@ def cmd_bench(args) -> int:
     return run_benchmarks(args)
 
 
-COMMANDS = {"run": cmd_run, "regen": cmd_regen, "bench": cmd_bench}
+def cmd_bisect(args) -> int:
+    from .bisect.command import BisectRequest, run_bisect
+
+    request = BisectRequest(
+        library=args.library,
+        good=args.good,
+        bad=args.bad,
+        scenarios=args.scenario,
+        pre=args.pre,
+        walk=args.walk,
+        no_cache=args.no_cache,
+        index_url=args.index_url,
+        data_home=args.data_home,
+        results_dir=Path(args.results_dir),
+    )
+    return run_bisect(request)
+
+
+COMMANDS = {"run": cmd_run, "regen": cmd_regen, "bench": cmd_bench, "bisect": cmd_bisect}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,140 @@
+"""Finished probes, kept under the data home so that a repeated bisect is instant.
+
+A probe's result depends on the release probed, on every other package in
+its environment, on Python and the platform, on the baselines it is
+compared with, and on the suite's own code. The key is a SHA-256 over all
+of these. The other packages enter as the pins the probe asks for
+(``requirements/pinned.txt`` less the library bisected): a probe whose
+release needed other versions records, in its result, exactly what the
+resolver installed. One JSON file per probe, written atomically, under
+``<data home>/mlp_weights/bisect/<library>/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import sysconfig
+from pathlib import Path
+
+from .._io import atomic_write
+from ..manifest import manifest_path, read_manifest
+from .probe import ProbeResult
+
+CACHE_FORMAT = 1
+#: Bumped whenever a probe is made differently (what it installs, how it runs),
+#: so that results of the old way are not reused.
+PROBE_RECIPE = 2
+CACHE_SUBDIR = Path("mlp_weights") / "bisect"
+#: Files of the working tree whose change changes what a probe measures.
+SUITE_FILES = ("pyproject.toml", "tests/conftest.py", "tests/test_layers.py", "tests/test_seed.py")
+#: The suite's code is the package less this command's own modules.
+PACKAGE_DIR = Path("src") / "mlp_weights"
+OWN_PACKAGE = "bisect"
+
+
+def _hash_files(paths) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        path = Path(path)
+        digest.update(path.name.encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def baselines_digest(baseline_dir: Path, scenarios: list[str]) -> str:
+    """SHA-256 over the manifest and the files it lists for the chosen scenarios."""
+    manifest = read_manifest(baseline_dir)
+    files = [manifest_path(baseline_dir)]
+    for scenario in sorted(scenarios):
+        listed = manifest["scenarios"].get(scenario, {}).get("files", {})
+        files += [Path(baseline_dir) / name for _, name in sorted(listed.items())]
+    return _hash_files(files)
+
+
+def suite_digest(repo: Path) -> str:
+    """SHA-256 over the suite's code: the package (less bisect), the tests, pyproject."""
+    package = repo / PACKAGE_DIR
+    sources = sorted(
+        p for p in package.rglob("*.py") if OWN_PACKAGE not in p.relative_to(package).parts[:1]
+    )
+    digest = hashlib.sha256()
+    for path in sources + [repo / name for name in SUITE_FILES]:
+        digest.update(str(path.relative_to(repo)).encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
+def key_material(
+    library: str,
+    version: str,
+    other_pins: dict[str, str],
+    layers: list[str],
+    scenarios: list[str],
+    baselines: str,
+    suite: str,
+) -> dict:
+    """Everything a probe's result depends on, as one JSON-able mapping."""
+    return {
+        "format": CACHE_FORMAT,
+        "recipe": PROBE_RECIPE,
+        "library": library,
+        "version": version,
+        "others": dict(sorted(other_pins.items())),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": sysconfig.get_platform(),
+        "layers": sorted(layers),
+        "scenarios": sorted(scenarios),
+        "baselines": baselines,
+        "suite": suite,
+    }
+
+
+def cache_key(material: dict) -> str:
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+class ProbeCache:
+    """Probe results on disk, one file per key.
+
+    Parameters
+    ----------
+    folder : Path
+        ``<data home>/mlp_weights/bisect``.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def path(self, material: dict) -> Path:
+        key = cache_key(material)
+        name = f"{material['version']}-{key[:24]}.json"
+        return self.folder / material["library"] / name
+
+    def get(self, material: dict) -> ProbeResult | None:
+        """The stored result for this key; ``None`` when absent or unreadable."""
+        path = self.path(material)
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            if stored.get("format") != CACHE_FORMAT or stored.get("key") != cache_key(material):
+                return None
+            result = ProbeResult.from_dict(stored["result"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        result.cached = True
+        return result
+
+    def put(self, material: dict, result: ProbeResult) -> Path:
+        path = self.path(material)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {
+            "format": CACHE_FORMAT,
+            "key": cache_key(material),
+            "material": material,
+            "result": result.to_dict(),
+        }
+        with atomic_write(path) as fh:
+            fh.write((json.dumps(record, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+        return path

@@ -1,0 +1,305 @@
+"""``mlp-weights bisect``: which release of a library moved a layer.
+
+Wires the parts together: the releases on the index (:mod:`.index`), the
+search (:mod:`.search`), the probes (:mod:`.probe`) and their cache
+(:mod:`.cache`), and the report (:mod:`.report`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import BaselineError, MLPWeightsError, UsageError
+from ..layers import layers_for_library
+from ..manifest import read_manifest, recorded_facts, scenario_entry
+from ..scenarios import SCENARIOS
+from . import index as index_module
+from .cache import CACHE_SUBDIR, ProbeCache, baselines_digest, key_material, suite_digest
+from .index import find_release, newest_installable, releases_between, resolve_index_url
+from .probe import (
+    PINS_FILE,
+    Installer,
+    ProbeResult,
+    ProbeRunner,
+    find_repository,
+    find_uv,
+    pins_without,
+    read_pins,
+)
+from .report import progress_line, report_dict, terminal_lines, write_reports
+from .search import ALL_MOVED, HOLDS, MOVES, UNTESTABLE, EndUntestableError, bisect, walk
+
+#: The libraries a bisect can move, each isolated by some layer.
+LIBRARIES = ("matplotlib", "scikit-learn", "numpy")
+#: Folder for bisect.json and bisect.md unless told otherwise (pytest-mpl's results folder).
+DEFAULT_RESULTS_DIR = Path("mpl-results")
+#: Only with its data cached does the full-MNIST seed comparison run.
+SEED_LAYER = "seed"
+SEED_SCENARIO = "mnist"
+
+
+@dataclass
+class BisectRequest:
+    """The command line of one bisect."""
+
+    library: str
+    good: str | None = None
+    bad: str | None = None
+    scenarios: list[str] | None = None
+    pre: bool = False
+    walk: bool = False
+    no_cache: bool = False
+    index_url: str | None = None
+    data_home: str | None = None
+    results_dir: Path = DEFAULT_RESULTS_DIR
+
+
+def check_library(name: str) -> str:
+    if name not in LIBRARIES:
+        raise UsageError(f"unknown library {name!r}; choose one of {', '.join(LIBRARIES)}")
+    return name
+
+
+def choose_scenarios(names, baseline_dir: Path, data_home) -> list[str]:
+    """The scenarios to probe: those asked for, else every one with baselines and data here."""
+    from ..data import is_cached
+
+    manifest = read_manifest(baseline_dir)
+    if names:
+        for name in names:
+            if name not in SCENARIOS:
+                raise UsageError(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}")
+            scenario_entry(baseline_dir, name)
+            if not is_cached(SCENARIOS[name], data_home):
+                raise MLPWeightsError(
+                    f"scenario {name}: data not cached; run "
+                    f"'mlp-weights run --dataset {name}' once online, or leave it out"
+                )
+        return list(dict.fromkeys(names))
+    chosen = [
+        name
+        for name, scenario in SCENARIOS.items()
+        if name in manifest["scenarios"] and is_cached(scenario, data_home)
+    ]
+    if not chosen:
+        raise BaselineError(f"no scenario has both baselines in {baseline_dir} and data here")
+    return chosen
+
+
+def choose_layers(library: str, scenarios: list[str]) -> list[str]:
+    """The layers that isolate ``library``; the seed comparison only with MNIST at hand."""
+    return [
+        layer
+        for layer in layers_for_library(library)
+        if layer != SEED_LAYER or SEED_SCENARIO in scenarios
+    ]
+
+
+def recorded_version(library: str, baseline_dir: Path, scenarios: list[str]) -> str:
+    """The version of ``library`` the chosen scenarios' baselines were made with."""
+    found = {}
+    for name in scenarios:
+        version = recorded_facts(scenario_entry(baseline_dir, name)).get(library)
+        if version is None:
+            raise BaselineError(
+                f"the manifest records no {library} version for {name}; give both ends "
+                "with --good and --bad"
+            )
+        found[name] = version
+    if len(set(found.values())) > 1:
+        listing = ", ".join(f"{k} {v}" for k, v in found.items())
+        raise UsageError(
+            f"the baselines were made with different {library} versions ({listing}); "
+            "choose one with --scenario or give --good"
+        )
+    return next(iter(found.values()))
+
+
+def timing_line(probes: list[ProbeResult], wall_time: float) -> str:
+    """``"wall time 61.2 s; 7 probes run (median 8.8 s), 0 from the cache"``."""
+    run = [p.elapsed for p in probes if not p.cached and p.elapsed > 0]
+    cached = sum(1 for p in probes if p.cached)
+    median = f" (median {statistics.median(run):.1f} s)" if run else ""
+    return f"wall time {wall_time:.1f} s; {len(run)} probes run{median}, {cached} from the cache"
+
+
+class LocalProber:
+    """Real probes: builds the project wheel on first use, then one environment per release."""
+
+    def __init__(self, repo, library, layers, scenarios, index_url, data_home=None):
+        self.repo, self.library, self.layers = repo, library, layers
+        self.scenarios, self.index_url, self.data_home = scenarios, index_url, data_home
+        self.installer = Installer(find_uv(), index_url)
+        self.workdir: Path | None = None
+        self.runner: ProbeRunner | None = None
+
+    def __call__(self, version: str) -> ProbeResult:
+        if self.runner is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix="mlp-weights-bisect-"))
+            wheel = self.installer.build_wheel(self.repo, self.workdir / "dist")
+            extra_env = {}
+            if self.data_home is not None:
+                extra_env["SCIKIT_LEARN_DATA"] = str(Path(self.data_home).resolve())
+            self.runner = ProbeRunner(
+                self.repo,
+                self.installer,
+                wheel,
+                self.workdir,
+                self.library,
+                self.layers,
+                self.scenarios,
+                extra_env=extra_env,
+            )
+        return self.runner.run(version)
+
+    def close(self) -> None:
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir, self.runner = None, None
+
+
+@dataclass
+class Bisection:
+    """One run of the command; :meth:`run` returns the exit code.
+
+    ``list_releases`` and ``make_prober`` are the seams to the index and to
+    the environments (tests pass fakes).
+    """
+
+    request: BisectRequest
+    repo: Path | None = None
+    out: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
+    list_releases: Callable = index_module.list_releases
+    make_prober: Callable | None = None
+    probes: dict[str, ProbeResult] = field(default_factory=dict)
+
+    def run(self) -> int:
+        started = time.perf_counter()
+        request = self.request
+        library = check_library(request.library)
+        repo = self.repo or find_repository()
+        baseline_dir = repo / "baseline_images"
+        from ..data import resolve_data_home
+
+        data_home = resolve_data_home(request.data_home)
+        scenarios = choose_scenarios(request.scenarios, baseline_dir, request.data_home)
+        layers = choose_layers(library, scenarios)
+        recorded = recorded_version(library, baseline_dir, scenarios)
+        index_url = resolve_index_url(request.index_url)
+        releases = self.list_releases(library, index_url)
+        good = find_release(releases, request.good or recorded, library)
+        if request.bad:
+            bad = find_release(releases, request.bad, library)
+        else:
+            bad = newest_installable(releases, request.pre)
+            if bad is None:
+                raise MLPWeightsError(f"no release of {library} installs on this Python")
+        if good.version == bad.version:
+            raise UsageError(
+                f"both ends are {library} {good} (--good defaults to the baselines' version, "
+                "--bad to the newest release); give a different --good or --bad"
+            )
+        for end in (good, bad):
+            if not end.installable:
+                raise MLPWeightsError(f"{library} {end} cannot be tried here: {end.reason}")
+        in_range = releases_between(releases, good.version, bad.version, request.pre)
+        candidates = [str(release.version) for release in in_range]
+        not_installable = {str(r.version): r.reason for r in in_range if not r.installable}
+
+        other_pins = pins_without(read_pins(repo / PINS_FILE), library)
+        digests = (baselines_digest(baseline_dir, scenarios), suite_digest(repo))
+        cache = ProbeCache(data_home / CACHE_SUBDIR)
+        prober = (self.make_prober or LocalProber)(
+            repo, library, layers, scenarios, index_url, request.data_home
+        )
+        mode = "walk" if request.walk else "bisect"
+        self.out(
+            f"{mode} {library} {good} .. {bad}: {len(candidates)} releases; "
+            f"layers {', '.join(layers)}; scenarios {', '.join(scenarios)}"
+        )
+
+        def probe(version: str) -> str:
+            if version in not_installable:
+                result = ProbeResult(library, version, UNTESTABLE, reason=not_installable[version])
+            else:
+                material = key_material(library, version, other_pins, layers, scenarios, *digests)
+                result = None if request.no_cache else cache.get(material)
+                if result is None:
+                    result = prober(version)
+                    if result.cacheable:
+                        try:
+                            cache.put(material, result)
+                        except OSError as exc:
+                            self.out(
+                                f"note: probe not kept in {cache.folder}: {exc.strerror or exc}"
+                            )
+            self.probes[version] = result
+            self.out(progress_line(result))
+            return result.outcome
+
+        try:
+            try:
+                if request.walk:
+                    search = walk(candidates, probe)
+                else:
+                    search = bisect(candidates, str(good.version), str(bad.version), probe)
+            except EndUntestableError as exc:
+                reason = self.probes[exc.version].reason if exc.version in self.probes else ""
+                raise MLPWeightsError(
+                    f"{library} {exc.version} cannot be probed: {reason}"
+                ) from None
+        except KeyboardInterrupt:
+            kept = sum(1 for p in self.probes.values() if not p.cached)
+            print(
+                f"{library} bisect interrupted; {kept} finished probes kept in {cache.folder}",
+                file=sys.stderr,
+            )
+            raise
+        finally:
+            close = getattr(prober, "close", None)
+            if close is not None:
+                close()
+
+        good_outcome = search.outcomes.get(str(good.version))
+        bad_outcome = search.outcomes.get(str(bad.version))
+        if request.good and request.bad and (good_outcome, bad_outcome) == (MOVES, HOLDS):
+            self.out(f"note: --good {good} moves and --bad {bad} holds; searched between them")
+        environment = {
+            "python": index_module.python_version_text(),
+            "platform": sys.platform,
+            "installer": Installer(find_uv(), index_url).name,
+            "index_url": index_url,
+        }
+        report = report_dict(
+            library=library,
+            mode=mode,
+            ends=(str(good), str(bad)),
+            layers=layers,
+            scenarios=scenarios,
+            search=search,
+            probes=self.probes,
+            environment=environment,
+            wall_time=time.perf_counter() - started,
+        )
+        probes = list(self.probes.values())
+        lines = terminal_lines(report, probes)
+        json_path, md_path = write_reports(request.results_dir, report, probes)
+        for line in lines:
+            self.out(line)
+        self.out(f"wrote {json_path} and {md_path.name}")
+        self.out(timing_line(probes, report["wall_time_s"]))
+        if search.status == ALL_MOVED:
+            raise MLPWeightsError(report["verdict"][0])
+        return 0
+
+
+def run_bisect(request: BisectRequest) -> int:
+    """Run the command line's bisect; the exit code (errors raise MLPWeightsError)."""
+    return Bisection(request).run()

@@ -1,0 +1,189 @@
+"""Where between two releases a result starts to move: the search, without any I/O.
+
+A *probe* is a function ``version -> outcome`` with outcome :data:`HOLDS`,
+:data:`MOVES` or :data:`UNTESTABLE` (the release could not be installed or
+the suite could not run on it). :func:`bisect` assumes one change point and
+probes about log2(n) releases; :func:`walk` probes every release and reports
+every change point, so results that flip back and forth show up. Both work
+whichever end holds, so a search toward older releases (the ``oldest``
+question) is the same as one toward newer releases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+HOLDS = "holds"
+MOVES = "moves"
+UNTESTABLE = "untestable"
+OUTCOMES = (HOLDS, MOVES, UNTESTABLE)
+
+#: Statuses of a finished search.
+BOUNDARY = "boundary"
+NOTHING_MOVED = "nothing-moved"
+ALL_MOVED = "all-moved"
+
+
+class EndUntestableError(Exception):
+    """One end of the range cannot be probed (it does not install, or the suite cannot run)."""
+
+    def __init__(self, version: str):
+        super().__init__(version)
+        self.version = version
+
+
+@dataclass(frozen=True)
+class ChangePoint:
+    """Two neighbouring tested releases with different outcomes.
+
+    Parameters
+    ----------
+    holds, moves : str
+        The release that holds and the one that moves; either may be the
+        older one.
+    untestable : tuple of str
+        Releases between the two that could not be tested, oldest first:
+        the change may have come with any of them.
+    """
+
+    holds: str
+    moves: str
+    untestable: tuple[str, ...] = ()
+
+
+@dataclass
+class SearchResult:
+    """What a search found.
+
+    Parameters
+    ----------
+    status : str
+        :data:`BOUNDARY`, :data:`NOTHING_MOVED` (every tested release holds)
+        or :data:`ALL_MOVED` (every tested release moves).
+    change_points : list of ChangePoint
+        Oldest first; one for :func:`bisect`, any number for :func:`walk`.
+    outcomes : dict
+        ``version -> outcome`` of every probed release, in probing order.
+    """
+
+    status: str
+    change_points: list[ChangePoint] = field(default_factory=list)
+    outcomes: dict[str, str] = field(default_factory=dict)
+
+
+def _checked(outcome: str, version: str) -> str:
+    if outcome not in OUTCOMES:
+        raise ValueError(f"probe of {version} returned {outcome!r}, not one of {OUTCOMES}")
+    return outcome
+
+
+def _nearest_open(low: int, high: int, unusable: set[int]) -> int | None:
+    """The index strictly between ``low`` and ``high`` closest to their middle, not unusable."""
+    middle = (low + high) / 2
+    inside = [i for i in range(low + 1, high) if i not in unusable]
+    if not inside:
+        return None
+    return min(inside, key=lambda i: (abs(i - middle), i))
+
+
+def bisect(
+    candidates: Sequence[str], end_a: str, end_b: str, probe: Callable[[str], str]
+) -> SearchResult:
+    """Binary search for the one release where the outcome changes.
+
+    Parameters
+    ----------
+    candidates : sequence of str
+        Releases ordered by version (either direction), containing both ends.
+    end_a, end_b : str
+        The two ends, in any order; ``end_a`` is probed first.
+    probe : callable
+        ``version -> outcome``; called at most once per version.
+
+    Returns
+    -------
+    SearchResult
+
+    Raises
+    ------
+    EndUntestableError
+        When an end cannot be probed.
+    ValueError
+        When the ends are equal or not among the candidates.
+    """
+    candidates = list(candidates)
+    if end_a == end_b:
+        raise ValueError(f"both ends are {end_a}")
+    for end in (end_a, end_b):
+        if end not in candidates:
+            raise ValueError(f"{end} is not among the candidates")
+    outcomes: dict[str, str] = {}
+
+    def tried(version: str) -> str:
+        if version not in outcomes:
+            outcomes[version] = _checked(probe(version), version)
+        return outcomes[version]
+
+    for end in (end_a, end_b):
+        if tried(end) == UNTESTABLE:
+            raise EndUntestableError(end)
+    if outcomes[end_a] == outcomes[end_b]:
+        status = NOTHING_MOVED if outcomes[end_a] == HOLDS else ALL_MOVED
+        return SearchResult(status, [], outcomes)
+
+    holding, moving = (end_a, end_b) if outcomes[end_a] == HOLDS else (end_b, end_a)
+    i_hold, i_move = candidates.index(holding), candidates.index(moving)
+    # Walk the releases from the holding end to the moving end.
+    line = candidates[min(i_hold, i_move) : max(i_hold, i_move) + 1]
+    if i_move < i_hold:
+        line.reverse()
+    low, high = 0, len(line) - 1
+    unusable: set[int] = set()
+    while high - low > 1:
+        middle = _nearest_open(low, high, unusable)
+        if middle is None:
+            break
+        outcome = tried(line[middle])
+        if outcome == HOLDS:
+            low = middle
+        elif outcome == MOVES:
+            high = middle
+        else:
+            unusable.add(middle)
+    between = sorted(range(low + 1, high), key=lambda i: candidates.index(line[i]))
+    point = ChangePoint(line[low], line[high], tuple(line[i] for i in between))
+    return SearchResult(BOUNDARY, [point], outcomes)
+
+
+def walk(candidates: Sequence[str], probe: Callable[[str], str]) -> SearchResult:
+    """Probe every release, oldest first as given, and report every change point.
+
+    Raises
+    ------
+    EndUntestableError
+        When no release at all can be probed (the first one is named).
+    """
+    candidates = list(candidates)
+    outcomes = {version: _checked(probe(version), version) for version in candidates}
+    tested = [v for v in candidates if outcomes[v] != UNTESTABLE]
+    if not tested:
+        raise EndUntestableError(candidates[0] if candidates else "")
+    points = []
+    previous = tested[0]
+    for version in tested[1:]:
+        if outcomes[version] != outcomes[previous]:
+            i, j = candidates.index(previous), candidates.index(version)
+            between = tuple(candidates[i + 1 : j])
+            if outcomes[previous] == HOLDS:
+                points.append(ChangePoint(previous, version, between))
+            else:
+                points.append(ChangePoint(version, previous, between))
+        previous = version
+    if points:
+        status = BOUNDARY
+    elif outcomes[tested[0]] == HOLDS:
+        status = NOTHING_MOVED
+    else:
+        status = ALL_MOVED
+    return SearchResult(status, points, outcomes)

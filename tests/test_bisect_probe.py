@@ -1,0 +1,428 @@
+"""Probes: installing a release with the pins, relaxing them, running the layers, reading results.
+
+The installer and the interpreter are fakes here (the real ones are exercised
+by the network test): a fake environment's ``python`` writes the verdict it
+is given, so that everything around it runs as in a real probe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bisect_fakes import verdict_document
+from mlp_weights.bisect.probe import (
+    NUMPY1_ONLY,
+    Cell,
+    Installer,
+    InstallFailed,
+    ProbeResult,
+    ProbeRunner,
+    cells_from_junit,
+    cells_from_verdict,
+    extra_requirements,
+    installer_error,
+    keyword_expression,
+    outcome_of,
+    read_pins,
+)
+from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
+
+REPO = Path(__file__).resolve().parent.parent
+PINNED = read_pins(REPO / "requirements" / "pinned.txt")
+
+FAKE_PYTHON = """\
+#!{python}
+import json, os, pathlib, sys
+env = pathlib.Path(__file__).resolve().parent.parent
+state = json.loads((env / "state.json").read_text())
+log = pathlib.Path(os.environ["FAKE_PROBE_LOG"])
+runs = json.loads(log.read_text()) if log.exists() else []
+runs.append({{"argv": sys.argv[1:], "cwd": os.getcwd(), "installed": state["installed"]}})
+log.write_text(json.dumps(runs))
+if state["abi_error"]:
+    print("E   ImportError: numpy.core.multiarray failed to import")
+    sys.exit(3)
+results = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--mpl-results-path="))
+if state["verdict"] is not None:
+    pathlib.Path(results, "verdict.json").write_text(json.dumps(state["verdict"]))
+elif state["junit"] is not None:
+    pathlib.Path(results, "junit.xml").write_text(state["junit"])
+else:
+    print("ERROR: collection failed")
+    sys.exit(4)
+sys.exit(state["exit"])
+"""
+
+
+class FakeInstaller(Installer):
+    """Installs nothing: ``policy(requirements, constraints)`` says what would be installed."""
+
+    def __init__(self, policy):
+        super().__init__(uv="uv", index_url="http://index.invalid/simple")
+        self.policy = policy
+        self.installs: list[tuple[list[str], Path | None]] = []
+        self.envs: list[Path] = []
+
+    def create(self, env):
+        python = self.env_python(env)
+        python.parent.mkdir(parents=True)
+        python.write_text(FAKE_PYTHON.format(python=sys.executable))
+        python.chmod(0o755)
+        self.envs.append(env)
+        return python
+
+    def install(self, env, requirements, constraints):
+        self.installs.append((list(requirements), constraints))
+        state = self.policy(list(requirements), constraints)
+        (env / "state.json").write_text(json.dumps(state))
+
+    def installed(self, env):
+        return json.loads((env / "state.json").read_text())["installed"]
+
+
+def state(numpy="2.4.6", verdict=None, junit=None, exit=1, abi_error=False, **others):
+    installed = {"numpy": numpy, "matplotlib": "3.9.0", **others}
+    return {
+        "installed": installed,
+        "verdict": verdict,
+        "junit": junit,
+        "exit": exit,
+        "abi_error": abi_error,
+    }
+
+
+def make_runner(tmp_path, policy, layers=("rendering",), scenarios=("mnist-sample", "digits")):
+    log = tmp_path / "runs.json"
+    work = tmp_path / "work"
+    work.mkdir()
+    runner = ProbeRunner(
+        REPO,
+        FakeInstaller(policy),
+        tmp_path / "mlp_weights-0-py3-none-any.whl",
+        work,
+        "matplotlib",
+        list(layers),
+        list(scenarios),
+        extra_env={"FAKE_PROBE_LOG": str(log)},
+    )
+    return runner, log
+
+
+def runs(log):
+    return json.loads(log.read_text())
+
+
+def test_a_probe_installs_the_release_with_the_other_pins_and_reads_the_verdict(tmp_path):
+    runner, log = make_runner(tmp_path, lambda req, con: state(verdict=verdict_document()))
+    result = runner.run("3.9.0")
+
+    assert result.outcome == MOVES and result.source == "verdict.json"
+    assert [(c.scenario, c.measure, c.value) for c in result.cells] == [
+        ("mnist-sample", "RMS", 12.573),
+        ("digits", "RMS", 12.573),
+    ]
+    assert result.installed == {"numpy": "2.4.6", "matplotlib": "3.9.0"}
+    assert result.relaxed == {} and result.pins_conflict == ""
+    ((requirements, constraints),) = runner.installer.installs
+    assert requirements == ["matplotlib==3.9.0", f"{runner.wheel}[test]"]
+    pins = constraints.read_text().splitlines()
+    assert "numpy==2.4.6" in pins and not any(p.startswith("matplotlib") for p in pins)
+    (run,) = runs(log)
+    assert run["cwd"] == str(REPO)
+    argv = run["argv"]
+    assert argv[:3] == ["-m", "pytest", "tests/test_layers.py"]
+    assert argv[argv.index("-m", 1) + 1] == "rendering"
+    assert argv[argv.index("-k") + 1] == "[mnist-sample] or [digits]"
+    assert argv[argv.index("-p") + 1] == "no:cacheprovider"
+    assert f"--mlp-baseline-dir={REPO / 'baseline_images'}" in argv
+    assert any(a.startswith("--mpl-results-path=") for a in argv)
+    assert not (runner.workdir / "probe").exists(), "the environment was left behind"
+
+
+def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(tmp_path):
+    def policy(requirements, constraints):
+        if constraints is not None:
+            raise InstallFailed("Because matplotlib==3.7.3 depends on numpy<2 ...")
+        return state(numpy="1.26.4", pandas="3.0.6", verdict=verdict_document(None))
+
+    runner, log = make_runner(tmp_path, policy)
+    result = runner.run("3.9.0")
+    assert result.outcome == HOLDS
+    assert [c for _, c in runner.installer.installs][1] is None
+    assert result.relaxed == {"numpy": ["1.26.4", "2.4.6"], "pandas": ["3.0.6", "3.1.1"]}
+    assert result.pins_conflict.startswith("Because matplotlib==3.7.3 depends on numpy<2")
+    assert len(runner.installer.envs) == 2, "the resolver's try starts from a fresh environment"
+
+
+def test_a_release_that_installs_in_no_way_is_untestable_with_the_reason(tmp_path):
+    def policy(requirements, constraints):
+        raise InstallFailed("no wheel for matplotlib==3.0.0 on cp311")
+
+    runner, log = make_runner(tmp_path, policy)
+    result = runner.run("3.0.0")
+    assert result.outcome == UNTESTABLE and result.cacheable
+    assert (
+        result.reason == "does not install on this Python: no wheel for matplotlib==3.0.0 on cp311"
+    )
+    assert not log.exists(), "no test run without an environment"
+
+
+def test_a_numpy1_build_is_retried_with_numpy_below_2(tmp_path):
+    def policy(requirements, constraints):
+        if NUMPY1_ONLY in requirements:
+            if constraints is not None:
+                raise InstallFailed("Because you require numpy<2 and numpy==2.4.6 ...")
+            return state(numpy="1.26.4", verdict=verdict_document(None))
+        return state(abi_error=True)
+
+    runner, log = make_runner(tmp_path, policy)
+    result = runner.run("3.9.0")
+    assert result.outcome == HOLDS
+    assert [NUMPY1_ONLY in r for r, _ in runner.installer.installs] == [False, True, True]
+    assert [r["installed"]["numpy"] for r in runs(log)] == ["2.4.6", "1.26.4"]
+    assert result.relaxed == {"numpy": ["1.26.4", "2.4.6"]}
+
+
+def test_known_numpy1_builds_ask_for_numpy_below_2_at_once():
+    assert extra_requirements("matplotlib", "3.7.0") == [NUMPY1_ONLY]
+    assert extra_requirements("matplotlib", "3.8.3") == [NUMPY1_ONLY]
+    assert extra_requirements("matplotlib", "3.8.4") == []
+    assert extra_requirements("scikit-learn", "1.4.1.post1") == [NUMPY1_ONLY]
+    assert extra_requirements("scikit-learn", "1.4.2") == []
+    assert extra_requirements("numpy", "1.26.4") == []
+
+
+def test_a_suite_without_verdict_json_is_read_from_its_junit_report(tmp_path):
+    runner, log = make_runner(tmp_path, lambda req, con: state(junit=JUNIT))
+    result = runner.run("3.10.8")
+    assert result.source == "junit" and result.outcome == MOVES
+    assert [(c.scenario, c.status, c.value) for c in result.cells] == [
+        ("mnist-sample", "fail", 13.818197472181685),
+        ("digits", "pass", None),
+    ]
+
+
+def test_layers_that_do_not_run_make_the_release_untestable_and_uncached(tmp_path):
+    runner, log = make_runner(tmp_path, lambda req, con: state(exit=4))
+    result = runner.run("3.9.0")
+    assert result.outcome == UNTESTABLE and not result.cacheable
+    assert result.reason == "the layers did not run (pytest exit 4): ERROR: collection failed"
+
+
+def test_interrupting_a_probe_leaves_no_environment(tmp_path):
+    def policy(requirements, constraints):
+        raise KeyboardInterrupt
+
+    runner, log = make_runner(tmp_path, policy)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run("3.9.0")
+    assert runner.installer.envs, "an environment was made"
+    assert not any(env.exists() for env in runner.installer.envs)
+    assert not (runner.workdir / "probe").exists()
+
+
+def test_the_seed_file_runs_only_with_mnist(tmp_path):
+    runner, _ = make_runner(tmp_path, None, layers=("training", "scores", "seed"))
+    assert "tests/test_seed.py" not in runner.test_command(Path("python"), tmp_path)
+    runner.scenarios = ["mnist"]
+    command = runner.test_command(Path("python"), tmp_path)
+    assert "tests/test_seed.py" in command
+    assert command[command.index("-m", 2) + 1] == "training or scores or seed"
+
+
+def test_verdict_cells_carry_the_amount_of_each_layer():
+    verdict = verdict_document(rendering_rms=None, training_rel=3e-6)
+    cells = cells_from_verdict(verdict, ["training", "scores", "pipeline"], ["digits"])
+    assert [(c.layer, c.status, c.measure) for c in cells] == [
+        ("training", "fail", "max rel"),
+        ("scores", "pass", "test score"),
+    ]
+    training, scores = cells
+    assert training.value == 3e-6 and training.kind == "moved"
+    assert training.arrays == {"loss curve": 1.5e-6, "first-layer weights": 3e-6}
+    assert scores.value == 0.93
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"schema": "other"}, "not a verdict file"), ({"schema_version": 2}, "schema version 2")],
+)
+def test_a_verdict_of_another_schema_is_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        cells_from_verdict({**verdict_document(), **change}, ["rendering"], ["digits"])
+
+
+def test_outcome_of_cells():
+    def cell(status):
+        return Cell("rendering", "digits", status)
+
+    assert outcome_of([cell("pass"), cell("fail")]) == (MOVES, "")
+    assert outcome_of([cell("pass"), cell("skip")]) == (HOLDS, "")
+    skipped = Cell("rendering", "digits", "skip", message="digits: data not cached")
+    assert outcome_of([skipped]) == (UNTESTABLE, "no layer ran: digits: data not cached")
+
+
+UV_CONFLICT = """\
+Using Python 3.11.7 environment at: /tmp/x/env
+  × No solution found when resolving dependencies:
+  ╰─▶ Because matplotlib==3.7.3 depends on numpy>=1.20,<2 and you require numpy==2.4.6, we can
+      conclude that your requirements are unsatisfiable.
+"""
+PIP_MISSING = """\
+ERROR: Could not find a version that satisfies the requirement matplotlib==3.0.0 (from versions: \
+3.7.0)
+ERROR: No matching distribution found for matplotlib==3.0.0
+"""
+
+
+def test_installer_errors_are_cut_to_their_reason():
+    assert installer_error(UV_CONFLICT) == (
+        "Because matplotlib==3.7.3 depends on numpy>=1.20,<2 and you require numpy==2.4.6, we can"
+    )
+    assert installer_error(PIP_MISSING).startswith(
+        "Could not find a version that satisfies the requirement matplotlib==3.0.0"
+    )
+    assert installer_error("") == "no output"
+
+
+def test_the_keyword_selects_exactly_the_scenarios(tmp_path):
+    """``mnist`` must not also select ``mnist-sample``: checked with pytest itself."""
+    (tmp_path / "test_k.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+
+            @pytest.mark.parametrize("s", ["mnist", "mnist-sample", "digits"])
+            def test_x(s):
+                pass
+            """
+        )
+    )
+
+    def collected(scenarios):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--co",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-k",
+                keyword_expression(scenarios),
+                "test_k.py",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"},
+        )
+        return [line.split("[")[1].rstrip("]") for line in done.stdout.splitlines() if "[" in line]
+
+    assert collected(["mnist"]) == ["mnist"]
+    assert collected(["mnist-sample", "digits"]) == ["mnist-sample", "digits"]
+
+
+def test_results_survive_the_cache_format():
+    result = ProbeResult("matplotlib", "3.9.0", MOVES, cells=[Cell("rendering", "digits", "fail")])
+    again = ProbeResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again == result
+
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">
+<testsuite name="pytest"
+errors="0" failures="1" skipped="1" tests="3"><testcase classname="tests.test_layers"
+name="test_rendering_matches_baseline_image[mnist]" time="0.000"><skipped type="pytest.skip"
+message="mnist: data not cached">mnist: data not cached</skipped></testcase><testcase
+classname="tests.test_layers" name="test_rendering_matches_baseline_image[mnist-sample]"
+time="0.395"><failure message="Failed: Error: Image files did not match.&#10;  RMS Value:
+13.818197472181685&#10;  Tolerance: &#10;    0.05">Error: Image files did not match.
+  RMS Value: 13.818197472181685
+</failure></testcase><testcase classname="tests.test_layers"
+name="test_rendering_matches_baseline_image[digits]" time="0.189"></testcase></testsuite>
+</testsuites>
+"""
+
+
+def test_junit_cells_of_the_chosen_layers_and_scenarios(tmp_path):
+    path = tmp_path / "junit.xml"
+    path.write_text(JUNIT)
+    cells = cells_from_junit(path, ["rendering"], ["mnist", "digits"])
+    assert [(c.scenario, c.status) for c in cells] == [("mnist", "skip"), ("digits", "pass")]
+    assert cells_from_junit(path, ["training"], ["mnist", "digits"]) == []
+
+
+@pytest.mark.parametrize("uv", ["/usr/bin/uv", None], ids=["uv", "venv+pip"])
+def test_environments_are_made_with_uv_or_else_venv_and_pip(monkeypatch, tmp_path, uv):
+    installer = Installer(uv=uv, index_url="http://index.invalid/simple", python="/py/python")
+    commands = []
+    monkeypatch.setattr(
+        Installer, "_run", lambda self, argv, timeout=0: commands.append(argv) or ""
+    )
+    env = tmp_path / "env"
+    installer.create(env)
+    installer.install(env, ["matplotlib==3.9.0"], tmp_path / "pins.txt")
+    installer.installed(env)
+    create, install, freeze = commands
+    python = str(env / "bin" / "python")
+    wheels_only = ["--only-binary", ":all:", "--index-url", "http://index.invalid/simple"]
+    pins = ["-c", str(tmp_path / "pins.txt")]
+    if uv:
+        assert create == [uv, "venv", "--quiet", "--python", "/py/python", str(env)]
+        assert install[:6] == [uv, "pip", "install", "--quiet", "--python", python]
+        assert freeze == [uv, "pip", "freeze", "--python", python]
+    else:
+        assert create == ["/py/python", "-m", "venv", str(env)]
+        assert install[:4] == [python, "-m", "pip", "install"]
+        assert freeze == [python, "-m", "pip", "freeze", "--all"]
+    assert install[-7:] == [*wheels_only, *pins, "matplotlib==3.9.0"]
+
+
+def test_bytecode_is_shared_until_its_distribution_changes_version(tmp_path):
+    runner, _ = make_runner(tmp_path, None)
+    env = tmp_path / "env"
+    site = env / "lib" / "python3.11" / "site-packages"
+    tag = sys.implementation.cache_tag
+    folder = runner.bytecode_folder({"numpy": "2.4.6", "matplotlib": "3.10.8"})
+
+    def install(name, version, modules):
+        dist_info = site / f"{name}-{version}.dist-info"
+        dist_info.mkdir(parents=True)
+        record = [f"{name}/{module}.py,sha256=x,1" for module in modules]
+        (dist_info / "RECORD").write_text("\n".join(record + [f"{dist_info.name}/RECORD,,"]))
+
+    def compiled(name, module):
+        source = site / name / f"{module}.py"
+        path = folder / source.parent.relative_to("/") / f"{module}.{tag}.pyc"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        return path
+
+    install("numpy", "2.4.6", ["core"])
+    install("matplotlib", "3.10.8", ["axes", "image"])
+    runner.forget_stale_bytecode(env, folder)
+    kept = compiled("numpy", "core")
+    moved, other = compiled("matplotlib", "image"), compiled("matplotlib", "axes")
+    shutil.rmtree(site / "matplotlib-3.10.8.dist-info")
+    install("matplotlib", "3.10.9", ["axes", "image"])
+    runner.forget_stale_bytecode(env, folder)
+    assert kept.exists(), "numpy did not change: its bytecode is kept"
+    assert not moved.exists() and not other.exists()
+    assert runner.compiled[folder] == {"numpy": "2.4.6", "matplotlib": "3.10.9"}
+
+
+def test_each_stack_of_other_versions_has_its_own_bytecode(tmp_path):
+    runner, _ = make_runner(tmp_path, None)
+    pinned = runner.bytecode_folder({"numpy": "2.4.6", "matplotlib": "3.10.8"})
+    assert runner.bytecode_folder({"numpy": "2.4.6", "matplotlib": "3.7.0"}) == pinned
+    assert runner.bytecode_folder({"numpy": "1.26.4", "matplotlib": "3.7.0"}) != pinned
