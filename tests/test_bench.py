@@ -7,6 +7,8 @@ the right thing, and reported so that a script can read it back.
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
 import sys
 
 import numpy as np
@@ -130,12 +132,22 @@ def test_score_lines_pick_the_seed_lines():
 
 
 def test_run_process_reports_the_child_own_peak(tmp_path):
+    # A child's peak RSS starts at its parent's when it is forked, and this
+    # test process may hold hundreds of MB of fits: measure from a small parent,
+    # as `mlp-weights bench` does.
     size = 300_000_000
-    code = f"block = b'x' * {size}; print('ok')"
-    big = runner.run_process([sys.executable, "-c", code], cwd=tmp_path)
-    small = runner.run_process([sys.executable, "-c", "print('ok')"], cwd=tmp_path)
-    assert big.stdout.strip() == small.stdout.strip() == "ok"
-    assert big.peak_rss > size > small.peak_rss
+    code = f"""
+import json, sys
+from mlp_weights.bench import runner
+big = runner.run_process([sys.executable, "-c", "block = b'x' * {size}; print('ok')"])
+small = runner.run_process([sys.executable, "-c", "print('ok')"])
+print(json.dumps([big.peak_rss, small.peak_rss, big.stdout, small.stdout]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    big, small, big_out, small_out = json.loads(out)
+    assert big_out.strip() == small_out.strip() == "ok"
+    assert big > size > small
     with pytest.raises(MLPWeightsError, match="exited with 3"):
         runner.run_process([sys.executable, "-c", "raise SystemExit(3)"], cwd=tmp_path)
 

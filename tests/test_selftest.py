@@ -161,9 +161,11 @@ def test_pipeline_alone_says_what_to_run_instead_of_guessing(pytester, tmp_path)
 def test_same_verdicts_under_xdist(pytester, tmp_path):
     pytest.importorskip("xdist")
     baselines = copy_baselines(tmp_path / "baselines", **{"scikit-learn": "0.0-baseline"})
-    serial = run_layers(pytester, "--mlp-inject=training", baselines=baselines)
+    serial = run_layers(pytester, "--mlp-inject=training", "-k", "digits", baselines=baselines)
     # Workers are processes of their own; the controller runs in this one.
-    parallel = run_layers(pytester, "--mlp-inject=training", "-n", "2", baselines=baselines)
+    parallel = run_layers(
+        pytester, "--mlp-inject=training", "-k", "digits", "-n", "2", baselines=baselines
+    )
     assert parallel.ret == 1, parallel.output
     for key in ("layers_run", "counts"):
         assert parallel.verdict[key] == serial.verdict[key]
