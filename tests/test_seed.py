@@ -40,3 +40,28 @@ def test_mnist_matches_the_published_seed_output(scenario_name, layer_run):
         score_tolerance=SCORE_TOLERANCE,
     )
     layer_run.keep(finding)
+
+
+def test_the_published_output_check_fails_by_the_tolerances_on_any_scenario():
+    """The seed check itself, on digits: it holds at its own fit and fails just past it."""
+    from mlp_weights.results import Kind, LayerFailure
+
+    fit = suite.fresh_fit("digits")
+    losses = list(fit.loss_curve)
+    finding = suite.check_published(
+        "digits", losses, fit.train_score, fit.test_score, LOSS_TOLERANCE, SCORE_TOLERANCE
+    )
+    assert [a["n_differ"] for a in finding.amount["arrays"]] == [0, 0]
+    shifted = [*losses[:-1], losses[-1] + 2 * LOSS_TOLERANCE]
+    with pytest.raises(LayerFailure) as info:
+        suite.check_published(
+            "digits", shifted, fit.train_score, fit.test_score, LOSS_TOLERANCE, SCORE_TOLERANCE
+        )
+    assert info.value.finding.kind is Kind.MOVED
+    assert info.value.finding.amount["arrays"][0]["n_differ"] == 1
+    assert "differs from the published output" in str(info.value)
+    with pytest.raises(LayerFailure):
+        suite.check_published(
+            "digits", losses, fit.train_score + 2 * SCORE_TOLERANCE, fit.test_score,
+            LOSS_TOLERANCE, SCORE_TOLERANCE,
+        )  # fmt: skip

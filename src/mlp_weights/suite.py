@@ -134,22 +134,26 @@ def check_training(name: str, baseline_dir: str | os.PathLike) -> Finding:
             )
         )
     result = fresh_fit(name)
-    comparisons = compare_training(snapshot, result)
-    amount = {
-        "arrays": [c.as_dict() for c in comparisons],
-        "rtol": RTOL,
-        "atol": ATOL,
-    }
+    return arrays_finding(
+        compare_training(snapshot, result),
+        {"rtol": RTOL, "atol": ATOL},
+        "the stored snapshot",
+        obtained=Snapshot.from_result(result, scenario.settings_json()),
+    )
+
+
+def arrays_finding(comparisons, tolerances: dict, against: str, obtained=None) -> Finding:
+    """A passing finding with the arrays' errors, or the failure listing those that differ."""
+    amount = {"arrays": [c.as_dict() for c in comparisons], **tolerances}
     failed = [c for c in comparisons if not c.ok]
     if not failed:
         return Finding(amount=amount)
     raise LayerFailure(
         Finding(
             Kind.MOVED,
-            "a fresh fit differs from the stored snapshot:\n  "
-            + "\n  ".join(c.describe() for c in failed),
+            f"a fresh fit differs from {against}:\n  " + "\n  ".join(c.describe() for c in failed),
             amount,
-            obtained=Snapshot.from_result(result, scenario.settings_json()),
+            obtained=obtained,
         )
     )
 
@@ -213,19 +217,5 @@ def check_published(
             atol=score_tolerance,
         ),
     ]
-    amount = {
-        "arrays": [c.as_dict() for c in comparisons],
-        "loss_tolerance": loss_tolerance,
-        "score_tolerance": score_tolerance,
-    }
-    failed = [c for c in comparisons if not c.ok]
-    if not failed:
-        return Finding(amount=amount)
-    raise LayerFailure(
-        Finding(
-            Kind.MOVED,
-            "a fresh fit differs from the published output:\n  "
-            + "\n  ".join(c.describe() for c in failed),
-            amount,
-        )
-    )
+    tolerances = {"loss_tolerance": loss_tolerance, "score_tolerance": score_tolerance}
+    return arrays_finding(comparisons, tolerances, "the published output")
