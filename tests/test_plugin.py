@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("warm_process", "no_ci_summary")
 
 PLUGIN = ("-p", "mlp_weights.pytest_plugin", "-p", "no:cacheprovider")
 
-FINDINGS = """
+GENERATED_LAYER_TESTS = """
 import pytest
 from mlp_weights.results import Finding, Kind, LayerFailure
 
@@ -67,7 +67,7 @@ def layer(verdict, name, scenario="digits"):
 
 
 def findings(kind="MOVED", message="weights moved", amount=None):
-    return FINDINGS.format(kind=kind, message=message, amount=repr(amount))
+    return GENERATED_LAYER_TESTS.format(kind=kind, message=message, amount=repr(amount))
 
 
 @pytest.mark.parametrize(
