@@ -208,6 +208,7 @@ class SuitePlugin:
         text = ", ".join(f"{k} {v}" for k, v in self.now.items())
         return [f"mlp-weights: baselines in {self.baseline_dir}", f"mlp-weights: {text}"]
 
+    @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
     def pytest_collection_modifyitems(self, items):
         for item in items:
             if layer_of_markers(m.name for m in item.iter_markers()) is not None:
