@@ -55,7 +55,9 @@ STALE_FILES = (
     "hash.svg",
     "image.svg",
 )
-STALE_PATTERNS = ("results-xdist-*.json", "generated-hashes-xdist-*.json", "*.obtained.npz")
+#: pytest-mpl's per-worker files, merged by the controller at the end of a run.
+WORKER_PATTERNS = ("results-xdist-*.json", "generated-hashes-xdist-*.json")
+STALE_PATTERNS = (*WORKER_PATTERNS, "*.obtained.npz")
 #: Files pytest-mpl writes into a test's folder of the results folder.
 MPL_TEST_FILES = {"baseline.png", "result.png", "result-failed-diff.png"}
 
@@ -146,6 +148,7 @@ class SuitePlugin:
         self.config = config
         self.baseline_dir = baseline_dir
         self.records: list[LayerResult] = []
+        self.written: list[Path] = []
         self._verdict = None
 
     # -- where things are -------------------------------------------------------
@@ -230,7 +233,7 @@ class SuitePlugin:
         if result.status == FAIL:
             from .verdict import explain
 
-            facts, problem = self.baseline_facts(scenario)
+            _, problem = self.baseline_facts(scenario)
             text = explain(result, problem)
             if call.excinfo is not None and call.excinfo.errisinstance(LayerFailure):
                 # The finding says it all; a traceback of the check adds nothing.
@@ -315,7 +318,7 @@ class SuitePlugin:
         if hasattr(self.config, "workerinput"):
             return
         folder = self.results_dir
-        for pattern in ("results-xdist-*.json", "generated-hashes-xdist-*.json"):
+        for pattern in WORKER_PATTERNS:
             for path in folder.glob(pattern):
                 path.unlink(missing_ok=True)
         if not self.records:
@@ -332,7 +335,7 @@ class SuitePlugin:
         terminalreporter.write_sep("=", "mlp-weights verdict")
         for line in to_text(self.verdict()).splitlines():
             terminalreporter.write_line(line)
-        for path in getattr(self, "written", ()):
+        for path in self.written:
             terminalreporter.write_line(f"verdict written to {path}")
 
 

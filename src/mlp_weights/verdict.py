@@ -184,7 +184,7 @@ def combine_blame(result: LayerResult, cells: dict[str, LayerResult]) -> str:
     return ""
 
 
-def _failure_phrase(result: LayerResult, then_problem: str | None) -> str:
+def _failure_phrase(result: LayerResult) -> str:
     if result.kind is Kind.MISSING_BASELINE:
         return f"{result.layer} baseline missing"
     if result.kind is Kind.DAMAGED_BASELINE:
@@ -198,8 +198,6 @@ def _failure_phrase(result: LayerResult, then_problem: str | None) -> str:
     }[result.kind]
     amount = describe_amount(result)
     who = ", ".join(result.blamed) if result.blamed else "versions at the baseline unknown"
-    if then_problem and not result.blamed:
-        who = "versions at the baseline unknown"
     return f"{result.layer} {verb}{' (' + amount + ')' if amount else ''}, blamed: {who}"
 
 
@@ -215,7 +213,7 @@ def scenario_line(verdict: ScenarioVerdict) -> str:
             if phrase:
                 phrases.append(phrase)
             continue
-        phrases.append(_failure_phrase(result, verdict.baseline_problem))
+        phrases.append(_failure_phrase(result))
     if verdict.baseline_problem:
         phrases.append(f"baseline versions unknown ({verdict.baseline_problem})")
     ran = [r.layer for r in verdict.layers if r.status in (PASS, FAIL)]
@@ -267,9 +265,5 @@ def build_verdict(
         verdict = ScenarioVerdict(name, layers, facts, problem)
         verdict.line = scenario_line(verdict)
         scenarios.append(verdict)
-    layers_run = [
-        layer
-        for layer in LAYERS
-        if any(l_ == layer and r.status in (PASS, FAIL) for (_, l_), r in cells.items())
-    ]
-    return Verdict(scenarios, now, layers_run)
+    ran = {layer for (_, layer), r in cells.items() if r.status in (PASS, FAIL)}
+    return Verdict(scenarios, now, [layer for layer in LAYERS if layer in ran])
