@@ -82,7 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--grid", type=grid_spec, metavar="RxC", help="panels drawn, rows x columns (default: 4x4)"
     )
-    run.add_argument("--quiet", action="store_true", help="hide the per-iteration loss lines")
+    run.add_argument(
+        "--quiet",
+        action="store_true",
+        help="hide the per-iteration loss lines and what the weights say",
+    )
     run.add_argument("--show", action="store_true", help="also open the figure in a window")
 
     from .baselines import REGEN_LAYERS
@@ -232,6 +236,10 @@ def cmd_run(args) -> int:
     dataset = load_dataset(scenario, args.data_home)
     result = train(scenario, dataset, verbose=not args.quiet)
     print(format_scores(result))
+    if not args.quiet and result.diagnostics is not None:
+        from .diagnostics import describe
+
+        print("\n".join(describe(result.diagnostics)))
     render_weights(result.coefs, scenario, out)
     print(f"wrote {out}", file=sys.stderr)
     if args.show:

@@ -259,6 +259,7 @@ class SuitePlugin:
             amount=finding.amount,
             images=images,
             nodeid=item.nodeid,
+            diagnostics=finding.diagnostics,
         )
         if status == FAIL and result.kind is None:
             result.kind = Kind.ERROR

@@ -40,12 +40,15 @@ class Finding:
     ``kind`` is ``None`` for a pass. ``amount`` is JSON-able (see the
     ``verdict.json`` schema in the README). ``obtained`` is a fresh fit to
     keep beside the verdict (a :class:`~mlp_weights.snapshot.Snapshot`).
+    ``diagnostics`` is the training layer's reading of the weights, now and
+    at the baseline (:func:`mlp_weights.reading.diagnostics_record`).
     """
 
     kind: Kind | None = None
     message: str = ""
     amount: dict | None = None
     obtained: object | None = field(default=None, repr=False)
+    diagnostics: dict | None = None
 
 
 class LayerFailure(Exception):
@@ -81,6 +84,7 @@ class LayerResult:
     images: dict | None = None
     obtained: str | None = None
     nodeid: str = ""
+    diagnostics: dict | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -3,7 +3,9 @@
 A snapshot is an ``.npz`` of plain arrays (no pickles) holding the loss
 curve, the first-layer weights and the two scores, with the scenario's
 settings as JSON text so that a change of settings is told apart from a
-change of behaviour.
+change of behaviour, and the fit's weight diagnostics
+(:mod:`mlp_weights.diagnostics`) as JSON text. Snapshots written before the
+diagnostics existed lack that field; they load with ``diagnostics=None``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from ._io import atomic_write
 from .errors import DamagedBaselineError, MissingBaselineError
 from .training import TrainingResult
 
+#: Adding a field keeps the format: older readers ignore ``diagnostics_json``.
 SNAPSHOT_FORMAT = 1
+#: Name of the diagnostics field in the ``.npz``.
+DIAGNOSTICS_FIELD = "diagnostics_json"
 
 #: Relative tolerance for weights and losses. Float noise across numpy and
 #: scikit-learn versions is about 1e-15; a relative change of 1e-6 in the
@@ -31,6 +36,8 @@ SNAPSHOT_FORMAT = 1
 RTOL = 1e-9
 #: Absolute floor for values near zero, far below any weight that matters.
 ATOL = 1e-12
+#: Name of the weights in array comparisons (and in ``verdict.json``).
+WEIGHTS_ARRAY = "first-layer weights"
 
 
 def regen_command(scenario: str) -> str:
@@ -113,6 +120,8 @@ class Snapshot:
     coefs: np.ndarray
     train_score: float
     test_score: float
+    #: The fit's weight diagnostics; ``None`` in snapshots older than them.
+    diagnostics: dict | None = None
 
     @classmethod
     def from_result(cls, result: TrainingResult, settings_json: str) -> Snapshot:
@@ -123,6 +132,7 @@ class Snapshot:
             coefs=result.coefs,
             train_score=result.train_score,
             test_score=result.test_score,
+            diagnostics=result.diagnostics,
         )
 
 
@@ -136,8 +146,16 @@ def snapshot_bytes(snapshot: Snapshot) -> bytes:
         loss_curve=snapshot.loss_curve,
         coefs=snapshot.coefs,
         scores=np.array([snapshot.train_score, snapshot.test_score]),
+        **diagnostics_fields(snapshot.diagnostics),
     )
     return buffer.getvalue()
+
+
+def diagnostics_fields(diagnostics: dict | None) -> dict:
+    """The snapshot's ``diagnostics_json`` field (JSON text; floats round-trip exactly)."""
+    if diagnostics is None:
+        return {}
+    return {DIAGNOSTICS_FIELD: np.str_(json.dumps(diagnostics, sort_keys=True))}
 
 
 def save_snapshot(snapshot: Snapshot, path: str | os.PathLike) -> Path:
@@ -179,6 +197,9 @@ def load_snapshot(path: str | os.PathLike, scenario: str) -> Snapshot:
             coefs=fields["coefs"].astype(np.float64),
             train_score=float(scores[0]),
             test_score=float(scores[1]),
+            diagnostics=(
+                json.loads(str(fields[DIAGNOSTICS_FIELD])) if DIAGNOSTICS_FIELD in fields else None
+            ),
         )
     except (KeyError, IndexError, ValueError, TypeError) as exc:
         raise DamagedBaselineError(
@@ -201,7 +222,7 @@ def compare_training(snapshot: Snapshot, result: TrainingResult) -> list[ArrayCo
     """Compare a fresh fit with a snapshot: losses, weights and scores."""
     return [
         compare_arrays("loss curve", snapshot.loss_curve, result.loss_curve),
-        compare_arrays("first-layer weights", snapshot.coefs, result.coefs),
+        compare_arrays(WEIGHTS_ARRAY, snapshot.coefs, result.coefs),
         # Scores are counts of right answers over a fixed set: one more or
         # fewer is a real difference, so they must agree to float precision.
         compare_arrays(

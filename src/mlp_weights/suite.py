@@ -20,6 +20,7 @@ from .scenarios import SCENARIOS, Scenario
 from .snapshot import (
     ATOL,
     RTOL,
+    WEIGHTS_ARRAY,
     Snapshot,
     compare_arrays,
     compare_training,
@@ -124,6 +125,9 @@ def check_training(name: str, baseline_dir: str | os.PathLike) -> Finding:
     scenario = SCENARIOS[name]
     snapshot = stored_snapshot(name, baseline_dir)
     changed = settings_changes(snapshot, scenario.settings_json())
+    result = fresh_fit(name)
+    comparisons = compare_training(snapshot, result)
+    diagnostics = weight_diagnostics(snapshot, result, comparisons)
     if changed:
         raise LayerFailure(
             Finding(
@@ -131,29 +135,42 @@ def check_training(name: str, baseline_dir: str | os.PathLike) -> Finding:
                 "the scenario's settings differ from the snapshot's ("
                 + "; ".join(changed)
                 + f"); if that is intended: {regen_command(name)}",
+                diagnostics=diagnostics,
             )
         )
-    result = fresh_fit(name)
     return arrays_finding(
-        compare_training(snapshot, result),
+        comparisons,
         {"rtol": RTOL, "atol": ATOL},
         "the stored snapshot",
         obtained=Snapshot.from_result(result, scenario.settings_json()),
+        diagnostics=diagnostics,
     )
 
 
-def arrays_finding(comparisons, tolerances: dict, against: str, obtained=None) -> Finding:
+def weight_diagnostics(snapshot: Snapshot, result, comparisons) -> dict:
+    """The fresh fit's weight diagnostics against the snapshot's, with the reading."""
+    from .reading import diagnostics_record
+
+    weights = next(c for c in comparisons if c.name == WEIGHTS_ARRAY)
+    max_abs = weights.max_abs if not weights.shape_mismatch else None
+    return diagnostics_record(result.diagnostics, snapshot.diagnostics, max_abs)
+
+
+def arrays_finding(
+    comparisons, tolerances: dict, against: str, obtained=None, diagnostics=None
+) -> Finding:
     """A passing finding with the arrays' errors, or the failure listing those that differ."""
     amount = {"arrays": [c.as_dict() for c in comparisons], **tolerances}
     failed = [c for c in comparisons if not c.ok]
     if not failed:
-        return Finding(amount=amount)
+        return Finding(amount=amount, diagnostics=diagnostics)
     raise LayerFailure(
         Finding(
             Kind.MOVED,
             f"a fresh fit differs from {against}:\n  " + "\n  ".join(c.describe() for c in failed),
             amount,
             obtained=obtained,
+            diagnostics=diagnostics,
         )
     )
 

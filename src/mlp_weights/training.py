@@ -32,6 +32,8 @@ class TrainingResult:
     coefs: np.ndarray
     train_score: float
     test_score: float
+    #: What the weights say (:func:`mlp_weights.diagnostics.diagnose`).
+    diagnostics: dict | None = None
 
 
 def split(scenario: Scenario, dataset: Dataset):
@@ -70,6 +72,7 @@ def train(scenario: Scenario, dataset: Dataset, verbose: bool = True) -> Trainin
         scaled = X_train / scenario.pixel_max
         mlp.fit(scaled, y_train)
         train_score = mlp.score(scaled, y_train)
+        diagnostics = fit_diagnostics(scenario, mlp, scaled)
         # Scale the test part only once the training part is freed.
         del scaled
         test_score = mlp.score(X_test / scenario.pixel_max, y_test)
@@ -79,6 +82,24 @@ def train(scenario: Scenario, dataset: Dataset, verbose: bool = True) -> Trainin
         coefs=np.asarray(mlp.coefs_[0], dtype=np.float64),
         train_score=float(train_score),
         test_score=float(test_score),
+        diagnostics=diagnostics,
+    )
+
+
+def fit_diagnostics(scenario: Scenario, mlp, X_train) -> dict:
+    """The diagnostics of a fitted ``MLPClassifier`` on its (scaled) training set."""
+    from .diagnostics import diagnose, init_bound, initial_weights
+
+    W = np.asarray(mlp.coefs_[0], dtype=np.float64)
+    n_inputs, n_units = W.shape
+    return diagnose(
+        W,
+        initial_weights(n_inputs, n_units, scenario.random_state),
+        np.asarray(mlp.intercepts_[0], dtype=np.float64),
+        X_train,
+        mlp.loss_curve_,
+        init_bound(n_inputs, n_units),
+        scenario.image_side,
     )
 
 

@@ -100,6 +100,9 @@ def describe_amount(result: LayerResult) -> str:
 def explain(result: LayerResult, then_problem: str | None = None) -> str:
     """The failure text of one test: layer, scenario, amount, what moved, who is blamed."""
     lines = [f"layer {result.layer!r}, scenario {result.scenario!r}: {result.message}"]
+    reading = _with_reading("", result)
+    if reading:
+        lines.append(f"what the weights say{reading[1:]}")
     layer = LAYERS[result.layer]
     if result.kind is not None and result.kind.baseline_unusable:
         lines.append("blamed: nobody; the baseline cannot be read, so nothing can be compared")
@@ -201,6 +204,14 @@ def _failure_phrase(result: LayerResult) -> str:
     return f"{result.layer} {verb}{' (' + amount + ')' if amount else ''}, blamed: {who}"
 
 
+def _with_reading(phrase: str, result: LayerResult) -> str:
+    """A moved training layer's phrase, followed by what its weight diagnostics say."""
+    reading = (result.diagnostics or {}).get("reading")
+    if not reading or result.kind not in (Kind.MOVED, Kind.SETTINGS_CHANGED):
+        return phrase
+    return f"{phrase}; {reading}"
+
+
 def scenario_line(verdict: ScenarioVerdict) -> str:
     """One line per scenario: what moved and who is to blame, or what holds."""
     cells = {r.layer: r for r in verdict.layers}
@@ -213,7 +224,7 @@ def scenario_line(verdict: ScenarioVerdict) -> str:
             if phrase:
                 phrases.append(phrase)
             continue
-        phrases.append(_failure_phrase(result))
+        phrases.append(_with_reading(_failure_phrase(result), result))
     if verdict.baseline_problem:
         phrases.append(f"baseline versions unknown ({verdict.baseline_problem})")
     ran = [r.layer for r in verdict.layers if r.status in (PASS, FAIL)]

@@ -1,0 +1,192 @@
+"""Reading a training change in the seed's words: diagnostics now against the baseline's.
+
+:func:`read_change` compares the diagnostics of a fresh fit
+(:func:`mlp_weights.diagnostics.diagnose`) with those stored in the
+baseline snapshot and says, in one sentence with numbers, what kind of
+change it looks like: weights that grew (as with a higher learning rate),
+that shrank (as with stronger regularization), that stayed closer to their
+random start (as with a lower learning rate), or whose character is
+unchanged.
+
+Every threshold below was measured on the two offline scenarios, each
+variant against the scenario as committed (pinned stack; the seed's split,
+so 1,500 training images for mnist-sample and 539 for digits). Ratios are
+variant / seed settings, "mnist-sample / digits":
+
+=================  =========  ===========  ===========  ===========  ==========
+variant            max |w|    dead units   at init      stable rank  final loss
+=================  =========  ===========  ===========  ===========  ==========
+learning rate x1.01  1.00 / 1.00  3>3 / 10>10  1.00 / 1.00  1.01 / 1.00  0.98 / 0.99
+random_state 2     1.06 / 1.32  3>1 / 10>6   0.98 / 0.75  1.09 / 1.02  1.01 / 0.89
+learning rate x0.1   0.49 / 0.41  3>0 / 10>3   1.05 / 1.33  1.96 / 1.99  6.7 / 6.7
+learning rate x5   4.2 / 5.8  3>35 / 10>35  1.19 / 0.96  0.16 / 0.18  22 / 5.3
+alpha 1            0.65 / 0.93  3>3 / 10>10  0.007 / 0.011  0.87 / 0.92  6.2 / 2.3
+=================  =========  ===========  ===========  ===========  ==========
+
+A different random start (random_state 2) and a 1% learning-rate change
+must read as "unchanged in character"; each other variant as its own kind.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .diagnostics import LABELS
+
+#: Bands within which a diagnostic counts as unchanged: a ratio now/then
+#: (either way) for the ``ratio`` kind, a difference in hidden units as a
+#: fraction of them for ``units``. The widest unchanged variant (random_state
+#: 2) moved max |w| by 1.32x, the fraction at init by 0.75x, the stable rank
+#: by 1.09x, the final loss by 0.89x and dead units by 4 of 40; the nearest
+#: changed ones moved max |w| by 0.65x (alpha 1), the stable rank by 1.96x
+#: (learning rate x0.1) and the final loss by 2.3x (alpha 1, digits).
+UNCHANGED_BANDS = {
+    "max_weight_over_init_bound": ("ratio", 1.5),
+    "dead_units": ("units", 0.25),
+    "fraction_at_init": ("ratio", 2.0),
+    "stable_rank": ("ratio", 1.5),
+    "final_loss": ("ratio", 1.5),
+}
+
+#: "Grew": max |w| at least this many times the baseline's. Measured 4.2x and
+#: 5.8x with a learning rate x5; at most 1.32x for any unchanged variant.
+GREW_FACTOR = 2.0
+#: "Grew" also when this fraction of the hidden units newly died: a learning
+#: rate x5 killed 32 and 25 of 40 more; a new random start changed 2 and 4.
+DIED_FRACTION = 0.25
+#: "Shrank as with stronger regularization": the fraction of weights still
+#: at their initial value fell to at most this share of the baseline's.
+#: alpha 1 (from 1e-4) gave 0.007x and 0.011x; unchanged variants 0.75x or more.
+SHRANK_FACTOR = 0.5
+#: "Stayed closer to the random start": the stable rank grew by this factor
+#: (learning rate x0.1: 1.96x and 1.99x; any other variant at most 1.09x), or
+#: max |w| fell to at most :data:`STAYED_MAX_FACTOR` of the baseline's
+#: (learning rate x0.1: 0.49x and 0.41x; alpha 1: 0.65x and 0.93x).
+STAYED_RANK_FACTOR = 1.5
+STAYED_MAX_FACTOR = 0.5
+
+
+def ratio(now: float, then: float) -> float:
+    """``now / then``; 1 when both are 0, infinite when only ``then`` is."""
+    if then == 0:
+        return 1.0 if now == 0 else math.inf
+    return now / then
+
+
+def outside_band(key: str, now: dict, then: dict) -> bool:
+    """Whether diagnostic ``key`` moved beyond :data:`UNCHANGED_BANDS`."""
+    kind, width = UNCHANGED_BANDS[key]
+    if kind == "units":
+        return abs(now[key] - then[key]) > width * then["hidden_units"]
+    r = ratio(now[key], then[key])
+    return not (1 / width <= r <= width)
+
+
+def _change(key: str, now: dict, then: dict) -> str:
+    """``"max |w| 5.3 → 22.4 × initial bound"`` and the like, for one key."""
+    a, b = then[key], now[key]
+    if key == "max_weight_over_init_bound":
+        return f"max |w| {a:.1f} → {b:.1f} × initial bound"
+    if key == "dead_units":
+        return f"dead units {a} → {b}"
+    if key == "fraction_at_init":
+        return f"weights still at their initial value {a:.1%} → {b:.1%}"
+    if key == "stable_rank":
+        return f"stable rank {a:.1f} → {b:.1f}"
+    if key == "min_unit_norm":
+        return f"smallest unit norm {a:.2f} → {b:.2f}"
+    if key == "final_loss":
+        return f"final loss {a:.3g} → {b:.3g}"
+    return f"{LABELS.get(key, key)} {a:.3g} → {b:.3g}"
+
+
+def _changes(keys, now: dict, then: dict) -> str:
+    return ", ".join(_change(key, now, then) for key in keys)
+
+
+def kinds_of_change(now: dict, then: dict) -> list[str]:
+    """Each kind of change the diagnostics show, as a phrase with numbers."""
+    grew = ratio(now["max_weight_over_init_bound"], then["max_weight_over_init_bound"])
+    died = now["dead_units"] - then["dead_units"]
+    at_init = ratio(now["fraction_at_init"], then["fraction_at_init"])
+    rank = ratio(now["stable_rank"], then["stable_rank"])
+    phrases = []
+    if grew >= GREW_FACTOR or died >= DIED_FRACTION * then["hidden_units"]:
+        phrases.append(
+            "weights grew as with a higher learning rate: "
+            + _changes(("max_weight_over_init_bound", "dead_units"), now, then)
+        )
+    if at_init <= SHRANK_FACTOR:
+        phrases.append(
+            "weights shrank as with stronger regularization (a larger alpha): "
+            + _changes(("fraction_at_init", "min_unit_norm"), now, then)
+        )
+    elif at_init >= 1 / SHRANK_FACTOR:
+        phrases.append(
+            "weights shrank less, as with weaker regularization (a smaller alpha): "
+            + _changes(("fraction_at_init", "min_unit_norm"), now, then)
+        )
+    if rank >= STAYED_RANK_FACTOR or grew <= STAYED_MAX_FACTOR:
+        phrases.append(
+            "weights stayed closer to their random start, as with a lower learning rate: "
+            + _changes(("max_weight_over_init_bound", "stable_rank", "final_loss"), now, then)
+        )
+    return phrases
+
+
+def read_change(now: dict | None, then: dict | None, max_abs_change: float | None = None) -> str:
+    """One sentence: what the diagnostics say about a fit against the baseline's.
+
+    Parameters
+    ----------
+    now, then : dict or None
+        Diagnostics of the fresh fit and of the baseline snapshot.
+    max_abs_change : float, optional
+        Largest absolute difference between the two fits' first-layer weights.
+    """
+    if now is None:
+        return "no diagnostics: no fresh fit was made"
+    if then is None:
+        return (
+            "no diagnostics at the baseline (its snapshot predates them; regenerate it "
+            "to add them); now: " + summary(now)
+        )
+    phrases = kinds_of_change(now, then)
+    if phrases:
+        return "; ".join(phrases)
+    moved = [key for key in UNCHANGED_BANDS if outside_band(key, now, then)]
+    if moved:
+        return "weights changed character: " + _changes(moved, now, then)
+    how_far = f"weights moved by at most {max_abs_change:.1g}; " if max_abs_change else ""
+    return (
+        f"{how_far}their character is unchanged ("
+        + _changes(("max_weight_over_init_bound", "dead_units"), now, then)
+        + ")"
+    )
+
+
+def summary(diagnostics: dict) -> str:
+    """The two headline diagnostics of one fit."""
+    d = diagnostics
+    return (
+        f"max |w| {d['max_weight_over_init_bound']:.1f} × initial bound, "
+        f"{d['dead_units']} of {d['hidden_units']} units dead"
+    )
+
+
+def diagnostics_record(
+    now: dict | None, then: dict | None, max_abs_change: float | None = None
+) -> dict | None:
+    """``layers[].diagnostics`` of ``verdict.json``: now, baseline, labels, reading.
+
+    ``None`` when there is no fresh fit (nothing to read).
+    """
+    if now is None:
+        return None
+    keys = list(now) + [k for k in (then or {}) if k not in now]
+    return {
+        "now": dict(now),
+        "baseline": dict(then) if then is not None else None,
+        "labels": {key: LABELS.get(key, key) for key in keys},
+        "reading": read_change(now, then, max_abs_change),
+    }
