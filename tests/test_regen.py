@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sys
@@ -97,14 +98,7 @@ def perturb_snapshot(path, relative=0.0, change=None):
     """
     stored = load_snapshot(path, "digits")
     coefs = change(stored.coefs) if change else stored.coefs * (1 + relative)
-    changed = Snapshot(
-        stored.scenario,
-        stored.settings_json,
-        stored.loss_curve,
-        coefs,
-        stored.train_score,
-        stored.test_score,
-    )
+    changed = dataclasses.replace(stored, coefs=coefs)
     save_snapshot(changed, path)
     return path.read_bytes()
 

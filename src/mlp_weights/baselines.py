@@ -199,6 +199,8 @@ def decide_snapshot(path: Path, scenario: Scenario, result, staging: Path):
                 why = "settings changed: " + "; ".join(changes)
             elif not all(c.ok for c in comparisons):
                 why = "the fresh fit moved: " + _describe_arrays(comparisons)
+            elif stored.diagnostics is None and fresh.diagnostics is not None:
+                why = "the stored snapshot predates the weight diagnostics; adding them"
             else:
                 largest = max(c.max_rel for c in comparisons)
                 return (

@@ -100,9 +100,8 @@ def describe_amount(result: LayerResult) -> str:
 def explain(result: LayerResult, then_problem: str | None = None) -> str:
     """The failure text of one test: layer, scenario, amount, what moved, who is blamed."""
     lines = [f"layer {result.layer!r}, scenario {result.scenario!r}: {result.message}"]
-    reading = _with_reading("", result)
-    if reading:
-        lines.append(f"what the weights say{reading[1:]}")
+    if moved_reading(result):
+        lines.append(f"what the weights say: {moved_reading(result)}")
     layer = LAYERS[result.layer]
     if result.kind is not None and result.kind.baseline_unusable:
         lines.append("blamed: nobody; the baseline cannot be read, so nothing can be compared")
@@ -204,12 +203,16 @@ def _failure_phrase(result: LayerResult) -> str:
     return f"{result.layer} {verb}{' (' + amount + ')' if amount else ''}, blamed: {who}"
 
 
+def moved_reading(result: LayerResult) -> str:
+    """What the weight diagnostics say of a training change; empty when it did not move."""
+    if result.kind not in (Kind.MOVED, Kind.SETTINGS_CHANGED):
+        return ""
+    return (result.diagnostics or {}).get("reading") or ""
+
+
 def _with_reading(phrase: str, result: LayerResult) -> str:
-    """A moved training layer's phrase, followed by what its weight diagnostics say."""
-    reading = (result.diagnostics or {}).get("reading")
-    if not reading or result.kind not in (Kind.MOVED, Kind.SETTINGS_CHANGED):
-        return phrase
-    return f"{phrase}; {reading}"
+    reading = moved_reading(result)
+    return f"{phrase}; {reading}" if reading else phrase
 
 
 def scenario_line(verdict: ScenarioVerdict) -> str:
