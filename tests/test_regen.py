@@ -322,3 +322,14 @@ def test_failed_regen_keeps_the_old_baselines(project, monkeypatch, capsys):
     assert code == 1
     assert "MNIST is not cached (test)" in capsys.readouterr().err
     assert contents(baseline_dir) == before
+
+
+def test_a_snapshot_without_diagnostics_is_rewritten_with_them(project, capsys):
+    snap = project / "baseline_images" / "digits.npz"
+    stored = load_snapshot(snap, "digits")
+    assert stored.diagnostics is not None
+    save_snapshot(dataclasses.replace(stored, diagnostics=None), snap)
+    assert regen(project / "baseline_images") == 0
+    assert load_snapshot(snap, "digits").diagnostics == stored.diagnostics
+    out = capsys.readouterr().out
+    assert f"rewrote {snap}: the stored snapshot predates the weight diagnostics" in out
