@@ -186,6 +186,27 @@ def test_unchanged_character_says_how_far_the_weights_moved():
     assert read_change(d, d).startswith("their character is unchanged (max |w| ")
 
 
+@pytest.mark.parametrize(
+    ("changes", "start"),
+    [
+        ({"stable_rank": 1.6}, "weights stayed closer to their random start"),
+        ({"max_weight_over_init_bound": 0.5}, "weights stayed closer to their random start"),
+        ({"max_weight_over_init_bound": 2.1}, "weights grew as with a higher learning rate"),
+        ({"fraction_at_init": 0.4}, "weights shrank as with stronger regularization"),
+        ({"fraction_at_init": 2.5}, "weights shrank less, as with weaker regularization"),
+    ],
+)
+def test_each_rule_on_its_own(changes, start):
+    d = suite.fresh_fit("digits").diagnostics
+    assert read_change({**d, **{k: d[k] * f for k, f in changes.items()}}, d).startswith(start)
+
+
+def test_units_that_newly_died_read_as_growth():
+    d = suite.fresh_fit("digits").diagnostics
+    assert read_change(dict(d, dead_units=d["dead_units"] + 10), d).startswith("weights grew")
+    assert "unchanged" in read_change(dict(d, dead_units=d["dead_units"] + 9), d)
+
+
 def test_outside_the_band_but_no_known_kind_lists_what_moved():
     d = suite.fresh_fit("digits").diagnostics
     lossier = dict(d, final_loss=d["final_loss"] * 1.6)
