@@ -192,7 +192,7 @@ def diagnostics_record(
     keys = list(now) + [k for k in (then or {}) if k not in now]
     return {
         "now": dict(now),
-        "baseline": dict(then) if then is not None else None,
+        "baseline": {k: then[k] for k in keys if k in then} if then is not None else None,
         "labels": {key: LABELS.get(key, key) for key in keys},
         "reading": read_change(now, then, max_abs_change),
     }
