@@ -15,11 +15,11 @@ pinned stack. Values are variant / seed settings, as "mnist-sample,
 digits"; dead units as seed -> variant:
 
     variant               max |w|     dead units     at init       stable rank  final loss
-    learning rate x1.01   1.00, 1.00  3>3, 10>10     1.00, 1.00    1.01, 1.00   0.98, 0.99
-    random_state 2        1.06, 1.32  3>1, 10>6      0.98, 0.75    1.09, 1.03   1.01, 0.89
-    learning rate x0.1    0.50, 0.41  3>0, 10>3      1.05, 1.33    1.96, 2.00   6.7, 6.7
-    learning rate x5      4.2, 5.8    3>35, 10>35    1.19, 0.95    0.16, 0.18   22, 5.3
-    alpha 1 (from 1e-4)   0.65, 0.93  3>3, 10>10     0.007, 0.011  0.87, 0.92   6.2, 2.3
+    learning rate x1.01   1.00, 1.00  3->3, 10->10   1.00, 1.00    1.01, 1.00   0.98, 0.99
+    random_state 2        1.06, 1.32  3->1, 10->6    0.98, 0.75    1.09, 1.03   1.01, 0.89
+    learning rate x0.1    0.50, 0.41  3->0, 10->3    1.05, 1.33    1.96, 2.00   6.7, 6.7
+    learning rate x5      4.2, 5.8    3->35, 10->35  1.19, 0.95    0.16, 0.18   22, 5.3
+    alpha 1 (from 1e-4)   0.65, 0.93  3->3, 10->10   0.007, 0.011  0.87, 0.92   6.2, 2.3
 
 A different random start (random_state 2) and a 1% learning-rate change
 read as "unchanged in character"; each other variant reads as its own kind,
