@@ -97,6 +97,10 @@ def test_smoothness_is_relative_to_the_start_and_ignores_scale():
     W = np.array([[0.0, 1.0], [3.0, 1.0], [6.0, 1.0], [12.0, 1.0]])
     assert dg.smoothness_vs_init(W, W0, 2) == pytest.approx(0.5)
     assert dg.smoothness_vs_init(W0, W0, 2) == 1.0
+    # A unit of zeros is flat; a unit whose start was flat is left out.
+    assert dg.smoothness_vs_init(np.zeros((4, 2)), W0, 2) == 0.0
+    assert dg.smoothness_vs_init(W, np.ones((4, 2)), 2) == 1.0
+    assert dg.stable_rank(np.zeros((4, 2))) == 0.0
 
 
 def test_constant_pixels():

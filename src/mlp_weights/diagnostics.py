@@ -99,9 +99,12 @@ def stable_rank(W) -> float:
     """``||W||_F^2 / ||W||_2^2``: sum of squared singular values over the largest one.
 
     Between 1 (every unit a multiple of one pattern) and the number of units
-    (all directions used equally, as random weights nearly are).
+    (all directions used equally, as random weights nearly are); 0 for a
+    matrix of zeros.
     """
     singular = np.linalg.svd(np.asarray(W, dtype=np.float64), compute_uv=False)
+    if singular[0] == 0:
+        return 0.0
     return float(np.sum(singular**2) / singular[0] ** 2)
 
 
@@ -122,11 +125,22 @@ def smoothness_vs_init(W, W0, side: int) -> float:
 
     TV is :func:`total_variation`, ``w`` a unit's weights now and ``w0`` at
     initialisation. 1 means as rough as the random start (no structure);
-    below 1, smoother images: strokes and blobs rather than noise.
+    below 1, smoother images: strokes and blobs rather than noise. A unit of
+    zeros counts as flat (0); units whose start was flat are left out, and
+    with none left the result is 1.
     """
-    now = total_variation(W, side) / unit_norms(W)
-    then = total_variation(W0, side) / unit_norms(W0)
-    return float(np.median(now / then))
+    now, then = _roughness(W, side), _roughness(W0, side)
+    usable = then > 0
+    if not usable.any():
+        return 1.0
+    return float(np.median(now[usable] / then[usable]))
+
+
+def _roughness(W, side: int) -> np.ndarray:
+    """Each unit's ``TV(w) / ||w||``, 0 for a unit of zeros."""
+    norms = unit_norms(W)
+    tv = total_variation(W, side)
+    return np.divide(tv, norms, out=np.zeros_like(tv), where=norms > 0)
 
 
 def constant_pixels(X) -> int:
