@@ -18,21 +18,17 @@ from pathlib import Path
 import pytest
 
 from bisect_fakes import verdict_document
-from mlp_weights.bisect.probe import (
-    NUMPY1_ONLY,
+from mlp_weights.bisect.environment import Installer, InstallFailed, installer_error, read_pins
+from mlp_weights.bisect.probe import ProbeRunner
+from mlp_weights.bisect.resolve import NUMPY1_ONLY, extra_requirements
+from mlp_weights.bisect.results import (
     Cell,
-    Installer,
-    InstallFailed,
     ProbeResult,
-    ProbeRunner,
     cells_from_junit,
     cells_from_verdict,
-    extra_requirements,
-    installer_error,
-    keyword_expression,
     outcome_of,
-    read_pins,
 )
+from mlp_weights.bisect.run_layers import keyword_expression
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 
 REPO = Path(__file__).resolve().parent.parent
@@ -144,7 +140,7 @@ def test_a_probe_installs_the_release_with_the_other_pins_and_reads_the_verdict(
     assert argv[argv.index("-p") + 1] == "no:cacheprovider"
     assert f"--mlp-baseline-dir={REPO / 'baseline_images'}" in argv
     assert any(a.startswith("--mpl-results-path=") for a in argv)
-    assert not (runner.workdir / "probe").exists(), "the environment was left behind"
+    assert not any((runner.workdir / "probe").iterdir()), "the environment was left behind"
 
 
 def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(tmp_path):
@@ -226,7 +222,7 @@ def test_interrupting_a_probe_leaves_no_environment(tmp_path):
         runner.run("3.9.0")
     assert runner.installer.envs, "an environment was made"
     assert not any(env.exists() for env in runner.installer.envs)
-    assert not (runner.workdir / "probe").exists()
+    assert not any((runner.workdir / "probe").iterdir())
 
 
 def test_the_seed_file_runs_only_with_mnist(tmp_path):
@@ -393,7 +389,7 @@ def test_bytecode_is_shared_until_its_distribution_changes_version(tmp_path):
     env = tmp_path / "env"
     site = env / "lib" / "python3.11" / "site-packages"
     tag = sys.implementation.cache_tag
-    folder = runner.bytecode_folder({"numpy": "2.4.6", "matplotlib": "3.10.8"})
+    folder = runner.bytecode.folder({"numpy": "2.4.6", "matplotlib": "3.10.8"})
 
     def install(name, version, modules):
         dist_info = site / f"{name}-{version}.dist-info"
@@ -410,19 +406,19 @@ def test_bytecode_is_shared_until_its_distribution_changes_version(tmp_path):
 
     install("numpy", "2.4.6", ["core"])
     install("matplotlib", "3.10.8", ["axes", "image"])
-    runner.forget_stale_bytecode(env, folder)
+    runner.bytecode.forget_stale(env, folder)
     kept = compiled("numpy", "core")
     moved, other = compiled("matplotlib", "image"), compiled("matplotlib", "axes")
     shutil.rmtree(site / "matplotlib-3.10.8.dist-info")
     install("matplotlib", "3.10.9", ["axes", "image"])
-    runner.forget_stale_bytecode(env, folder)
+    runner.bytecode.forget_stale(env, folder)
     assert kept.exists(), "numpy did not change: its bytecode is kept"
     assert not moved.exists() and not other.exists()
-    assert runner.compiled[folder] == {"numpy": "2.4.6", "matplotlib": "3.10.9"}
+    assert runner.bytecode.compiled[folder, site] == {"numpy": "2.4.6", "matplotlib": "3.10.9"}
 
 
 def test_each_stack_of_other_versions_has_its_own_bytecode(tmp_path):
     runner, _ = make_runner(tmp_path, None)
-    pinned = runner.bytecode_folder({"numpy": "2.4.6", "matplotlib": "3.10.8"})
-    assert runner.bytecode_folder({"numpy": "2.4.6", "matplotlib": "3.7.0"}) == pinned
-    assert runner.bytecode_folder({"numpy": "1.26.4", "matplotlib": "3.7.0"}) != pinned
+    pinned = runner.bytecode.folder({"numpy": "2.4.6", "matplotlib": "3.10.8"})
+    assert runner.bytecode.folder({"numpy": "2.4.6", "matplotlib": "3.7.0"}) == pinned
+    assert runner.bytecode.folder({"numpy": "1.26.4", "matplotlib": "3.7.0"}) != pinned
