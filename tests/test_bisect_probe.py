@@ -7,17 +7,27 @@ is given, so that everything around it runs as in a real probe.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
 
 from bisect_fakes import verdict_document
+from mlp_weights.bisect.bytecode import (
+    BytecodeStore,
+    bytecode_path,
+    publish,
+    site_packages,
+    sources,
+)
 from mlp_weights.bisect.environment import Installer, InstallFailed, installer_error, read_pins
 from mlp_weights.bisect.probe import ProbeRunner
 from mlp_weights.bisect.resolve import NUMPY1_ONLY, extra_requirements
@@ -384,41 +394,87 @@ def test_environments_are_made_with_uv_or_else_venv_and_pip(monkeypatch, tmp_pat
     assert install[-7:] == [*wheels_only, *pins, "matplotlib==3.9.0"]
 
 
-def test_bytecode_is_shared_until_its_distribution_changes_version(tmp_path):
-    runner, _ = make_runner(tmp_path, None)
-    env = tmp_path / "env"
-    site = env / "lib" / "python3.11" / "site-packages"
-    tag = sys.implementation.cache_tag
-    folder = runner.bytecode.folder({"numpy": "2.4.6", "matplotlib": "3.10.8"})
-
-    def install(name, version, modules):
-        dist_info = site / f"{name}-{version}.dist-info"
-        dist_info.mkdir(parents=True)
-        record = [f"{name}/{module}.py,sha256=x,1" for module in modules]
-        (dist_info / "RECORD").write_text("\n".join(record + [f"{dist_info.name}/RECORD,,"]))
-
-    def compiled(name, module):
-        source = site / name / f"{module}.py"
-        path = folder / source.parent.relative_to("/") / f"{module}.{tag}.pyc"
+def write_dist(site: Path, name: str, version: str, modules: dict[str, str]) -> None:
+    """An installed distribution: its modules and a RECORD with their SHA-256, as a wheel's."""
+    dist_info = site / f"{name}-{version}.dist-info"
+    dist_info.mkdir(parents=True)
+    record = []
+    for module, text in modules.items():
+        path = site / name / f"{module}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()
-        return path
-
-    install("numpy", "2.4.6", ["core"])
-    install("matplotlib", "3.10.8", ["axes", "image"])
-    runner.bytecode.forget_stale(env, folder)
-    kept = compiled("numpy", "core")
-    moved, other = compiled("matplotlib", "image"), compiled("matplotlib", "axes")
-    shutil.rmtree(site / "matplotlib-3.10.8.dist-info")
-    install("matplotlib", "3.10.9", ["axes", "image"])
-    runner.bytecode.forget_stale(env, folder)
-    assert kept.exists(), "numpy did not change: its bytecode is kept"
-    assert not moved.exists() and not other.exists()
-    assert runner.bytecode.compiled[folder, site] == {"numpy": "2.4.6", "matplotlib": "3.10.9"}
+        path.write_text(text)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{name}/{module}.py,sha256={digest.decode()},{len(text)}")
+    (dist_info / "RECORD").write_text("\n".join(record + [f"{dist_info.name}/RECORD,,"]))
 
 
-def test_each_stack_of_other_versions_has_its_own_bytecode(tmp_path):
-    runner, _ = make_runner(tmp_path, None)
-    pinned = runner.bytecode.folder({"numpy": "2.4.6", "matplotlib": "3.10.8"})
-    assert runner.bytecode.folder({"numpy": "2.4.6", "matplotlib": "3.7.0"}) == pinned
-    assert runner.bytecode.folder({"numpy": "1.26.4", "matplotlib": "3.7.0"}) != pinned
+def import_all(env: Path, prefix: Path) -> dict[str, int]:
+    """Import every module of ``env`` with its bytecode under ``prefix``; ``module -> VALUE``."""
+    code = (
+        "import json, sys, importlib; sys.path.insert(0, sys.argv[1]); "
+        "names = sys.argv[2:]; "
+        "print(json.dumps({n: importlib.import_module(n).VALUE for n in names}))"
+    )
+    site = site_packages(env)
+    names = [f"{p.parent.name}.{p.stem}" for p in sorted(site.glob("*/*.py"))]
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(site), *names],
+        env={**environ, "PYTHONPYCACHEPREFIX": str(prefix)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(done.stdout)
+
+
+def test_bytecode_is_reused_for_the_same_source_only(tmp_path):
+    store = BytecodeStore(tmp_path / "store")
+    first, second = tmp_path / "a" / "env", tmp_path / "b" / "env"
+    write_dist(site_dir(first), "pkg", "1.0", {"same": "VALUE = 1\n", "moved": "VALUE = 10\n"})
+    # Equal size, written within the same second: Python's own check cannot tell them apart.
+    write_dist(site_dir(second), "pkg", "1.1", {"same": "VALUE = 1\n", "moved": "VALUE = 11\n"})
+    shutil.copystat(site_dir(first) / "pkg" / "moved.py", site_dir(second) / "pkg" / "moved.py")
+
+    assert store.seed(first, tmp_path / "a" / "bytecode") == 0
+    assert import_all(first, tmp_path / "a" / "bytecode") == {"pkg.moved": 10, "pkg.same": 1}
+    assert store.harvest(first, tmp_path / "a" / "bytecode") == 2
+
+    assert store.seed(second, tmp_path / "b" / "bytecode") == 1, "only the unchanged source"
+    assert import_all(second, tmp_path / "b" / "bytecode") == {"pkg.moved": 11, "pkg.same": 1}
+    same = bytecode_path(tmp_path / "b" / "bytecode", site_dir(second) / "pkg" / "same.py")
+    assert same.samefile(store.path(sources(site_dir(second))[0][1]))
+
+
+def site_dir(env: Path) -> Path:
+    return env / "lib" / "python3.11" / "site-packages"
+
+
+def test_publishing_never_shows_a_part_of_a_file(tmp_path):
+    """Readers of the store (other probes seeding) see a whole file or none, never a part."""
+    size, rounds = 1 << 20, 40
+    source = tmp_path / "compiled.pyc"
+    target = tmp_path / "store" / "ab" / "abcdef.pyc"
+    sizes_seen: list[int] = []
+    stop = threading.Event()
+
+    def read():
+        while not stop.is_set():
+            try:
+                sizes_seen.append(target.stat().st_size)
+            except FileNotFoundError:
+                pass
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for round_ in range(rounds):
+            source.unlink(missing_ok=True)
+            source.write_bytes(bytes([round_]) * size)
+            publish(source, target)
+    finally:
+        stop.set()
+        reader.join()
+    assert sizes_seen and set(sizes_seen) == {size}
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]

@@ -48,6 +48,8 @@ from .search import (
 LIBRARIES = ("matplotlib", "scikit-learn", "numpy")
 #: Folder for bisect.json and bisect.md unless told otherwise (pytest-mpl's results folder).
 DEFAULT_RESULTS_DIR = Path("mpl-results")
+#: The bytecode store of the probes, beside their results under the data home.
+BYTECODE_SUBDIR = "bytecode"
 #: Only with its data cached does the full-MNIST seed comparison run.
 SEED_LAYER = "seed"
 SEED_SCENARIO = "mnist"
@@ -164,12 +166,15 @@ class LocalProber:
         """The runner, made on first use: a work folder and the project's wheel in it."""
         with self._lock:
             if self.runner is None:
+                from ..data import resolve_data_home
+
                 if self.workdir is None:
                     self.workdir = Path(tempfile.mkdtemp(prefix="mlp-weights-bisect-"))
                 wheel = self.installer.build_wheel(self.repo, self.workdir / "dist")
                 extra_env = {}
                 if self.data_home is not None:
                     extra_env["SCIKIT_LEARN_DATA"] = str(Path(self.data_home).resolve())
+                store = resolve_data_home(self.data_home) / CACHE_SUBDIR / BYTECODE_SUBDIR
                 self.runner = ProbeRunner(
                     self.repo,
                     self.installer,
@@ -179,6 +184,7 @@ class LocalProber:
                     self.layers,
                     self.scenarios,
                     extra_env=extra_env,
+                    bytecode_store=store,
                 )
             return self.runner
 

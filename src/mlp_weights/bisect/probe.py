@@ -7,8 +7,7 @@ The layers then run in a subprocess (:mod:`.run_layers`); the probe reads
 the run's results (:mod:`.results`) and removes the environment.
 
 Probes can run side by side, each on a worker *slot* with a folder of its
-own that it reuses, so that the bytecode its probes share
-(:mod:`.bytecode`) stays valid from one probe to the next.
+own; all share the compiled bytecode (:mod:`.bytecode`).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .bytecode import SharedBytecode
+from .bytecode import BytecodeStore
 from .environment import (
     INSTALL_TIMEOUT,
     PINS_FILE,
@@ -92,9 +91,10 @@ __all__ = [
     "read_pins",
 ]
 
-#: Folders of a bisect's work folder: the probes in progress (one folder per
-#: slot: its environment and results) and the bytecode its probes share.
+#: Folder of a bisect's work folder for the probes in progress (one folder per
+#: slot: its environment, results and bytecode).
 PROBE_DIR = "probe"
+#: The store of bytecode in the work folder, unless the runner is given one.
 BYTECODE_DIR = "bytecode"
 
 
@@ -113,6 +113,8 @@ class ProbeRunner:
         A folder for the pins file and the environments; removed by the caller.
     extra_env : dict
         Variables set for the layers' run, on top of this process's environment.
+    bytecode_store : Path or None
+        Where compiled bytecode is kept between probes (default: in ``workdir``).
     """
 
     repo: Path
@@ -123,13 +125,14 @@ class ProbeRunner:
     layers: list[str]
     scenarios: list[str]
     extra_env: dict = field(default_factory=dict)
+    bytecode_store: Path | None = None
 
     def __post_init__(self):
         self.pins = read_pins(self.repo / PINS_FILE)
         self.other_pins = pins_without(self.pins, self.library)
         self.constraints = self.workdir / "constraints.txt"
         self.constraints.write_text("\n".join(self.other_pins.values()) + "\n", encoding="utf-8")
-        self.bytecode = SharedBytecode(self.workdir / BYTECODE_DIR, self.library)
+        self.bytecode = BytecodeStore(self.bytecode_store or self.workdir / BYTECODE_DIR)
 
     def test_command(self, python: Path, results: Path) -> list[str]:
         return layers_command(python, self.repo, results, self.layers, self.scenarios)
@@ -173,7 +176,7 @@ class ProbeRunner:
             shutil.rmtree(results, ignore_errors=True)
             results.mkdir()
             try:
-                done = self._run_layers(env, results, result.installed)
+                done = self._run_layers(env, results, folder / "bytecode")
             except subprocess.TimeoutExpired:
                 result.reason = f"the layers took longer than {TEST_TIMEOUT} s"
                 return result
@@ -185,16 +188,20 @@ class ProbeRunner:
                 continue
             return self._read(result, results, done.returncode, output)
 
-    def _run_layers(self, env: Path, results: Path, installed: dict[str, str]):
-        bytecode = self.bytecode.folder(installed)
-        self.bytecode.forget_stale(env, bytecode)
+    def _run_layers(self, env: Path, results: Path, bytecode: Path):
+        """The layers' run, with the stored bytecode of this environment's sources."""
+        shutil.rmtree(bytecode, ignore_errors=True)
+        self.bytecode.seed(env, bytecode)
         run_env = {**PROBE_ENV, "PYTHONPYCACHEPREFIX": str(bytecode), **self.extra_env}
-        return run_process(
-            self.test_command(self.installer.env_python(env), results),
-            cwd=self.repo,
-            env=clean_env(run_env),
-            timeout=TEST_TIMEOUT,
-        )
+        try:
+            return run_process(
+                self.test_command(self.installer.env_python(env), results),
+                cwd=self.repo,
+                env=clean_env(run_env),
+                timeout=TEST_TIMEOUT,
+            )
+        finally:
+            self.bytecode.harvest(env, bytecode)
 
     def _read(self, result: ProbeResult, results: Path, code: int, output: str) -> ProbeResult:
         try:
