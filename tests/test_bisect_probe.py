@@ -51,7 +51,10 @@ env = pathlib.Path(__file__).resolve().parent.parent
 state = json.loads((env / "state.json").read_text())
 log = pathlib.Path(os.environ["FAKE_PROBE_LOG"])
 runs = json.loads(log.read_text()) if log.exists() else []
-runs.append({{"argv": sys.argv[1:], "cwd": os.getcwd(), "installed": state["installed"]}})
+settings = {{k: v for k, v in os.environ.items() if k.startswith("MLP_WEIGHTS_")}}
+runs.append({{
+    "argv": sys.argv[1:], "cwd": os.getcwd(), "installed": state["installed"], "env": settings,
+}})
 log.write_text(json.dumps(runs))
 if state["abi_error"]:
     print("E   ImportError: numpy.core.multiarray failed to import")
@@ -151,6 +154,19 @@ def test_a_probe_installs_the_release_with_the_other_pins_and_reads_the_verdict(
     assert f"--mlp-baseline-dir={REPO / 'baseline_images'}" in argv
     assert any(a.startswith("--mpl-results-path=") for a in argv)
     assert not any((runner.workdir / "probe").iterdir()), "the environment was left behind"
+
+
+def test_the_layers_run_with_the_callers_mlp_weights_settings(tmp_path, monkeypatch):
+    """A setting such as the baselines' generation reaches every probe's test run."""
+    monkeypatch.setenv("MLP_WEIGHTS_GENERATION", "2")
+    monkeypatch.setenv("MLP_WEIGHTS_BASELINE_DIR", str(tmp_path / "elsewhere"))
+    runner, log = make_runner(tmp_path, lambda req, con: state(verdict=verdict_document()))
+    runner.run("3.9.0")
+    (run,) = runs(log)
+    assert run["env"] == {
+        "MLP_WEIGHTS_GENERATION": "2",
+        "MLP_WEIGHTS_BASELINE_DIR": str(tmp_path / "elsewhere"),
+    }
 
 
 def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(tmp_path):

@@ -14,9 +14,11 @@ Workers only run probes.
 from __future__ import annotations
 
 import os
+import queue
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 
+from .process import Cancelled
 from .results import ProbeResult
 from .search import SearchResult
 
@@ -37,7 +39,10 @@ class ProbePool:
     """Up to ``jobs`` probes at once, each ``prober(version)`` on a worker thread.
 
     A prober with a ``cancel(version)`` method is asked to stop probes that
-    are no longer needed; their results, if any, are dropped.
+    are no longer needed (it then raises :class:`.Cancelled`). A probe that
+    finishes all the same is not wasted: its result comes back as any other.
+    A cancelled probe needed again is taken back while it still runs, and
+    started anew if it was stopped.
     """
 
     def __init__(self, prober: Callable[[str], ProbeResult], jobs: int):
@@ -45,27 +50,55 @@ class ProbePool:
         self.jobs = jobs
         self.executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="probe")
         self.running: dict[str, Future] = {}
+        #: Probes cancelled while they ran, until they end.
+        self.abandoned: dict[str, Future] = {}
+        #: Futures in the order their probes finished (callbacks run as each one does).
+        self._done: queue.SimpleQueue[Future] = queue.SimpleQueue()
 
     def start(self, version: str) -> None:
-        self.running[version] = self.executor.submit(self.prober, version)
+        if version in self.abandoned:
+            self.running[version] = self.abandoned.pop(version)
+            return
+        future = self.executor.submit(self.prober, version)
+        self.running[version] = future
+        future.add_done_callback(self._done.put)
 
     def cancel(self, version: str) -> None:
         future = self.running.pop(version)
         if not future.cancel():
+            self.abandoned[version] = future
             stop = getattr(self.prober, "cancel", None)
             if stop is not None:
                 stop(version)
 
     def finished(self) -> list[ProbeResult]:
-        """The probes that finished within :data:`WAIT_SECONDS`; a probe's error is raised."""
-        if not self.running:
-            return []
-        done, _ = wait(list(self.running.values()), WAIT_SECONDS, FIRST_COMPLETED)
+        """Probes that finished (waiting up to :data:`WAIT_SECONDS` for one), in that order.
+
+        A probe's error is raised here; cancelled probes are left out.
+        """
         results = []
-        for version, future in list(self.running.items()):
-            if future in done:
+        timeout = WAIT_SECONDS
+        while self.running or self.abandoned:
+            try:
+                future = self._done.get(timeout=timeout)
+            except queue.Empty:
+                break
+            timeout = 0
+            if future.cancelled():
+                continue
+            version = next((v for v, f in self.running.items() if f is future), None)
+            if version is not None:
                 del self.running[version]
-                results.append(future.result())
+                if isinstance(future.exception(), Cancelled):
+                    self.start(version)
+                else:
+                    results.append(future.result())
+                continue
+            version = next((v for v, f in self.abandoned.items() if f is future), None)
+            if version is not None:
+                del self.abandoned[version]
+                if future.exception() is None:
+                    results.append(future.result())
         return results
 
     def close(self) -> None:
