@@ -452,6 +452,8 @@ def test_bytecode_is_reused_for_the_same_source_only(tmp_path):
     # Equal size, written within the same second: Python's own check cannot tell them apart.
     write_dist(site_dir(second), "pkg", "1.1", {"same": "VALUE = 1\n", "moved": "VALUE = 11\n"})
     shutil.copystat(site_dir(first) / "pkg" / "moved.py", site_dir(second) / "pkg" / "moved.py")
+    # The same file from another wheel: another modification time.
+    os.utime(site_dir(second) / "pkg" / "same.py", (1e9, 1e9))
 
     assert store.seed(first, tmp_path / "a" / "bytecode") == 0
     assert import_all(first, tmp_path / "a" / "bytecode") == {"pkg.moved": 10, "pkg.same": 1}
@@ -460,7 +462,8 @@ def test_bytecode_is_reused_for_the_same_source_only(tmp_path):
     assert store.seed(second, tmp_path / "b" / "bytecode") == 1, "only the unchanged source"
     assert import_all(second, tmp_path / "b" / "bytecode") == {"pkg.moved": 11, "pkg.same": 1}
     same = bytecode_path(tmp_path / "b" / "bytecode", site_dir(second) / "pkg" / "same.py")
-    assert same.samefile(store.path(sources(site_dir(second))[0][1]))
+    stored = store.path(next(d for p, d in sources(site_dir(second)) if p.name == "same.py"))
+    assert same.samefile(stored), "used as stored, not compiled again"
 
 
 def site_dir(env: Path) -> Path:

@@ -56,7 +56,10 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.parametrize(
     ("signum", "code", "said"),
-    [(signal.SIGTERM, 143, "mlp-weights: terminated"), (signal.SIGINT, 130, "mlp-weights: interrupted")],
+    [
+        (signal.SIGTERM, 143, "mlp-weights: terminated"),
+        (signal.SIGINT, 130, "mlp-weights: interrupted"),
+    ],
     ids=["SIGTERM", "SIGINT"],
 )
 def test_a_signal_stops_both_probes_and_leaves_no_folder(tmp_path, signum, code, said):
