@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,13 @@ from mlp_weights.bisect.bytecode import (
     site_packages,
     sources,
 )
-from mlp_weights.bisect.environment import Installer, InstallFailed, installer_error, read_pins
+from mlp_weights.bisect.environment import (
+    Installer,
+    InstallFailed,
+    find_uv,
+    installer_error,
+    read_pins,
+)
 from mlp_weights.bisect.probe import ProbeRunner
 from mlp_weights.bisect.resolve import NUMPY1_ONLY, extra_requirements
 from mlp_weights.bisect.results import (
@@ -497,3 +504,55 @@ def test_publishing_never_shows_a_part_of_a_file(tmp_path):
         reader.join()
     assert sizes_seen and set(sizes_seen) == {size}
     assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def tiny_index(folder: Path) -> str:
+    """A file index (PEP 503) holding one pure-Python wheel, ``tinypkg 1.0``; its URL."""
+    project = folder / "simple" / "tinypkg"
+    project.mkdir(parents=True)
+    name = "tinypkg-1.0-py3-none-any.whl"
+    files = {
+        "tinypkg/__init__.py": "VALUE = 1\n",
+        "tinypkg-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: tinypkg\nVersion: 1.0\n",
+        "tinypkg-1.0.dist-info/WHEEL": (
+            "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = []
+    with zipfile.ZipFile(project / name, "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+            record.append(f"{path},sha256={digest.decode()},{len(text)}")
+        wheel.writestr("tinypkg-1.0.dist-info/RECORD", "\n".join([*record, "RECORD,,"]) + "\n")
+    (project / "index.html").write_text(f'<a href="{name}">{name}</a>')
+    return (folder / "simple").as_uri()
+
+
+@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
+def test_two_probes_at_once_share_uvs_cache(tmp_path, monkeypatch):
+    """Two installs at once into a cache that neither has filled yet, then one offline from it."""
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    installer = Installer(find_uv(), tiny_index(tmp_path))
+    start = threading.Barrier(2)
+    errors = []
+
+    def probe(name):
+        try:
+            env = tmp_path / name
+            installer.create(env)
+            start.wait(timeout=30)
+            installer.install(env, ["tinypkg==1.0"], None)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=probe, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    for name in ("a", "b"):
+        assert installer.installed(tmp_path / name) == {"tinypkg": "1.0"}
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    installer.install(tmp_path / "a", ["--reinstall", "tinypkg==1.0"], None)
