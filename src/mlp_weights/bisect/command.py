@@ -40,6 +40,7 @@ from .search import (
     MOVES,
     UNTESTABLE,
     EndUntestableError,
+    SearchResult,
     bisect_plan,
     walk_plan,
 )
@@ -280,56 +281,11 @@ class Bisection:
             f"{request.jobs} {'probe' if request.jobs == 1 else 'probes'} at a time"
         )
 
-        def instant(version: str) -> ProbeResult | None:
-            if version in not_installable:
-                return ProbeResult(library, version, UNTESTABLE, reason=not_installable[version])
-            if request.no_cache:
-                return None
-            return cache.get(key(version))
-
-        def record(result: ProbeResult) -> str:
-            if not result.cached and result.cacheable and result.version not in not_installable:
-                try:
-                    cache.put(key(result.version), result)
-                except OSError as exc:
-                    self.out(f"note: probe not kept in {cache.folder}: {exc.strerror or exc}")
-            self.probes[result.version] = result
-            self.out(progress_line(result))
-            return result.outcome
-
         def key(version: str) -> dict:
             return key_material(library, version, other_pins, layers, scenarios, *digests)
 
-        if request.walk:
-
-            def plan(known, width):
-                return walk_plan(candidates, known, width)
-        else:
-
-            def plan(known, width):
-                return bisect_plan(candidates, str(good.version), str(bad.version), known, width)
-
-        pool = ProbePool(prober, request.jobs)
-        try:
-            try:
-                search = run_search(plan, pool, instant, record)
-            except EndUntestableError as exc:
-                reason = self.probes[exc.version].reason if exc.version in self.probes else ""
-                raise MLPWeightsError(
-                    f"{library} {exc.version} cannot be probed: {reason}"
-                ) from None
-        except KeyboardInterrupt:
-            kept = sum(1 for p in self.probes.values() if not p.cached)
-            print(
-                f"{library} bisect interrupted; {kept} finished probes kept in {cache.folder}",
-                file=sys.stderr,
-            )
-            raise
-        finally:
-            pool.close()
-            close = getattr(prober, "close", None)
-            if close is not None:
-                close()
+        ends = (str(good.version), str(bad.version))
+        search = self.search(candidates, ends, not_installable, cache, key, prober)
 
         good_outcome = search.outcomes.get(str(good.version))
         bad_outcome = search.outcomes.get(str(bad.version))
@@ -362,6 +318,57 @@ class Bisection:
         if search.status == ALL_MOVED:
             raise MLPWeightsError(report["verdict"][0])
         return 0
+
+    def search(self, candidates, ends, not_installable, cache, key, prober) -> SearchResult:
+        """Probe ``request.jobs`` releases at a time until the search has its answer.
+
+        Releases come from the cache when they can; each finished probe is
+        stored and said in one line, here, as it comes back. The prober is
+        closed (and every probe in flight stopped) however this ends.
+        """
+        request = self.request
+        library = request.library
+
+        def instant(version: str) -> ProbeResult | None:
+            if version in not_installable:
+                return ProbeResult(library, version, UNTESTABLE, reason=not_installable[version])
+            if request.no_cache:
+                return None
+            return cache.get(key(version))
+
+        def record(result: ProbeResult) -> str:
+            if not result.cached and result.cacheable and result.version not in not_installable:
+                try:
+                    cache.put(key(result.version), result)
+                except OSError as exc:
+                    self.out(f"note: probe not kept in {cache.folder}: {exc.strerror or exc}")
+            self.probes[result.version] = result
+            self.out(progress_line(result))
+            return result.outcome
+
+        def plan(known: dict, width: int):
+            if request.walk:
+                return walk_plan(candidates, known, width)
+            return bisect_plan(candidates, *ends, known, width)
+
+        pool = ProbePool(prober, request.jobs)
+        try:
+            return run_search(plan, pool, instant, record)
+        except EndUntestableError as exc:
+            reason = self.probes[exc.version].reason if exc.version in self.probes else ""
+            raise MLPWeightsError(f"{library} {exc.version} cannot be probed: {reason}") from None
+        except KeyboardInterrupt:
+            kept = sum(1 for p in self.probes.values() if not p.cached)
+            print(
+                f"{library} bisect interrupted; {kept} finished probes kept in {cache.folder}",
+                file=sys.stderr,
+            )
+            raise
+        finally:
+            pool.close()
+            close = getattr(prober, "close", None)
+            if close is not None:
+                close()
 
 
 class Terminated(KeyboardInterrupt):
