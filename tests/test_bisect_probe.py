@@ -81,15 +81,15 @@ sys.exit(state["exit"])
 class FakeInstaller(Installer):
     """Installs nothing: ``policy(requirements, constraints)`` says what would be installed."""
 
-    def __init__(self, policy):
-        super().__init__(uv="uv", index_url="http://index.invalid/simple")
+    def __init__(self, policy, uv="uv"):
+        super().__init__(uv=uv, index_url="http://index.invalid/simple")
         self.policy = policy
         self.installs: list[tuple[list[str], Path | None]] = []
         self.envs: list[Path] = []
 
     def create(self, env):
         python = self.env_python(env)
-        python.parent.mkdir(parents=True)
+        python.parent.mkdir(parents=True, exist_ok=True)
         python.write_text(FAKE_PYTHON.format(python=sys.executable))
         python.chmod(0o755)
         self.envs.append(env)
@@ -115,13 +115,15 @@ def state(numpy="2.4.6", verdict=None, junit=None, exit=1, abi_error=False, **ot
     }
 
 
-def make_runner(tmp_path, policy, layers=("rendering",), scenarios=("mnist-sample", "digits")):
+def make_runner(
+    tmp_path, policy, layers=("rendering",), scenarios=("mnist-sample", "digits"), uv="uv"
+):
     log = tmp_path / "runs.json"
     work = tmp_path / "work"
     work.mkdir()
     runner = ProbeRunner(
         REPO,
-        FakeInstaller(policy),
+        FakeInstaller(policy, uv),
         tmp_path / "mlp_weights-0-py3-none-any.whl",
         work,
         "matplotlib",
@@ -160,7 +162,8 @@ def test_a_probe_installs_the_release_with_the_other_pins_and_reads_the_verdict(
     assert argv[argv.index("-p") + 1] == "no:cacheprovider"
     assert f"--mlp-baseline-dir={REPO / 'baseline_images'}" in argv
     assert any(a.startswith("--mpl-results-path=") for a in argv)
-    assert not any((runner.workdir / "probe").iterdir()), "the environment was left behind"
+    kept = sorted(path.name for path in runner.slot_folder(0).iterdir())
+    assert kept == ["env"], "results and bytecode are removed; uv makes the environment exact"
 
 
 def test_the_layers_run_with_the_callers_mlp_weights_settings(tmp_path, monkeypatch):
@@ -176,19 +179,42 @@ def test_the_layers_run_with_the_callers_mlp_weights_settings(tmp_path, monkeypa
     }
 
 
-def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(tmp_path):
+@pytest.mark.parametrize(("uv", "environments"), [("uv", 1), (None, 2)], ids=["uv", "pip"])
+def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(
+    tmp_path, uv, environments
+):
     def policy(requirements, constraints):
         if constraints is not None:
             raise InstallFailed("Because matplotlib==3.7.3 depends on numpy<2 ...")
         return state(numpy="1.26.4", pandas="3.0.6", verdict=verdict_document(None))
 
-    runner, log = make_runner(tmp_path, policy)
+    runner, log = make_runner(tmp_path, policy, uv=uv)
     result = runner.run("3.9.0")
     assert result.outcome == HOLDS
     assert [c for _, c in runner.installer.installs][1] is None
     assert result.relaxed == {"numpy": ["1.26.4", "2.4.6"], "pandas": ["3.0.6", "3.1.1"]}
     assert result.pins_conflict.startswith("Because matplotlib==3.7.3 depends on numpy<2")
-    assert len(runner.installer.envs) == 2, "the resolver's try starts from a fresh environment"
+    # pip only adds packages: the resolver's try needs a new environment; uv's is exact.
+    assert len(runner.installer.envs) == environments
+
+
+def test_a_slot_keeps_its_environment_until_a_probe_breaks_off(tmp_path):
+    outcome = {"version": "3.9.0"}
+
+    def policy(requirements, constraints):
+        if outcome["version"] == "broken":
+            raise KeyboardInterrupt
+        return state(verdict=verdict_document())
+
+    runner, log = make_runner(tmp_path, policy)
+    runner.run("3.9.0", slot=1)
+    runner.run("3.10.0", slot=1)
+    assert len(runner.installer.envs) == 1, "the second probe reused the slot's environment"
+    assert len(runner.installer.installs) == 2
+    outcome["version"] = "broken"
+    with pytest.raises(KeyboardInterrupt):
+        runner.run("3.11.0", slot=1)
+    assert not runner.slot_folder(1).exists(), "an environment left half-changed is deleted"
 
 
 def test_a_release_that_installs_in_no_way_is_untestable_with_the_reason(tmp_path):
@@ -408,7 +434,7 @@ def test_environments_are_made_with_uv_or_else_venv_and_pip(monkeypatch, tmp_pat
     pins = ["-c", str(tmp_path / "pins.txt")]
     if uv:
         assert create == [uv, "venv", "--quiet", "--python", "/py/python", str(env)]
-        assert install[:6] == [uv, "pip", "install", "--quiet", "--python", python]
+        assert install[:7] == [uv, "pip", "install", "--quiet", "--exact", "--python", python]
         assert freeze == [uv, "pip", "freeze", "--python", python]
     else:
         assert create == ["/py/python", "-m", "venv", str(env)]
@@ -506,26 +532,26 @@ def test_publishing_never_shows_a_part_of_a_file(tmp_path):
     assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
 
 
-def tiny_index(folder: Path) -> str:
-    """A file index (PEP 503) holding one pure-Python wheel, ``tinypkg 1.0``; its URL."""
-    project = folder / "simple" / "tinypkg"
-    project.mkdir(parents=True)
-    name = "tinypkg-1.0-py3-none-any.whl"
-    files = {
-        "tinypkg/__init__.py": "VALUE = 1\n",
-        "tinypkg-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: tinypkg\nVersion: 1.0\n",
-        "tinypkg-1.0.dist-info/WHEEL": (
-            "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    record = []
-    with zipfile.ZipFile(project / name, "w") as wheel:
-        for path, text in files.items():
-            wheel.writestr(path, text)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
-            record.append(f"{path},sha256={digest.decode()},{len(text)}")
-        wheel.writestr("tinypkg-1.0.dist-info/RECORD", "\n".join([*record, "RECORD,,"]) + "\n")
-    (project / "index.html").write_text(f'<a href="{name}">{name}</a>')
+def tiny_index(folder: Path, names=("tinypkg", "otherpkg")) -> str:
+    """A file index (PEP 503) of pure-Python wheels, each ``<name> 1.0``; its URL."""
+    for name in names:
+        project = folder / "simple" / name
+        project.mkdir(parents=True)
+        wheel_name = f"{name}-1.0-py3-none-any.whl"
+        info = f"{name}-1.0.dist-info"
+        files = {
+            f"{name}/__init__.py": "VALUE = 1\n",
+            f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+            f"{info}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        }
+        record = []
+        with zipfile.ZipFile(project / wheel_name, "w") as wheel:
+            for path, text in files.items():
+                wheel.writestr(path, text)
+                digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest())
+                record.append(f"{path},sha256={digest.rstrip(b'=').decode()},{len(text)}")
+            wheel.writestr(f"{info}/RECORD", "\n".join([*record, f"{info}/RECORD,,"]) + "\n")
+        (project / "index.html").write_text(f'<a href="{wheel_name}">{wheel_name}</a>')
     return (folder / "simple").as_uri()
 
 
@@ -556,3 +582,14 @@ def test_two_probes_at_once_share_uvs_cache(tmp_path, monkeypatch):
         assert installer.installed(tmp_path / name) == {"tinypkg": "1.0"}
     monkeypatch.setenv("UV_OFFLINE", "1")
     installer.install(tmp_path / "a", ["--reinstall", "tinypkg==1.0"], None)
+
+
+@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
+def test_a_reused_environment_holds_exactly_the_next_probes_packages(tmp_path, monkeypatch):
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    installer = Installer(find_uv(), tiny_index(tmp_path))
+    env = tmp_path / "env"
+    installer.create(env)
+    installer.install(env, ["tinypkg==1.0"], None)
+    installer.install(env, ["otherpkg==1.0"], None)
+    assert installer.installed(env) == {"otherpkg": "1.0"}

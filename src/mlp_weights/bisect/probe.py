@@ -7,7 +7,9 @@ The layers then run in a subprocess (:mod:`.run_layers`); the probe reads
 the run's results (:mod:`.results`) and removes the environment.
 
 Probes can run side by side, each on a worker *slot* with a folder of its
-own; all share the compiled bytecode (:mod:`.bytecode`).
+own; all share the compiled bytecode (:mod:`.bytecode`). With uv, a slot
+keeps its environment from one probe to the next (uv makes it exact); it
+is deleted after a probe that did not end normally.
 """
 
 from __future__ import annotations
@@ -142,7 +144,11 @@ class ProbeRunner:
         return self.workdir / PROBE_DIR / str(slot)
 
     def run(self, version: str, slot: int = 0, cancel: threading.Event | None = None):
-        """Probe one release on ``slot``; the environment is gone when this returns or raises.
+        """Probe one release on ``slot``.
+
+        Its results and bytecode folders are gone when this returns or
+        raises; the environment too, unless the installer makes it exact for
+        the next probe and this one ended normally.
 
         Raises
         ------
@@ -151,13 +157,17 @@ class ProbeRunner:
         """
         start = time.perf_counter()
         folder = self.slot_folder(slot)
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        ended = False
         try:
             with cancel_scope(cancel):
                 result = self._probe(folder, version)
+            ended = True
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            for name in ("results", "bytecode"):
+                shutil.rmtree(folder / name, ignore_errors=True)
+            if not (ended and self.installer.syncs_exactly):
+                shutil.rmtree(folder, ignore_errors=True)
         result.elapsed = round(time.perf_counter() - start, 2)
         return result
 

@@ -67,18 +67,21 @@ def install_release(
     constraints: Path,
     result: ProbeResult,
 ) -> bool:
-    """A fresh environment at ``env`` with ``requirements``: pins kept if possible.
+    """The environment at ``env`` with exactly ``requirements``: pins kept if possible.
 
-    Returns ``False`` (with ``result.reason`` set) when the release installs
-    in no way; records in ``result.pins_conflict`` why the pins were dropped.
+    The environment is reused when the installer makes it exact, else made
+    anew for each try. Returns ``False`` (with ``result.reason`` set) when
+    the release installs in no way; records in ``result.pins_conflict`` why
+    the pins were dropped.
     """
     for pins in (constraints, None):
         check_cancelled()
-        shutil.rmtree(env, ignore_errors=True)
-        try:
-            installer.create(env)
-        except InstallFailed as exc:
-            raise MLPWeightsError(f"cannot create a virtual environment: {exc}") from None
+        if not (installer.syncs_exactly and installer.env_python(env).exists()):
+            shutil.rmtree(env, ignore_errors=True)
+            try:
+                installer.create(env)
+            except InstallFailed as exc:
+                raise MLPWeightsError(f"cannot create a virtual environment: {exc}") from None
         try:
             installer.install(env, requirements, pins)
         except InstallFailed as exc:
