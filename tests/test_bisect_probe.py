@@ -434,7 +434,8 @@ def test_environments_are_made_with_uv_or_else_venv_and_pip(monkeypatch, tmp_pat
     pins = ["-c", str(tmp_path / "pins.txt")]
     if uv:
         assert create == [uv, "venv", "--quiet", "--python", "/py/python", str(env)]
-        assert install[:7] == [uv, "pip", "install", "--quiet", "--exact", "--python", python]
+        assert install[:5] == [uv, "pip", "install", "--quiet", "--exact"]
+        assert install[5:8] == ["--upgrade", "--python", python]
         assert freeze == [uv, "pip", "freeze", "--python", python]
     else:
         assert create == ["/py/python", "-m", "venv", str(env)]
@@ -532,16 +533,16 @@ def test_publishing_never_shows_a_part_of_a_file(tmp_path):
     assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
 
 
-def tiny_index(folder: Path, names=("tinypkg", "otherpkg")) -> str:
-    """A file index (PEP 503) of pure-Python wheels, each ``<name> 1.0``; its URL."""
-    for name in names:
+def tiny_index(folder: Path, releases=(("tinypkg", "1.0"), ("otherpkg", "1.0"))) -> str:
+    """A file index (PEP 503) of pure-Python wheels, one per ``(name, version)``; its URL."""
+    for name, version in releases:
         project = folder / "simple" / name
-        project.mkdir(parents=True)
-        wheel_name = f"{name}-1.0-py3-none-any.whl"
-        info = f"{name}-1.0.dist-info"
+        project.mkdir(parents=True, exist_ok=True)
+        wheel_name = f"{name}-{version}-py3-none-any.whl"
+        info = f"{name}-{version}.dist-info"
         files = {
             f"{name}/__init__.py": "VALUE = 1\n",
-            f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+            f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
             f"{info}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         }
         record = []
@@ -551,7 +552,8 @@ def tiny_index(folder: Path, names=("tinypkg", "otherpkg")) -> str:
                 digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest())
                 record.append(f"{path},sha256={digest.rstrip(b'=').decode()},{len(text)}")
             wheel.writestr(f"{info}/RECORD", "\n".join([*record, f"{info}/RECORD,,"]) + "\n")
-        (project / "index.html").write_text(f'<a href="{wheel_name}">{wheel_name}</a>')
+        links = "".join(f'<a href="{w.name}">{w.name}</a>' for w in sorted(project.glob("*.whl")))
+        (project / "index.html").write_text(links)
     return (folder / "simple").as_uri()
 
 
@@ -585,11 +587,15 @@ def test_two_probes_at_once_share_uvs_cache(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
-def test_a_reused_environment_holds_exactly_the_next_probes_packages(tmp_path, monkeypatch):
+def test_a_reused_environment_holds_what_a_new_one_would(tmp_path, monkeypatch):
+    """Nothing of the last probe stays, and versions are chosen as for an empty environment."""
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
-    installer = Installer(find_uv(), tiny_index(tmp_path))
-    env = tmp_path / "env"
+    releases = (("tinypkg", "1.0"), ("tinypkg", "2.0"), ("otherpkg", "1.0"))
+    installer = Installer(find_uv(), tiny_index(tmp_path, releases))
+    env, new = tmp_path / "env", tmp_path / "new"
     installer.create(env)
-    installer.install(env, ["tinypkg==1.0"], None)
-    installer.install(env, ["otherpkg==1.0"], None)
-    assert installer.installed(env) == {"otherpkg": "1.0"}
+    installer.install(env, ["tinypkg==1.0", "otherpkg==1.0"], None)
+    installer.install(env, ["tinypkg>=1"], None)
+    installer.create(new)
+    installer.install(new, ["tinypkg>=1"], None)
+    assert installer.installed(env) == installer.installed(new) == {"tinypkg": "2.0"}

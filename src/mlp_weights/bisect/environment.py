@@ -2,10 +2,12 @@
 
 uv creates and fills an environment in about a second with a warm cache;
 without uv, :mod:`venv` and pip do the same, more slowly. uv also brings an
-existing environment to exactly the packages asked for (``--exact``: it
-removes every other one), so a worker keeps one environment and changes
-only what differs from its last probe, where a new environment means
-unpacking and later deleting some 20,000 files. Probes that run
+existing environment to exactly what a new one would get (``--exact``
+removes every package not asked for; ``--upgrade`` makes it resolve as for
+an empty environment, where it would otherwise keep the versions installed
+if they fit), so a worker keeps one environment and changes only what
+differs from its last probe, where a new environment means linking, and
+later deleting, some 20,000 files. Probes that run
 side by side share uv's cache: uv takes its own locks on it, so two
 installs at once neither corrupt it nor wait for each other longer than
 one wheel's unpacking.
@@ -189,7 +191,7 @@ class Installer:
         if constraints is not None:
             options += ["-c", str(constraints)]
         if self.uv:
-            argv = [self.uv, "pip", "install", "--quiet", "--exact"]
+            argv = [self.uv, "pip", "install", "--quiet", "--exact", "--upgrade"]
             argv += ["--python", str(self.env_python(env))]
         else:
             argv = [str(self.env_python(env)), "-m", "pip", "install", "--quiet"]
