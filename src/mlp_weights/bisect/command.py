@@ -144,7 +144,7 @@ def timing_line(probes: list[ProbeResult], wall_time: float) -> str:
 
 
 class LocalProber:
-    """Real probes: builds the project wheel on first use, then one environment per release.
+    """Real probes: builds the project wheel on first use, then probes in throwaway environments.
 
     Up to ``jobs`` probes run at once, each on a slot of its own (see
     :meth:`.ProbeRunner.run`); :meth:`cancel` stops one, :meth:`close` removes
@@ -157,6 +157,9 @@ class LocalProber:
         self.installer = Installer(find_uv(), index_url)
         self.workdir: Path | None = None
         self.runner: ProbeRunner | None = None
+        #: One guards the runner (built once), the other the probes' cancel events, so
+        #: that a probe can be cancelled while the wheel is being built.
+        self._build_lock = threading.Lock()
         self._lock = threading.Lock()
         self._slots: queue.SimpleQueue[int] = queue.SimpleQueue()
         for slot in range(jobs):
@@ -165,7 +168,7 @@ class LocalProber:
 
     def _ready(self) -> ProbeRunner:
         """The runner, made on first use: a work folder and the project's wheel in it."""
-        with self._lock:
+        with self._build_lock:
             if self.runner is None:
                 from ..data import resolve_data_home
 
@@ -203,7 +206,8 @@ class LocalProber:
         finally:
             self._slots.put(slot)
             with self._lock:
-                self._cancels.pop(version, None)
+                if self._cancels.get(version) is cancel:
+                    del self._cancels[version]
 
     def cancel(self, version: str) -> None:
         with self._lock:
@@ -215,6 +219,7 @@ class LocalProber:
         with self._lock:
             for event in self._cancels.values():
                 event.set()
+        with self._build_lock:
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)
                 self.workdir, self.runner = None, None
