@@ -51,8 +51,12 @@ def site_packages(env: Path) -> Path | None:
     return sites[0] if sites else None
 
 
-def sources(site: Path) -> list[tuple[Path, str]]:
-    """``(source file, SHA-256 from RECORD)`` of every Python file installed in ``site``."""
+def sources(site: Path) -> list[tuple[str, str]]:
+    """``(source file, SHA-256 from RECORD)`` of every Python file installed in ``site``.
+
+    Paths are strings: a probe's environment holds some 5,000 Python files,
+    and this runs twice a probe.
+    """
     found = []
     for record in site.glob("*.dist-info/RECORD"):
         try:
@@ -63,15 +67,25 @@ def sources(site: Path) -> list[tuple[Path, str]]:
             path, _, rest = line.partition(",")
             digest = rest.split(",", 1)[0]
             if path.endswith(".py") and digest.startswith(RECORD_HASH):
-                found.append((Path(os.path.normpath(site / path)), digest[len(RECORD_HASH) :]))
+                source = os.path.normpath(os.path.join(site, path))
+                found.append((source, digest[len(RECORD_HASH) :]))
     return found
 
 
-def bytecode_path(prefix: Path, source: Path) -> Path:
-    """Where Python looks for ``source``'s bytecode under ``PYTHONPYCACHEPREFIX=prefix``."""
-    source = Path(os.path.abspath(source))
-    folder = prefix / source.parent.relative_to(source.anchor)
-    return folder / f"{source.stem}.{sys.implementation.cache_tag}.pyc"
+def bytecode_file(prefix: str, source: str) -> str:
+    """Where Python looks for ``source``'s bytecode under ``PYTHONPYCACHEPREFIX=prefix``.
+
+    As importlib computes it: the source's folder, less its drive and root,
+    under the prefix (strings, for speed; see :func:`sources`).
+    """
+    folder, name = os.path.split(os.path.splitdrive(os.path.abspath(source))[1])
+    stem = name.rsplit(".", 1)[0]
+    return os.path.join(prefix, folder.lstrip(os.sep), f"{stem}.{sys.implementation.cache_tag}.pyc")
+
+
+def bytecode_path(prefix: Path, source: str | os.PathLike) -> Path:
+    """:func:`bytecode_file` as a path."""
+    return Path(bytecode_file(os.fspath(prefix), os.fspath(source)))
 
 
 def publish(path: Path, target: Path) -> None:
@@ -117,11 +131,18 @@ class BytecodeStore:
         """Link the stored bytecode of ``env``'s sources under ``prefix``; how many."""
         site = site_packages(env)
         seeded = 0
+        made: set[str] = set()
+        root, prefix = str(self.root), os.fspath(prefix)
         for source, digest in sources(site) if site else []:
-            stored = self.path(digest)
-            target = bytecode_path(prefix, source)
+            stored = os.path.join(root, digest[:2], f"{digest}.pyc")
+            target = bytecode_file(prefix, source)
+            folder = os.path.dirname(target)
             try:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                if folder not in made:
+                    if not os.path.exists(stored):
+                        continue
+                    os.makedirs(folder, exist_ok=True)
+                    made.add(folder)
                 os.link(stored, target)
             except OSError:
                 continue
@@ -129,22 +150,38 @@ class BytecodeStore:
         return seeded
 
     def harvest(self, env: Path, prefix: Path) -> int:
-        """Publish the bytecode Python wrote under ``prefix`` for ``env``'s sources; how many."""
+        """Publish the bytecode Python wrote under ``prefix`` for ``env``'s sources; how many.
+
+        Python replaces a file it compiles anew, so only files with a single
+        link are new: the others are the store's own.
+        """
         site = site_packages(env)
-        published = 0
-        for source, digest in sources(site) if site else []:
-            compiled = bytecode_path(prefix, source)
-            stored = self.path(digest)
-            try:
-                if not compiled.is_file() or (stored.exists() and compiled.samefile(stored)):
+        if site is None:
+            return 0
+        written = {}
+        for folder, _, names in os.walk(prefix):
+            for name in names:
+                path = os.path.join(folder, name)
+                try:
+                    if name.endswith(".pyc") and os.stat(path).st_nlink == 1:
+                        written[path] = None
+                except OSError:
                     continue
-                stamped = hash_stamped(compiled.read_bytes(), source.read_bytes())
+        published = 0
+        if not written:
+            return published
+        for source, digest in sources(site):
+            compiled = bytecode_file(os.fspath(prefix), source)
+            if compiled not in written:
+                continue
+            try:
+                stamped = hash_stamped(Path(compiled).read_bytes(), Path(source).read_bytes())
                 if stamped is None:
                     continue
                 # Written beside the probe's own file, then published: never a part in the store.
-                compiled.unlink()
-                compiled.write_bytes(stamped)
-                publish(compiled, stored)
+                os.unlink(compiled)
+                Path(compiled).write_bytes(stamped)
+                publish(Path(compiled), self.path(digest))
             except OSError:
                 continue
             published += 1
