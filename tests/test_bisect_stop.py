@@ -14,8 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from bisect_fakes import project_page, serve_index
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,60 +52,81 @@ def alive(pid: int) -> bool:
     return True
 
 
-@pytest.mark.parametrize(
-    ("signum", "code", "said"),
-    [
-        (signal.SIGTERM, 143, "mlp-weights: terminated"),
-        (signal.SIGINT, 130, "mlp-weights: interrupted"),
-    ],
-    ids=["SIGTERM", "SIGINT"],
-)
-def test_a_signal_stops_both_probes_and_leaves_no_folder(tmp_path, signum, code, said):
-    started, temp, bin_dir = tmp_path / "started", tmp_path / "tmp", tmp_path / "bin"
-    for folder in (started, temp, bin_dir):
-        folder.mkdir()
+#: The signal, the exit code and the last line on stderr.
+STOPS = [
+    (signal.SIGTERM, 143, "mlp-weights: terminated"),
+    (signal.SIGINT, 130, "mlp-weights: interrupted"),
+]
+
+
+def fake_uv(folder: Path, started: Path) -> Path:
+    """A folder with the stand-in ``uv``, whose environments note their pid in ``started``."""
+    folder.mkdir()
     slow = SLOW_PYTHON.format(python=sys.executable, started=str(started))
-    uv = bin_dir / "uv"
+    uv = folder / "uv"
     uv.write_text(
         FAKE_UV.format(python=sys.executable).replace(
             "import pathlib, sys\n", f"import pathlib, sys\nSLOW_PYTHON = {slow!r}\n"
         )
     )
     uv.chmod(0o755)
+    return folder
+
+
+def start_bisect(tmp_path: Path, url: str) -> tuple[subprocess.Popen, Path, Path]:
+    """``mlp-weights bisect --jobs 2`` with the stand-in uv: the process, temp and pid folders."""
+    started, temp = tmp_path / "started", tmp_path / "tmp"
+    started.mkdir()
+    temp.mkdir()
+    bin_dir = fake_uv(tmp_path / "bin", started)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "TMPDIR": str(temp),
+        "MLP_WEIGHTS_INDEX_URL": url,
+    }
+    env.pop("PYTEST_ADDOPTS", None)
+    command = [sys.executable, "-m", "mlp_weights", "bisect", "matplotlib", "--bad", "3.7.0"]
+    command += ["--jobs", "2", "--data-home", str(tmp_path / "home")]
+    command += ["--results-dir", str(tmp_path / "results")]
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    return process, temp, started
+
+
+def test_sigterm_and_ctrl_c_stop_both_probes_and_leave_no_folder(tmp_path):
+    """SIGTERM and SIGINT, each to its own bisect, both run at once (the test waits for neither)."""
     versions = ["3.7.0", "3.8.0", "3.9.0", "3.10.0", "3.11.0", "3.11.2"]
     page = project_page("matplotlib", versions, tag="py3-none-any")
+    runs = []
     with serve_index({"matplotlib": page}) as url:
-        env = {
-            **os.environ,
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-            "TMPDIR": str(temp),
-            "MLP_WEIGHTS_INDEX_URL": url,
-        }
-        env.pop("PYTEST_ADDOPTS", None)
-        command = [sys.executable, "-m", "mlp_weights", "bisect", "matplotlib", "--bad", "3.7.0"]
-        command += ["--jobs", "2", "--data-home", str(tmp_path / "home")]
-        command += ["--results-dir", str(tmp_path / "results")]
-        process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
         try:
+            for signum, _, _ in STOPS:
+                folder = tmp_path / signal.Signals(signum).name
+                folder.mkdir()
+                runs.append(start_bisect(folder, url))
             deadline = time.monotonic() + 60
-            while len(list(started.iterdir())) < 2 and process.poll() is None:
-                assert time.monotonic() < deadline, "the two probes never started"
-                time.sleep(0.05)
-            assert process.poll() is None, process.communicate()
-            assert list(temp.glob("mlp-weights-bisect-*")), "a probe's folder while it runs"
-            process.send_signal(signum)
-            stdout, stderr = process.communicate(timeout=30)
+            for process, temp, started in runs:
+                while len(list(started.iterdir())) < 2 and process.poll() is None:
+                    assert time.monotonic() < deadline, "the two probes never started"
+                    time.sleep(0.05)
+                assert process.poll() is None, process.communicate()
+                assert list(temp.glob("mlp-weights-bisect-*")), "a probe's folder while it runs"
+            for (process, _, _), (signum, _, _) in zip(runs, STOPS):
+                process.send_signal(signum)
+            outputs = [process.communicate(timeout=30) for process, _, _ in runs]
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
-    pids = [int(path.name) for path in started.iterdir()]
-    assert len(pids) == 2
-    assert process.returncode == code, stderr
-    assert stderr.splitlines()[-1] == said
-    assert "Traceback" not in stderr
-    assert not list(temp.glob("mlp-weights-bisect-*")), "the work folder was left behind"
-    assert not any(alive(pid) for pid in pids), "a probe's test run outlived the command"
-    assert not any(line.startswith("probe ") for line in stdout.splitlines())
+            for process, _, _ in runs:
+                if process.poll() is None:
+                    process.kill()
+                    process.communicate()
+    for (process, temp, started), (stdout, stderr), (_, code, said) in zip(runs, outputs, STOPS):
+        pids = [int(path.name) for path in started.iterdir()]
+        assert len(pids) == 2
+        assert process.returncode == code, stderr
+        assert stderr.splitlines()[-1] == said
+        assert "Traceback" not in stderr
+        assert not list(temp.glob("mlp-weights-bisect-*")), "the work folder was left behind"
+        assert not any(alive(pid) for pid in pids), "a probe's test run outlived the command"
+        assert not any(line.startswith("probe ") for line in stdout.splitlines())
