@@ -260,3 +260,25 @@ def test_a_probe_made_useless_is_stopped_and_its_worker_freed():
     assert prober.cancelled and not set(prober.cancelled) & set(recorded)
     assert set(recorded) == set(serial.outcomes)
     assert time.perf_counter() - start < 10, "the search waited for a useless probe"
+
+
+def test_jobs_default_to_the_cores_this_process_may_use(monkeypatch):
+    from mlp_weights.bisect import parallel
+    from mlp_weights.cli import build_parser
+
+    assert build_parser().parse_args(["bisect", "numpy"]).jobs == parallel.default_jobs() >= 1
+    monkeypatch.delattr(parallel.os, "process_cpu_count", raising=False)
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 64)
+    assert parallel.default_jobs() == 3
+
+
+@pytest.mark.parametrize("value", ["0", "two"])
+def test_jobs_below_one_or_not_a_number_is_one_line_exit_2(capsys, value):
+    from mlp_weights.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["bisect", "matplotlib", "--jobs", value])
+    assert info.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("mlp-weights bisect: error: argument --jobs: ")

@@ -31,7 +31,16 @@ Plan = Callable[[dict, int], tuple[SearchResult | None, list[str]]]
 
 
 def default_jobs() -> int:
-    """Probes side by side unless told otherwise: one per core."""
+    """Probes side by side unless told otherwise: one per core this process may use.
+
+    The cores it may use, not the machine's: in a container limited to a few
+    cores of a large host, ``os.cpu_count()`` names the host's.
+    """
+    counter = getattr(os, "process_cpu_count", None)  # Python 3.13
+    if counter is not None:
+        return counter() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1
 
 
