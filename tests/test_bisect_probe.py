@@ -427,7 +427,7 @@ def test_environments_are_made_with_uv_or_else_venv_and_pip(monkeypatch, tmp_pat
     env = tmp_path / "env"
     installer.create(env)
     installer.install(env, ["matplotlib==3.9.0"], tmp_path / "pins.txt")
-    installer.installed(env)
+    installer.frozen(env)
     create, install, freeze = commands
     python = str(env / "bin" / "python")
     wheels_only = ["--only-binary", ":all:", "--index-url", "http://index.invalid/simple"]
@@ -599,3 +599,4 @@ def test_a_reused_environment_holds_what_a_new_one_would(tmp_path, monkeypatch):
     installer.create(new)
     installer.install(new, ["tinypkg>=1"], None)
     assert installer.installed(env) == installer.installed(new) == {"tinypkg": "2.0"}
+    assert installer.frozen(env) == installer.installed(env), "as uv pip freeze lists them"

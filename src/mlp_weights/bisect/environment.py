@@ -127,6 +127,31 @@ def clean_env(extra: dict | None = None) -> dict:
     return env
 
 
+def read_installed(site: Path) -> dict[str, str]:
+    """``canonical name -> version`` from the ``METADATA`` of each distribution in ``site``.
+
+    Distributions installed from a path or URL (``direct_url.json``), which
+    ``pip freeze`` lists as ``name @ url``, are left out, as there.
+    """
+    versions = {}
+    for dist_info in site.glob("*.dist-info"):
+        if (dist_info / "direct_url.json").exists():
+            continue
+        try:
+            with open(dist_info / "METADATA", encoding="utf-8") as metadata:
+                headers = {}
+                for line in metadata:
+                    if not line.strip():
+                        break
+                    key, _, value = line.partition(":")
+                    headers.setdefault(key.strip().lower(), value.strip())
+        except OSError:
+            continue
+        if headers.get("name") and headers.get("version"):
+            versions[canonicalize_name(headers["name"])] = headers["version"]
+    return versions
+
+
 class InstallFailed(Exception):
     """An install did not succeed; the message is the installer's reason in one line."""
 
@@ -199,7 +224,21 @@ class Installer:
         self._run(argv + options + requirements)
 
     def installed(self, env: Path) -> dict[str, str]:
-        """``canonical name -> version`` of every package in the environment."""
+        """``canonical name -> version`` of every package in the environment.
+
+        As ``pip freeze`` lists them (packages installed from a path or URL
+        left out), read from the installed metadata: asking the installer
+        costs a process, 0.25 s a probe.
+        """
+        sites = sorted(env.glob("lib/python*/site-packages")) + sorted(
+            env.glob("Lib/site-packages")
+        )
+        if sites:
+            return read_installed(sites[0])
+        return self.frozen(env)
+
+    def frozen(self, env: Path) -> dict[str, str]:
+        """:meth:`installed`, as the installer's ``pip freeze`` says."""
         if self.uv:
             argv = [self.uv, "pip", "freeze", "--python", str(self.env_python(env))]
         else:
