@@ -9,7 +9,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from mlp_weights.bisect.index import JSON_CONTENT_TYPE
-from mlp_weights.bisect.probe import Cell, ProbeResult
+from mlp_weights.bisect.results import Cell, ProbeResult
 from mlp_weights.bisect.search import MOVES, UNTESTABLE
 
 LINUX_311 = "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64"

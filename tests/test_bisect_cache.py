@@ -14,7 +14,7 @@ from mlp_weights.bisect.cache import (
     key_material,
     suite_digest,
 )
-from mlp_weights.bisect.probe import Cell, ProbeResult
+from mlp_weights.bisect.results import Cell, ProbeResult
 from mlp_weights.bisect.search import MOVES
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,32 +7,45 @@ is given, so that everything around it runs as in a real probe.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from bisect_fakes import verdict_document
-from mlp_weights.bisect.probe import (
-    NUMPY1_ONLY,
-    Cell,
+from mlp_weights.bisect.bytecode import (
+    BytecodeStore,
+    bytecode_path,
+    publish,
+    site_packages,
+    sources,
+)
+from mlp_weights.bisect.environment import (
     Installer,
     InstallFailed,
-    ProbeResult,
-    ProbeRunner,
-    cells_from_junit,
-    cells_from_verdict,
-    extra_requirements,
+    find_uv,
     installer_error,
-    keyword_expression,
-    outcome_of,
     read_pins,
 )
+from mlp_weights.bisect.probe import ProbeRunner
+from mlp_weights.bisect.resolve import NUMPY1_ONLY, extra_requirements
+from mlp_weights.bisect.results import (
+    Cell,
+    ProbeResult,
+    cells_from_junit,
+    cells_from_verdict,
+    outcome_of,
+)
+from mlp_weights.bisect.run_layers import keyword_expression
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,7 +58,10 @@ env = pathlib.Path(__file__).resolve().parent.parent
 state = json.loads((env / "state.json").read_text())
 log = pathlib.Path(os.environ["FAKE_PROBE_LOG"])
 runs = json.loads(log.read_text()) if log.exists() else []
-runs.append({{"argv": sys.argv[1:], "cwd": os.getcwd(), "installed": state["installed"]}})
+settings = {{k: v for k, v in os.environ.items() if k.startswith("MLP_WEIGHTS_")}}
+runs.append({{
+    "argv": sys.argv[1:], "cwd": os.getcwd(), "installed": state["installed"], "env": settings,
+}})
 log.write_text(json.dumps(runs))
 if state["abi_error"]:
     print("E   ImportError: numpy.core.multiarray failed to import")
@@ -65,15 +81,15 @@ sys.exit(state["exit"])
 class FakeInstaller(Installer):
     """Installs nothing: ``policy(requirements, constraints)`` says what would be installed."""
 
-    def __init__(self, policy):
-        super().__init__(uv="uv", index_url="http://index.invalid/simple")
+    def __init__(self, policy, uv="uv"):
+        super().__init__(uv=uv, index_url="http://index.invalid/simple")
         self.policy = policy
         self.installs: list[tuple[list[str], Path | None]] = []
         self.envs: list[Path] = []
 
     def create(self, env):
         python = self.env_python(env)
-        python.parent.mkdir(parents=True)
+        python.parent.mkdir(parents=True, exist_ok=True)
         python.write_text(FAKE_PYTHON.format(python=sys.executable))
         python.chmod(0o755)
         self.envs.append(env)
@@ -99,13 +115,15 @@ def state(numpy="2.4.6", verdict=None, junit=None, exit=1, abi_error=False, **ot
     }
 
 
-def make_runner(tmp_path, policy, layers=("rendering",), scenarios=("mnist-sample", "digits")):
+def make_runner(
+    tmp_path, policy, layers=("rendering",), scenarios=("mnist-sample", "digits"), uv="uv"
+):
     log = tmp_path / "runs.json"
     work = tmp_path / "work"
     work.mkdir()
     runner = ProbeRunner(
         REPO,
-        FakeInstaller(policy),
+        FakeInstaller(policy, uv),
         tmp_path / "mlp_weights-0-py3-none-any.whl",
         work,
         "matplotlib",
@@ -144,22 +162,59 @@ def test_a_probe_installs_the_release_with_the_other_pins_and_reads_the_verdict(
     assert argv[argv.index("-p") + 1] == "no:cacheprovider"
     assert f"--mlp-baseline-dir={REPO / 'baseline_images'}" in argv
     assert any(a.startswith("--mpl-results-path=") for a in argv)
-    assert not (runner.workdir / "probe").exists(), "the environment was left behind"
+    kept = sorted(path.name for path in runner.slot_folder(0).iterdir())
+    assert kept == ["env"], "results and bytecode are removed; uv makes the environment exact"
 
 
-def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(tmp_path):
+def test_the_layers_run_with_the_callers_mlp_weights_settings(tmp_path, monkeypatch):
+    """A setting such as the baselines' generation reaches every probe's test run."""
+    monkeypatch.setenv("MLP_WEIGHTS_GENERATION", "2")
+    monkeypatch.setenv("MLP_WEIGHTS_BASELINE_DIR", str(tmp_path / "elsewhere"))
+    runner, log = make_runner(tmp_path, lambda req, con: state(verdict=verdict_document()))
+    runner.run("3.9.0")
+    (run,) = runs(log)
+    assert run["env"] == {
+        "MLP_WEIGHTS_GENERATION": "2",
+        "MLP_WEIGHTS_BASELINE_DIR": str(tmp_path / "elsewhere"),
+    }
+
+
+@pytest.mark.parametrize(("uv", "environments"), [("uv", 1), (None, 2)], ids=["uv", "pip"])
+def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(
+    tmp_path, uv, environments
+):
     def policy(requirements, constraints):
         if constraints is not None:
             raise InstallFailed("Because matplotlib==3.7.3 depends on numpy<2 ...")
         return state(numpy="1.26.4", pandas="3.0.6", verdict=verdict_document(None))
 
-    runner, log = make_runner(tmp_path, policy)
+    runner, log = make_runner(tmp_path, policy, uv=uv)
     result = runner.run("3.9.0")
     assert result.outcome == HOLDS
     assert [c for _, c in runner.installer.installs][1] is None
     assert result.relaxed == {"numpy": ["1.26.4", "2.4.6"], "pandas": ["3.0.6", "3.1.1"]}
     assert result.pins_conflict.startswith("Because matplotlib==3.7.3 depends on numpy<2")
-    assert len(runner.installer.envs) == 2, "the resolver's try starts from a fresh environment"
+    # pip only adds packages: the resolver's try needs a new environment; uv's is exact.
+    assert len(runner.installer.envs) == environments
+
+
+def test_a_slot_keeps_its_environment_until_a_probe_breaks_off(tmp_path):
+    outcome = {"version": "3.9.0"}
+
+    def policy(requirements, constraints):
+        if outcome["version"] == "broken":
+            raise KeyboardInterrupt
+        return state(verdict=verdict_document())
+
+    runner, log = make_runner(tmp_path, policy)
+    runner.run("3.9.0", slot=1)
+    runner.run("3.10.0", slot=1)
+    assert len(runner.installer.envs) == 1, "the second probe reused the slot's environment"
+    assert len(runner.installer.installs) == 2
+    outcome["version"] = "broken"
+    with pytest.raises(KeyboardInterrupt):
+        runner.run("3.11.0", slot=1)
+    assert not runner.slot_folder(1).exists(), "an environment left half-changed is deleted"
 
 
 def test_a_release_that_installs_in_no_way_is_untestable_with_the_reason(tmp_path):
@@ -226,7 +281,7 @@ def test_interrupting_a_probe_leaves_no_environment(tmp_path):
         runner.run("3.9.0")
     assert runner.installer.envs, "an environment was made"
     assert not any(env.exists() for env in runner.installer.envs)
-    assert not (runner.workdir / "probe").exists()
+    assert not any((runner.workdir / "probe").iterdir())
 
 
 def test_the_seed_file_runs_only_with_mnist(tmp_path):
@@ -372,14 +427,15 @@ def test_environments_are_made_with_uv_or_else_venv_and_pip(monkeypatch, tmp_pat
     env = tmp_path / "env"
     installer.create(env)
     installer.install(env, ["matplotlib==3.9.0"], tmp_path / "pins.txt")
-    installer.installed(env)
+    installer.frozen(env)
     create, install, freeze = commands
     python = str(env / "bin" / "python")
     wheels_only = ["--only-binary", ":all:", "--index-url", "http://index.invalid/simple"]
     pins = ["-c", str(tmp_path / "pins.txt")]
     if uv:
         assert create == [uv, "venv", "--quiet", "--python", "/py/python", str(env)]
-        assert install[:6] == [uv, "pip", "install", "--quiet", "--python", python]
+        assert install[:5] == [uv, "pip", "install", "--quiet", "--exact"]
+        assert install[5:8] == ["--upgrade", "--python", python]
         assert freeze == [uv, "pip", "freeze", "--python", python]
     else:
         assert create == ["/py/python", "-m", "venv", str(env)]
@@ -388,41 +444,159 @@ def test_environments_are_made_with_uv_or_else_venv_and_pip(monkeypatch, tmp_pat
     assert install[-7:] == [*wheels_only, *pins, "matplotlib==3.9.0"]
 
 
-def test_bytecode_is_shared_until_its_distribution_changes_version(tmp_path):
-    runner, _ = make_runner(tmp_path, None)
-    env = tmp_path / "env"
-    site = env / "lib" / "python3.11" / "site-packages"
-    tag = sys.implementation.cache_tag
-    folder = runner.bytecode_folder({"numpy": "2.4.6", "matplotlib": "3.10.8"})
-
-    def install(name, version, modules):
-        dist_info = site / f"{name}-{version}.dist-info"
-        dist_info.mkdir(parents=True)
-        record = [f"{name}/{module}.py,sha256=x,1" for module in modules]
-        (dist_info / "RECORD").write_text("\n".join(record + [f"{dist_info.name}/RECORD,,"]))
-
-    def compiled(name, module):
-        source = site / name / f"{module}.py"
-        path = folder / source.parent.relative_to("/") / f"{module}.{tag}.pyc"
+def write_dist(site: Path, name: str, version: str, modules: dict[str, str]) -> None:
+    """An installed distribution: its modules and a RECORD with their SHA-256, as a wheel's."""
+    dist_info = site / f"{name}-{version}.dist-info"
+    dist_info.mkdir(parents=True)
+    record = []
+    for module, text in modules.items():
+        path = site / name / f"{module}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()
-        return path
-
-    install("numpy", "2.4.6", ["core"])
-    install("matplotlib", "3.10.8", ["axes", "image"])
-    runner.forget_stale_bytecode(env, folder)
-    kept = compiled("numpy", "core")
-    moved, other = compiled("matplotlib", "image"), compiled("matplotlib", "axes")
-    shutil.rmtree(site / "matplotlib-3.10.8.dist-info")
-    install("matplotlib", "3.10.9", ["axes", "image"])
-    runner.forget_stale_bytecode(env, folder)
-    assert kept.exists(), "numpy did not change: its bytecode is kept"
-    assert not moved.exists() and not other.exists()
-    assert runner.compiled[folder] == {"numpy": "2.4.6", "matplotlib": "3.10.9"}
+        path.write_text(text)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{name}/{module}.py,sha256={digest.decode()},{len(text)}")
+    (dist_info / "RECORD").write_text("\n".join(record + [f"{dist_info.name}/RECORD,,"]))
 
 
-def test_each_stack_of_other_versions_has_its_own_bytecode(tmp_path):
-    runner, _ = make_runner(tmp_path, None)
-    pinned = runner.bytecode_folder({"numpy": "2.4.6", "matplotlib": "3.10.8"})
-    assert runner.bytecode_folder({"numpy": "2.4.6", "matplotlib": "3.7.0"}) == pinned
-    assert runner.bytecode_folder({"numpy": "1.26.4", "matplotlib": "3.7.0"}) != pinned
+def import_all(env: Path, prefix: Path) -> dict[str, int]:
+    """Import every module of ``env`` with its bytecode under ``prefix``; ``module -> VALUE``."""
+    code = (
+        "import json, sys, importlib; sys.path.insert(0, sys.argv[1]); "
+        "names = sys.argv[2:]; "
+        "print(json.dumps({n: importlib.import_module(n).VALUE for n in names}))"
+    )
+    site = site_packages(env)
+    names = [f"{p.parent.name}.{p.stem}" for p in sorted(site.glob("*/*.py"))]
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(site), *names],
+        env={**environ, "PYTHONPYCACHEPREFIX": str(prefix)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(done.stdout)
+
+
+def test_bytecode_is_reused_for_the_same_source_only(tmp_path):
+    store = BytecodeStore(tmp_path / "store")
+    first, second = tmp_path / "a" / "env", tmp_path / "b" / "env"
+    write_dist(site_dir(first), "pkg", "1.0", {"same": "VALUE = 1\n", "moved": "VALUE = 10\n"})
+    # Equal size, written within the same second: Python's own check cannot tell them apart.
+    write_dist(site_dir(second), "pkg", "1.1", {"same": "VALUE = 1\n", "moved": "VALUE = 11\n"})
+    shutil.copystat(site_dir(first) / "pkg" / "moved.py", site_dir(second) / "pkg" / "moved.py")
+    # The same file from another wheel: another modification time.
+    os.utime(site_dir(second) / "pkg" / "same.py", (1e9, 1e9))
+
+    assert store.seed(first, tmp_path / "a" / "bytecode") == 0
+    assert import_all(first, tmp_path / "a" / "bytecode") == {"pkg.moved": 10, "pkg.same": 1}
+    assert store.harvest(first, tmp_path / "a" / "bytecode") == 2
+
+    assert store.seed(second, tmp_path / "b" / "bytecode") == 1, "only the unchanged source"
+    assert import_all(second, tmp_path / "b" / "bytecode") == {"pkg.moved": 11, "pkg.same": 1}
+    same = bytecode_path(tmp_path / "b" / "bytecode", site_dir(second) / "pkg" / "same.py")
+    stored = store.path(next(d for p, d in sources(site_dir(second)) if p.endswith("same.py")))
+    assert same.samefile(stored), "used as stored, not compiled again"
+
+
+def site_dir(env: Path) -> Path:
+    return env / "lib" / "python3.11" / "site-packages"
+
+
+def test_publishing_never_shows_a_part_of_a_file(tmp_path):
+    """Readers of the store (other probes seeding) see a whole file or none, never a part."""
+    size, rounds = 1 << 20, 40
+    source = tmp_path / "compiled.pyc"
+    target = tmp_path / "store" / "ab" / "abcdef.pyc"
+    sizes_seen: list[int] = []
+    stop = threading.Event()
+
+    def read():
+        while not stop.is_set():
+            try:
+                sizes_seen.append(target.stat().st_size)
+            except FileNotFoundError:
+                pass
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for round_ in range(rounds):
+            source.unlink(missing_ok=True)
+            source.write_bytes(bytes([round_]) * size)
+            publish(source, target)
+    finally:
+        stop.set()
+        reader.join()
+    assert sizes_seen and set(sizes_seen) == {size}
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def tiny_index(folder: Path, releases=(("tinypkg", "1.0"), ("otherpkg", "1.0"))) -> str:
+    """A file index (PEP 503) of pure-Python wheels, one per ``(name, version)``; its URL."""
+    for name, version in releases:
+        project = folder / "simple" / name
+        project.mkdir(parents=True, exist_ok=True)
+        wheel_name = f"{name}-{version}-py3-none-any.whl"
+        info = f"{name}-{version}.dist-info"
+        files = {
+            f"{name}/__init__.py": "VALUE = 1\n",
+            f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+            f"{info}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        }
+        record = []
+        with zipfile.ZipFile(project / wheel_name, "w") as wheel:
+            for path, text in files.items():
+                wheel.writestr(path, text)
+                digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest())
+                record.append(f"{path},sha256={digest.rstrip(b'=').decode()},{len(text)}")
+            wheel.writestr(f"{info}/RECORD", "\n".join([*record, f"{info}/RECORD,,"]) + "\n")
+        links = "".join(f'<a href="{w.name}">{w.name}</a>' for w in sorted(project.glob("*.whl")))
+        (project / "index.html").write_text(links)
+    return (folder / "simple").as_uri()
+
+
+@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
+def test_two_probes_at_once_share_uvs_cache(tmp_path, monkeypatch):
+    """Two installs at once into a cache that neither has filled yet, then one offline from it."""
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    installer = Installer(find_uv(), tiny_index(tmp_path))
+    start = threading.Barrier(2)
+    errors = []
+
+    def probe(name):
+        try:
+            env = tmp_path / name
+            installer.create(env)
+            start.wait(timeout=30)
+            installer.install(env, ["tinypkg==1.0"], None)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=probe, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    for name in ("a", "b"):
+        assert installer.installed(tmp_path / name) == {"tinypkg": "1.0"}
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    installer.install(tmp_path / "a", ["--reinstall", "tinypkg==1.0"], None)
+
+
+@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
+def test_a_reused_environment_holds_what_a_new_one_would(tmp_path, monkeypatch):
+    """Nothing of the last probe stays, and versions are chosen as for an empty environment."""
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    releases = (("tinypkg", "1.0"), ("tinypkg", "2.0"), ("otherpkg", "1.0"))
+    installer = Installer(find_uv(), tiny_index(tmp_path, releases))
+    env, new = tmp_path / "env", tmp_path / "new"
+    installer.create(env)
+    installer.install(env, ["tinypkg==1.0", "otherpkg==1.0"], None)
+    installer.install(env, ["tinypkg>=1"], None)
+    installer.create(new)
+    installer.install(new, ["tinypkg>=1"], None)
+    assert installer.installed(env) == installer.installed(new) == {"tinypkg": "2.0"}
+    assert installer.frozen(env) == installer.installed(env), "as uv pip freeze lists them"

@@ -157,7 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-synthetic", action="store_true", help="skip the full-MNIST-shaped synthetic array"
     )
 
-    bisect = sub.add_parser(
+    add_bisect_parser(sub)
+    return parser
+
+
+def add_bisect_parser(subparsers) -> None:
+    """The ``bisect`` subcommand and its options."""
+    from .bisect.parallel import default_jobs
+
+    bisect = subparsers.add_parser(
         "bisect",
         help="find the release of a library that moved a layer, probing released wheels",
         description="Probe releases of LIBRARY, each in a throwaway environment with the "
@@ -206,7 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
     bisect.add_argument(
         "--data-home", metavar="DIR", help="data folder, as for run; holds the probe cache"
     )
-    return parser
+    bisect.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=default_jobs(),
+        metavar="N",
+        help="probes side by side; a binary search probes the next candidates ahead "
+        "(default: the number of cores, here %(default)s)",
+    )
 
 
 def cmd_run(args) -> int:
@@ -298,7 +313,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_bisect(args) -> int:
-    from .bisect.command import BisectRequest, run_bisect
+    from .bisect.command import BisectRequest, Terminated, run_bisect
 
     request = BisectRequest(
         library=args.library,
@@ -311,8 +326,13 @@ def cmd_bisect(args) -> int:
         index_url=args.index_url,
         data_home=args.data_home,
         results_dir=Path(args.results_dir),
+        jobs=args.jobs,
     )
-    return run_bisect(request)
+    try:
+        return run_bisect(request)
+    except Terminated:
+        print(f"{PROG}: terminated", file=sys.stderr)
+        return Terminated.exit_code
 
 
 COMMANDS = {"run": cmd_run, "regen": cmd_regen, "bench": cmd_bench, "bisect": cmd_bisect}

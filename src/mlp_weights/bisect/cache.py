@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .._io import atomic_write
 from ..manifest import manifest_path, read_manifest
-from .probe import ProbeResult
+from .results import ProbeResult
 
 CACHE_FORMAT = 1
 #: Bumped whenever a probe is made differently (what it installs, how it runs),

@@ -7,10 +7,14 @@ search (:mod:`.search`), the probes (:mod:`.probe`) and their cache
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,24 +26,31 @@ from ..manifest import read_manifest, recorded_facts, scenario_entry
 from ..scenarios import SCENARIOS
 from . import index as index_module
 from .cache import CACHE_SUBDIR, ProbeCache, baselines_digest, key_material, suite_digest
+from .environment import PINS_FILE, Installer, find_uv, pins_without, read_pins
 from .index import find_release, newest_installable, releases_between, resolve_index_url
-from .probe import (
-    PINS_FILE,
-    Installer,
-    ProbeResult,
-    ProbeRunner,
-    find_repository,
-    find_uv,
-    pins_without,
-    read_pins,
-)
+from .parallel import ProbePool, run_search
+from .probe import ProbeRunner
+from .process import Cancelled, cancel_scope
 from .report import progress_line, report_dict, terminal_lines, write_reports
-from .search import ALL_MOVED, HOLDS, MOVES, UNTESTABLE, EndUntestableError, bisect, walk
+from .results import ProbeResult
+from .run_layers import find_repository
+from .search import (
+    ALL_MOVED,
+    HOLDS,
+    MOVES,
+    UNTESTABLE,
+    EndUntestableError,
+    SearchResult,
+    bisect_plan,
+    walk_plan,
+)
 
 #: The libraries a bisect can move, each isolated by some layer.
 LIBRARIES = ("matplotlib", "scikit-learn", "numpy")
 #: Folder for bisect.json and bisect.md unless told otherwise (pytest-mpl's results folder).
 DEFAULT_RESULTS_DIR = Path("mpl-results")
+#: The bytecode store of the probes, beside their results under the data home.
+BYTECODE_SUBDIR = "bytecode"
 #: Only with its data cached does the full-MNIST seed comparison run.
 SEED_LAYER = "seed"
 SEED_SCENARIO = "mnist"
@@ -59,6 +70,8 @@ class BisectRequest:
     index_url: str | None = None
     data_home: str | None = None
     results_dir: Path = DEFAULT_RESULTS_DIR
+    #: Probes side by side (the command line defaults to one per core).
+    jobs: int = 1
 
 
 def check_library(name: str) -> str:
@@ -131,38 +144,85 @@ def timing_line(probes: list[ProbeResult], wall_time: float) -> str:
 
 
 class LocalProber:
-    """Real probes: builds the project wheel on first use, then one environment per release."""
+    """Real probes: builds the project wheel on first use, then probes in throwaway environments.
 
-    def __init__(self, repo, library, layers, scenarios, index_url, data_home=None):
+    Up to ``jobs`` probes run at once, each on a slot of its own (see
+    :meth:`.ProbeRunner.run`); :meth:`cancel` stops one, :meth:`close` removes
+    everything (call it once no probe runs any more).
+    """
+
+    def __init__(self, repo, library, layers, scenarios, index_url, data_home=None, jobs=1):
         self.repo, self.library, self.layers = repo, library, layers
         self.scenarios, self.index_url, self.data_home = scenarios, index_url, data_home
         self.installer = Installer(find_uv(), index_url)
         self.workdir: Path | None = None
         self.runner: ProbeRunner | None = None
+        #: One guards the runner (built once), the other the probes' cancel events, so
+        #: that a probe can be cancelled while the wheel is being built.
+        self._build_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._slots: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for slot in range(jobs):
+            self._slots.put(slot)
+        self._cancels: dict[str, threading.Event] = {}
+
+    def _ready(self) -> ProbeRunner:
+        """The runner, made on first use: a work folder and the project's wheel in it."""
+        with self._build_lock:
+            if self.runner is None:
+                from ..data import resolve_data_home
+
+                if self.workdir is None:
+                    self.workdir = Path(tempfile.mkdtemp(prefix="mlp-weights-bisect-"))
+                wheel = self.installer.build_wheel(self.repo, self.workdir / "dist")
+                extra_env = {}
+                if self.data_home is not None:
+                    extra_env["SCIKIT_LEARN_DATA"] = str(Path(self.data_home).resolve())
+                store = resolve_data_home(self.data_home) / CACHE_SUBDIR / BYTECODE_SUBDIR
+                self.runner = ProbeRunner(
+                    self.repo,
+                    self.installer,
+                    wheel,
+                    self.workdir,
+                    self.library,
+                    self.layers,
+                    self.scenarios,
+                    extra_env=extra_env,
+                    bytecode_store=store,
+                )
+            return self.runner
 
     def __call__(self, version: str) -> ProbeResult:
-        if self.runner is None:
-            self.workdir = Path(tempfile.mkdtemp(prefix="mlp-weights-bisect-"))
-            wheel = self.installer.build_wheel(self.repo, self.workdir / "dist")
-            extra_env = {}
-            if self.data_home is not None:
-                extra_env["SCIKIT_LEARN_DATA"] = str(Path(self.data_home).resolve())
-            self.runner = ProbeRunner(
-                self.repo,
-                self.installer,
-                wheel,
-                self.workdir,
-                self.library,
-                self.layers,
-                self.scenarios,
-                extra_env=extra_env,
-            )
-        return self.runner.run(version)
+        cancel = threading.Event()
+        with self._lock:
+            self._cancels[version] = cancel
+        slot = self._slots.get()
+        try:
+            with cancel_scope(cancel):
+                runner = self._ready()
+            if cancel.is_set():
+                raise Cancelled
+            return runner.run(version, slot, cancel)
+        finally:
+            self._slots.put(slot)
+            with self._lock:
+                if self._cancels.get(version) is cancel:
+                    del self._cancels[version]
+
+    def cancel(self, version: str) -> None:
+        with self._lock:
+            event = self._cancels.get(version)
+        if event is not None:
+            event.set()
 
     def close(self) -> None:
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir, self.runner = None, None
+        with self._lock:
+            for event in self._cancels.values():
+                event.set()
+        with self._build_lock:
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                self.workdir, self.runner = None, None
 
 
 @dataclass
@@ -217,55 +277,20 @@ class Bisection:
         digests = (baselines_digest(baseline_dir, scenarios), suite_digest(repo))
         cache = ProbeCache(data_home / CACHE_SUBDIR)
         prober = (self.make_prober or LocalProber)(
-            repo, library, layers, scenarios, index_url, request.data_home
+            repo, library, layers, scenarios, index_url, request.data_home, request.jobs
         )
         mode = "walk" if request.walk else "bisect"
         self.out(
             f"{mode} {library} {good} .. {bad}: {len(candidates)} releases; "
-            f"layers {', '.join(layers)}; scenarios {', '.join(scenarios)}"
+            f"layers {', '.join(layers)}; scenarios {', '.join(scenarios)}; "
+            f"{request.jobs} {'probe' if request.jobs == 1 else 'probes'} at a time"
         )
 
-        def probe(version: str) -> str:
-            if version in not_installable:
-                result = ProbeResult(library, version, UNTESTABLE, reason=not_installable[version])
-            else:
-                material = key_material(library, version, other_pins, layers, scenarios, *digests)
-                result = None if request.no_cache else cache.get(material)
-                if result is None:
-                    result = prober(version)
-                    if result.cacheable:
-                        try:
-                            cache.put(material, result)
-                        except OSError as exc:
-                            self.out(
-                                f"note: probe not kept in {cache.folder}: {exc.strerror or exc}"
-                            )
-            self.probes[version] = result
-            self.out(progress_line(result))
-            return result.outcome
+        def key(version: str) -> dict:
+            return key_material(library, version, other_pins, layers, scenarios, *digests)
 
-        try:
-            try:
-                if request.walk:
-                    search = walk(candidates, probe)
-                else:
-                    search = bisect(candidates, str(good.version), str(bad.version), probe)
-            except EndUntestableError as exc:
-                reason = self.probes[exc.version].reason if exc.version in self.probes else ""
-                raise MLPWeightsError(
-                    f"{library} {exc.version} cannot be probed: {reason}"
-                ) from None
-        except KeyboardInterrupt:
-            kept = sum(1 for p in self.probes.values() if not p.cached)
-            print(
-                f"{library} bisect interrupted; {kept} finished probes kept in {cache.folder}",
-                file=sys.stderr,
-            )
-            raise
-        finally:
-            close = getattr(prober, "close", None)
-            if close is not None:
-                close()
+        ends = (str(good.version), str(bad.version))
+        search = self.search(candidates, ends, not_installable, cache, key, prober)
 
         good_outcome = search.outcomes.get(str(good.version))
         bad_outcome = search.outcomes.get(str(bad.version))
@@ -299,7 +324,91 @@ class Bisection:
             raise MLPWeightsError(report["verdict"][0])
         return 0
 
+    def search(self, candidates, ends, not_installable, cache, key, prober) -> SearchResult:
+        """Probe ``request.jobs`` releases at a time until the search has its answer.
+
+        Releases come from the cache when they can; each finished probe is
+        stored and said in one line, here, as it comes back. The prober is
+        closed (and every probe in flight stopped) however this ends.
+        """
+        request = self.request
+        library = request.library
+
+        def instant(version: str) -> ProbeResult | None:
+            if version in not_installable:
+                return ProbeResult(library, version, UNTESTABLE, reason=not_installable[version])
+            if request.no_cache:
+                return None
+            return cache.get(key(version))
+
+        def record(result: ProbeResult) -> str:
+            if not result.cached and result.cacheable and result.version not in not_installable:
+                try:
+                    cache.put(key(result.version), result)
+                except OSError as exc:
+                    self.out(f"note: probe not kept in {cache.folder}: {exc.strerror or exc}")
+            self.probes[result.version] = result
+            self.out(progress_line(result))
+            return result.outcome
+
+        def plan(known: dict, width: int):
+            if request.walk:
+                return walk_plan(candidates, known, width)
+            return bisect_plan(candidates, *ends, known, width)
+
+        pool = ProbePool(prober, request.jobs)
+        try:
+            return run_search(plan, pool, instant, record)
+        except EndUntestableError as exc:
+            reason = self.probes[exc.version].reason if exc.version in self.probes else ""
+            raise MLPWeightsError(f"{library} {exc.version} cannot be probed: {reason}") from None
+        except KeyboardInterrupt:
+            kept = sum(1 for p in self.probes.values() if not p.cached)
+            print(
+                f"{library} bisect interrupted; {kept} finished probes kept in {cache.folder}",
+                file=sys.stderr,
+            )
+            raise
+        finally:
+            pool.close()
+            close = getattr(prober, "close", None)
+            if close is not None:
+                close()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: the bisect stops and cleans up as on Ctrl-C."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
+def _terminate(signum, frame):
+    # Once: a second SIGTERM must not break off the cleanup of the first.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Within this block, SIGTERM (what CI services send to cancel a job) stops like Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
 
 def run_bisect(request: BisectRequest) -> int:
-    """Run the command line's bisect; the exit code (errors raise MLPWeightsError)."""
-    return Bisection(request).run()
+    """Run the command line's bisect; the exit code (errors raise MLPWeightsError).
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C, and as :class:`Terminated` on SIGTERM, once the probes in
+        flight are stopped and their folders removed.
+    """
+    with sigterm_as_interrupt():
+        return Bisection(request).run()

@@ -15,7 +15,7 @@ from packaging.version import Version
 
 from .._io import atomic_write
 from ..table import format_table
-from .probe import Cell, ProbeResult
+from .results import Cell, ProbeResult
 from .search import ALL_MOVED, MOVES, NOTHING_MOVED, UNTESTABLE, SearchResult
 
 REPORT_SCHEMA = "mlp-weights-bisect"

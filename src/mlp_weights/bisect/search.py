@@ -7,10 +7,17 @@ probes about log2(n) releases; :func:`walk` probes every release and reports
 every change point, so results that flip back and forth show up. Both work
 whichever end holds, so a search toward older releases (the ``oldest``
 question) is the same as one toward newer releases.
+
+With several workers, :func:`bisect_plan` and :func:`walk_plan` say which
+releases to probe next: the serial search is replayed on the outcomes known
+so far, and the releases it may need next are probed ahead of time. The
+answer is always the serial search's own, so it is the same with any
+number of workers.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -187,3 +194,71 @@ def walk(candidates: Sequence[str], probe: Callable[[str], str]) -> SearchResult
     else:
         status = ALL_MOVED
     return SearchResult(status, points, outcomes)
+
+
+class _Unknown(Exception):
+    """The replayed search needs the outcome of a release not probed yet."""
+
+    def __init__(self, version: str):
+        super().__init__(version)
+        self.version = version
+
+
+def _replay(candidates, end_a, end_b, known: dict[str, str]) -> SearchResult | str:
+    """The serial search's result on ``known`` outcomes, or the first release it lacks."""
+
+    def lookup(version: str) -> str:
+        if version not in known:
+            raise _Unknown(version)
+        return known[version]
+
+    try:
+        return bisect(candidates, end_a, end_b, lookup)
+    except _Unknown as missing:
+        return missing.version
+
+
+def bisect_plan(
+    candidates: Sequence[str], end_a: str, end_b: str, known: dict[str, str], width: int
+) -> tuple[SearchResult | None, list[str]]:
+    """What :func:`bisect` found on the ``known`` outcomes, or what to probe next.
+
+    Returns
+    -------
+    (SearchResult, []) when the serial search is done with what is known;
+    else (None, releases): the release it needs now, then, up to ``width``
+    in all, those it needs next whatever the outcomes, nearest first
+    (breadth first over holds and moves of each; the two possible next
+    midpoints come right after the midpoint).
+
+    Raises
+    ------
+    EndUntestableError
+        As :func:`bisect`, when a known outcome says so.
+    """
+    first = _replay(candidates, end_a, end_b, known)
+    if isinstance(first, SearchResult):
+        return first, []
+    wanted: list[str] = []
+    queue = deque([({}, first)])
+    while queue and len(wanted) < width:
+        guess, version = queue.popleft()
+        if version in wanted:
+            continue
+        wanted.append(version)
+        for outcome in (HOLDS, MOVES):
+            branch = {**guess, version: outcome}
+            following = _replay(candidates, end_a, end_b, {**known, **branch})
+            if not isinstance(following, SearchResult):
+                queue.append((branch, following))
+    return None, wanted
+
+
+def walk_plan(
+    candidates: Sequence[str], known: dict[str, str], width: int
+) -> tuple[SearchResult | None, list[str]]:
+    """What :func:`walk` found once every outcome is known; else the next ``width`` to probe."""
+    missing = [version for version in candidates if version not in known]
+    if not missing:
+        return walk(candidates, known.__getitem__), []
+    return None, missing[:width]

@@ -1,0 +1,95 @@
+"""The resolver retry: a release with the pins if they fit, else with what the resolver chooses.
+
+Every other package is first held at its pin. When the pins cannot go
+together with the release (mlxtend 0.25.0 wants a newer matplotlib than
+3.10.7; matplotlib before 3.8.4 was built against NumPy 1), the installer's
+resolver chooses the others in a fresh environment, and the probe records
+what it chose. Releases built against NumPy 1 whose metadata allows NumPy 2
+get ``numpy<2`` added: up front for the releases known here, and again when
+NumPy's import error shows up in a run.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from packaging.version import Version
+
+from ..errors import MLPWeightsError
+from .environment import Installer, InstallFailed, pinned_version
+from .process import check_cancelled
+from .results import NOT_INSTALLABLE, ProbeResult
+
+#: Releases from which on a library's wheels import with NumPy 2. Older ones
+#: were built against NumPy 1.x, whose ABI NumPy 2.0 broke, but not all of them
+#: say ``numpy<2`` in their metadata (matplotlib 3.7.0-3.7.2 do not).
+NUMPY1_BUILDS = {"matplotlib": "3.8.4", "scikit-learn": "1.4.2"}
+NUMPY1_ONLY = "numpy<2"
+#: What an extension built against NumPy 1.x says when NumPy 2 imports it.
+NUMPY_ABI_ERROR = re.compile(
+    r"compiled using NumPy 1\.x cannot be run in\s+NumPy 2|numpy\.core\.multiarray failed to import"
+    r"|_ARRAY_API not found"
+)
+
+
+def extra_requirements(library: str, version: str) -> list[str]:
+    """Requirements a release needs beyond its own metadata (see :data:`NUMPY1_BUILDS`)."""
+    first_numpy2 = NUMPY1_BUILDS.get(library)
+    if first_numpy2 is not None and Version(version) < Version(first_numpy2):
+        return [NUMPY1_ONLY]
+    return []
+
+
+def needs_numpy1(output: str, extra: list[str]) -> bool:
+    """Whether a run failed on NumPy's ABI error although ``numpy<2`` was not asked for."""
+    return NUMPY1_ONLY not in extra and bool(NUMPY_ABI_ERROR.search(output))
+
+
+def relaxed_pins(
+    pins: dict[str, str], others: dict[str, str], installed: dict[str, str]
+) -> dict[str, list[str]]:
+    """Packages installed at another version than their pin: ``name -> [now, pinned]``."""
+    moved = {}
+    for name in others:
+        pinned = pinned_version(pins, name)
+        now = installed.get(name)
+        if pinned is not None and now is not None and now != pinned:
+            moved[name] = [now, pinned]
+    return moved
+
+
+def install_release(
+    installer: Installer,
+    env: Path,
+    requirements: list[str],
+    constraints: Path,
+    result: ProbeResult,
+) -> bool:
+    """The environment at ``env`` with exactly ``requirements``: pins kept if possible.
+
+    The environment is reused when the installer makes it exact, else made
+    anew for each try. Returns ``False`` (with ``result.reason`` set) when
+    the release installs in no way; records in ``result.pins_conflict`` why
+    the pins were dropped.
+    """
+    for pins in (constraints, None):
+        check_cancelled()
+        if not (installer.syncs_exactly and installer.env_python(env).exists()):
+            shutil.rmtree(env, ignore_errors=True)
+            try:
+                installer.create(env)
+            except InstallFailed as exc:
+                raise MLPWeightsError(f"cannot create a virtual environment: {exc}") from None
+        try:
+            installer.install(env, requirements, pins)
+        except InstallFailed as exc:
+            if pins is None:
+                result.reason = f"{NOT_INSTALLABLE}: {exc}"
+                return False
+            # The pins do not go with this release: the resolver chooses the others.
+            result.pins_conflict = str(exc)
+            continue
+        return True
+    return False  # pragma: no cover - the loop returns

@@ -1,0 +1,83 @@
+"""Running the layers in a probe's environment: the pytest command, its environment, its errors.
+
+The layers run in a subprocess, with the working tree's tests, from the
+repository root, against the committed baselines, writing their results
+(``verdict.json``, JUnit) into the probe's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from ..errors import UsageError
+
+#: The layer tests a probe runs (the seed's comparison lives in its own file).
+LAYER_TESTS = Path("tests") / "test_layers.py"
+SEED_TESTS = Path("tests") / "test_seed.py"
+#: Seconds a test run may take before the probe gives up on it.
+TEST_TIMEOUT = 900
+#: As in tox.ini: one thread everywhere, a display-less backend. OPENBLAS_CORETYPE
+#: and OPENBLAS_L2_SIZE pass through untouched.
+PROBE_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MPLBACKEND": "agg",
+}
+
+
+def find_repository(start: str | os.PathLike | None = None) -> Path:
+    """The working tree the probes test: the nearest folder up from ``start`` with the suite."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / LAYER_TESTS).is_file() and (folder / "pyproject.toml").is_file():
+            return folder
+    raise UsageError(
+        f"no mlp-weights working tree at or above {here} (looked for {LAYER_TESTS}); "
+        "run bisect from a checkout of the repository"
+    )
+
+
+def keyword_expression(scenarios: list[str]) -> str:
+    """``-k`` selecting exactly these scenarios (``[mnist]`` leaves out ``mnist-sample``)."""
+    return " or ".join(f"[{name}]" for name in scenarios)
+
+
+def marker_expression(layers: list[str]) -> str:
+    return " or ".join(layers)
+
+
+def layers_command(
+    python: Path, repo: Path, results: Path, layers: list[str], scenarios: list[str]
+) -> list[str]:
+    """The pytest command line of one probe's run."""
+    files = [str(LAYER_TESTS)]
+    if "seed" in layers and "mnist" in scenarios:
+        files.append(str(SEED_TESTS))
+    return [
+        str(python),
+        "-m",
+        "pytest",
+        *files,
+        "-m",
+        marker_expression(layers),
+        "-k",
+        keyword_expression(scenarios),
+        "-p",
+        "no:cacheprovider",
+        f"--mpl-results-path={results}",
+        f"--mlp-baseline-dir={repo / 'baseline_images'}",
+        f"--junitxml={results / 'junit.xml'}",
+        "-q",
+    ]
+
+
+def failure_line(output: str) -> str:
+    """The error a failed test run ended on: its last ``E   ...Error`` line, else its last line."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if re.match(r"^E\s+\w*(Error|Exception)\b", ln)]
+    if errors:
+        return errors[-1].lstrip("E ").strip()
+    return lines[-1] if lines else "no output"
