@@ -134,17 +134,20 @@ def failing_results(folder: Path, **training_fields) -> Path:
     images["diff"] = f"{IMAGE_DIR}/result-failed-diff.png"
     obtained, kept = write_fits(folder)
     move = {"fact": "matplotlib", "kind": "library", "now": "3.12.0", "then": "3.11.2"}
-    training = layer(
-        "training",
-        "fail",
-        message="a fresh fit differs from the stored snapshot",
-        amount=arrays(8),
-        blamed=["local change"],
-        obtained=obtained,
-        baseline_snapshot=kept,
-        baseline_file="/nowhere/baseline_images/digits.npz",
-        diagnostics=copy.deepcopy(DIAGNOSTICS),
-    ) | training_fields
+    training = (
+        layer(
+            "training",
+            "fail",
+            message="a fresh fit differs from the stored snapshot",
+            amount=arrays(8),
+            blamed=["local change"],
+            obtained=obtained,
+            baseline_snapshot=kept,
+            baseline_file="/nowhere/baseline_images/digits.npz",
+            diagnostics=copy.deepcopy(DIAGNOSTICS),
+        )
+        | training_fields
+    )
     scenarios = [
         {
             "scenario": "mnist",
@@ -164,15 +167,25 @@ def failing_results(folder: Path, **training_fields) -> Path:
                     "rendering",
                     "fail",
                     message="image moved by RMS 12.573 (tolerance 0.05)",
-                    amount={"image_rms": 12.573, "tolerance": 0.05, "size_now": None,
-                            "size_baseline": None},
+                    amount={
+                        "image_rms": 12.573,
+                        "tolerance": 0.05,
+                        "size_now": None,
+                        "size_baseline": None,
+                    },
                     moved=[move],
                     blamed=["matplotlib"],
                     images=images,
                     generation="2026-11-pinned",
                 ),
-                layer("scores", "pass", amount={"scores": {"train": 0.92, "test": 0.91},
-                                                "floors": {"train": 0.9, "test": 0.85}}),
+                layer(
+                    "scores",
+                    "pass",
+                    amount={
+                        "scores": {"train": 0.92, "test": 0.91},
+                        "floors": {"train": 0.9, "test": 0.85},
+                    },
+                ),
             ],
         },  # fmt: skip
     ]

@@ -9,6 +9,11 @@ import shutil
 
 import numpy as np
 import pytest
+from PIL import Image
+
+from mlp_weights import page
+from mlp_weights.cli import main
+from mlp_weights.page_images import amplified_difference
 from page_data import (
     IMAGE_DIR,
     NOW,
@@ -18,11 +23,6 @@ from page_data import (
     parse_page,
     passing_results,
 )
-from PIL import Image
-
-from mlp_weights import page
-from mlp_weights.cli import main
-from mlp_weights.page_images import amplified_difference
 
 
 def build(folder) -> str:
@@ -68,15 +68,15 @@ def test_stack_marks_the_facts_that_moved(failing_page):
 def test_diagnostics_then_and_now_with_the_reading(failing_page):
     html = failing_page
     assert "What the weights say" in html
-    assert "largest |w| / initial bound</td><td class=\"num\">7.5</td><td class=\"num\">52.7" in html
-    assert "units never active</td><td class=\"num\">4</td><td class=\"num\">36" in html
+    assert 'largest |w| / initial bound</td><td class="num">7.5</td><td class="num">52.7' in html
+    assert 'units never active</td><td class="num">4</td><td class="num">36' in html
     assert "weights grew as with a higher learning rate: max |w| 7.5 -&gt; 52.7" in html
 
 
 def test_diagnostics_without_a_baseline_say_unknown(tmp_path):
     diagnostics = {"now": {"dead_units": 3}, "baseline": None, "labels": {}, "reading": ""}
     html = build(failing_results(tmp_path / "results", diagnostics=diagnostics))
-    assert "dead_units</td><td class=\"num\">unknown</td><td class=\"num\">3" in html
+    assert 'dead_units</td><td class="num">unknown</td><td class="num">3' in html
 
 
 def test_no_diagnostics_and_no_generation_leave_no_trace(tmp_path):
@@ -93,7 +93,7 @@ def test_no_diagnostics_and_no_generation_leave_no_trace(tmp_path):
 
 def test_generation_is_named_in_the_header_and_the_cell(failing_page):
     html = failing_page
-    assert 'Compared against baseline generation: <b>2026-11-pinned</b>' in html
+    assert "Compared against baseline generation: <b>2026-11-pinned</b>" in html
     assert "baseline generation: 2026-11-pinned" in html
 
 

@@ -201,7 +201,9 @@ def image_part(layer: dict, results_dir: Path) -> dict:
     amount = layer.get("amount") or {}
     part["rms"], part["tolerance"] = amount.get("image_rms"), amount.get("tolerance")
     pixels = {k: decode_png(raw[k]) for k in ("baseline", "result") if raw[k]}
-    part["sizes"] = {k: f"{p.shape[1]} x {p.shape[0]} px" for k, p in pixels.items() if p is not None}
+    part["sizes"] = {
+        k: f"{p.shape[1]} x {p.shape[0]} px" for k, p in pixels.items() if p is not None
+    }
     amplified = None
     if raw["baseline"] and raw["result"]:
         amplified = amplified_png(raw["baseline"], raw["result"])
