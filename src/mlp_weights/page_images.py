@@ -34,6 +34,8 @@ FADED_CONTRAST = 0.25
 LOSS_FIGSIZE = (4.8, 3.0)
 
 LOSS_DPI = 100
+#: At most this many ticks on an axis (each costs text layout).
+LOSS_TICKS = 5
 #: Its margins, as fractions of the figure: room for the axis labels.
 LOSS_MARGINS = {"left": 0.14, "right": 0.97, "top": 0.9, "bottom": 0.15}
 
@@ -102,13 +104,14 @@ def amplified_difference(baseline: np.ndarray, result: np.ndarray) -> tuple[byte
         return None
     levels = np.abs(baseline.astype(np.int16) - result).max(axis=-1)
     differs = levels > 0
-    strength = np.where(
-        differs, np.clip(AMPLIFIED_FLOOR + (1 - AMPLIFIED_FLOOR) * levels / AMPLIFIED_FULL, 0, 1), 0
-    )[..., None]
-    grey = baseline.mean(axis=-1, keepdims=True) / 255
+    # float32 throughout: half the time of float64 on a 640 x 480 figure.
+    strength = AMPLIFIED_FLOOR + (1 - AMPLIFIED_FLOOR) / AMPLIFIED_FULL * levels.astype(np.float32)
+    strength = np.where(differs, np.minimum(strength, 1), 0).astype(np.float32)[..., None]
+    grey = baseline.mean(axis=-1, keepdims=True, dtype=np.float32) / 255
     faded = 1 - FADED_CONTRAST + FADED_CONTRAST * grey
-    pixels = (1 - strength) * faded + strength * np.array(AMPLIFIED_COLOUR)
-    return encode_png(np.round(pixels * 255).astype(np.uint8)), int(np.count_nonzero(differs))
+    colour = np.array(AMPLIFIED_COLOUR, dtype=np.float32)
+    pixels = (1 - strength) * faded + strength * colour
+    return encode_png((pixels * 255 + 0.5).astype(np.uint8)), int(np.count_nonzero(differs))
 
 
 def figure_png(fig) -> bytes:
@@ -131,8 +134,9 @@ def loss_curves_png(baseline, now) -> bytes:
     from .plot import drawing_style
 
     with drawing_style():
-        # Fixed margins and one axes: drawn in 57 ms of CPU here, where a second
-        # axes for the difference took 88 ms and a layout engine more again.
+        # Fixed margins, one axes, few ticks and a placed legend: drawn in 46 ms
+        # of CPU here, where a second axes for the difference took 88 ms, and a
+        # layout engine more again.
         fig = Figure(figsize=LOSS_FIGSIZE, dpi=LOSS_DPI)
         fig.subplots_adjust(**LOSS_MARGINS)
         ax = fig.add_subplot()
@@ -145,9 +149,10 @@ def loss_curves_png(baseline, now) -> bytes:
             ax.set_title(
                 f"largest difference {gap[epoch]:+.3g} (epoch {epoch + 1})", fontsize="medium"
             )
+        ax.locator_params(nbins=LOSS_TICKS)
         ax.set_xlabel("epoch")
         ax.set_ylabel("training loss")
-        ax.legend()
+        ax.legend(loc="upper right")
         return figure_png(fig)
 
 
