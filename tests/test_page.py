@@ -225,3 +225,11 @@ def test_the_template_is_package_data():
     assert resources.files("mlp_weights").joinpath(page.TEMPLATE_NAME).is_file()
     pyproject = (REPO / "pyproject.toml").read_text()
     assert f'mlp_weights = ["{page.TEMPLATE_NAME}"]' in pyproject
+
+
+def test_a_seed_failure_shows_its_arrays_and_no_figures(tmp_path):
+    folder = failing_results(tmp_path / "results", layer="seed", obtained=None)
+    html = build(folder)
+    assert "digits &middot; seed: moved" in html
+    assert "loss per epoch" not in html and "weights: baseline" not in html
+    assert "first-layer weights</td>" in html

@@ -251,15 +251,24 @@ def training_part(layer: dict, scenario: dict, results_dir: Path) -> dict:
     name = scenario["scenario"]
     now = _snapshot(resolve(results_dir, layer.get("obtained")), name)
     then = _snapshot(resolve(results_dir, layer.get("baseline_snapshot")), name)
-    part = {"loss": None, "grids": [], "arrays": [], "diagnostics": diagnostics_part(layer)}
-    if now is not None or then is not None:
+    # Figures for a failed training layer only: the seed layer compares
+    # published numbers and keeps no fit.
+    figures = layer.get("status") == FAIL and layer.get("layer") == "training"
+    part = {
+        "figures": figures,
+        "loss": None,
+        "grids": [],
+        "arrays": [],
+        "diagnostics": diagnostics_part(layer),
+    }
+    if figures and (now is not None or then is not None):
         part["loss"] = png_data_uri(
             loss_curves_png(
                 then.loss_curve if then is not None else None,
                 now.loss_curve if now is not None else None,
             )
         )
-    if layer.get("status") == FAIL:
+    if figures:
         # The baseline image is drawn from the snapshot's weights; the
         # pipeline's result is the fresh fit drawn.
         grids = (
