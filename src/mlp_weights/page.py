@@ -393,13 +393,12 @@ def page_context(data: dict, results_dir: Path) -> dict:
         "failed": failed,
         "title": "some layers moved" if failed else "nothing moved",
         "created": data.get("created", ""),
-        "results_dir": data.get("results_dir", str(results_dir)),
+        # The folder the page is written into, which a downloaded artifact
+        # moves away from the path the run recorded.
+        "results_dir": str(results_dir),
         "baseline_dir": data.get("baseline_dir", ""),
         "counts": data.get("counts") or {},
-        "lines": [
-            {"scenario": s["scenario"], "line": s.get("verdict", ""), "problem": None}
-            for s in scenarios
-        ],
+        "lines": [{"scenario": s["scenario"], "line": s.get("verdict", "")} for s in scenarios],
         "problems": [
             f"{s['scenario']}: {s['baseline_problem']}"
             for s in scenarios
