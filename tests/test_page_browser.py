@@ -102,6 +102,8 @@ def test_the_swipe_slider_moves_the_edge_between_baseline_and_result(browser, fa
     )
     after = browser.evaluate(f"getComputedStyle({top}).clipPath")
     assert before == "inset(0px 0px 0px 50%)" and after == "inset(0px 0px 0px 10%)"
+    # The edge between them is drawn where the slider puts it.
+    assert browser.evaluate(f"{compare}.querySelector('.swipe .edge').style.left") == "10%"
 
 
 def test_blink_flips_between_baseline_and_result(browser, failing_page):
