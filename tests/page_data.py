@@ -223,6 +223,7 @@ class PageParser(HTMLParser):
         super().__init__()
         self.links: list[tuple[str, str, str]] = []
         self.images: list[str] = []
+        self.copies: list[str] = []
         self.cells: list[str] = []
         self.stylesheets = 0
 
@@ -231,7 +232,10 @@ class PageParser(HTMLParser):
         for name in ("src", "href", "srcset", "action", "poster"):
             if attrs.get(name) is not None:
                 self.links.append((tag, name, attrs[name]))
-        if tag == "img":
+        if tag == "img" and "data-copy" in attrs:
+            # Filled by the page's script from the side-by-side panel it names.
+            self.copies.append(attrs["data-copy"])
+        elif tag == "img":
             self.images.append(attrs.get("src") or "")
         if tag == "link":
             self.stylesheets += 1

@@ -47,10 +47,11 @@ def test_failing_page_is_self_contained_and_puts_failures_first(failing_page):
     html = failing_page
     parsed = assert_self_contained(html)
     assert parsed.cells == ["fail", "fail", "pass", "skip"]
-    # baseline, result, difference and amplified difference; baseline and
-    # result again under the swipe and blink views; loss curves and both
-    # weight grids, drawn from the kept fits.
-    assert len(parsed.images) == 4 + 2 + 2 + 3
+    # baseline, result, difference and amplified difference; loss curves and
+    # both weight grids, drawn from the kept fits. The swipe and blink views
+    # copy baseline and result from the side-by-side panels.
+    assert len(parsed.images) == 4 + 3
+    assert parsed.copies == ["baseline", "result"] * 2
     assert "some layers moved" in html
     assert "RMS 12.573 (tolerance 0.05)" in html
     assert "120 x 80 px" in html
@@ -155,7 +156,7 @@ def test_a_downloaded_folder_finds_its_files_by_name(tmp_path):
     shutil.move(failing_results(tmp_path / "results"), moved)
     html = build(moved)
     assert 'class="missing"' not in html
-    assert len(parse_page(html).images) == 11
+    assert len(parse_page(html).images) == 7
 
 
 def test_amplified_difference_makes_a_one_pixel_shift_plain():
