@@ -18,6 +18,8 @@ diagnostics); then every other cell on one line.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from importlib import resources
 from pathlib import Path
 
@@ -324,9 +326,26 @@ def render_page(data: dict, results_dir: str | Path) -> str:
     return template.render(page_context(data, Path(results_dir)))
 
 
+@contextlib.contextmanager
+def new_objects_collected_only():
+    """Let garbage collection meanwhile look at new objects only (``gc.freeze``).
+
+    A test process holds about 270,000 objects when the run ends; the page's
+    allocations triggered a full collection of them, which took 0.15 to 0.2 s
+    of the 0.35 to 0.42 s that writing the page of a training failure took.
+    Frozen objects are collected as usual again after :func:`gc.unfreeze`.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def write_page(data: dict, results_dir: str | Path) -> Path:
     """Render the page and write it atomically beside ``verdict.json``."""
-    html = render_page(data, results_dir)
+    with new_objects_collected_only():
+        html = render_page(data, results_dir)
     path = Path(results_dir) / PAGE_NAME
     with atomic_write(path) as fh:
         fh.write(html.encode("utf-8"))
