@@ -118,11 +118,13 @@ def write_fits(folder: Path) -> tuple[str, str]:
     return str(folder / "digits.obtained.npz"), str(folder / "digits.baseline.npz")
 
 
-def failing_results(folder: Path, **training_fields) -> Path:
+def failing_results(folder: Path, fits: bool = True, **training_fields) -> Path:
     """A results folder where digits' rendering moved (one-pixel shift) and training moved.
 
     The training record carries ``diagnostics`` and the rendering record a
-    ``generation``; ``training_fields`` override the training record.
+    ``generation``; ``training_fields`` override the training record. Without
+    ``fits``, the folder holds no fits, so the page draws no loss curves and
+    no weight grid (faster, for tests that look at other parts).
     """
     folder.mkdir(parents=True, exist_ok=True)
     images = {}
@@ -132,7 +134,7 @@ def failing_results(folder: Path, **training_fields) -> Path:
     diff = np.abs(figure_pixels(1).astype(int) - figure_pixels(0)) * 10
     write_png(folder / IMAGE_DIR / "result-failed-diff.png", np.clip(diff, 0, 255))
     images["diff"] = f"{IMAGE_DIR}/result-failed-diff.png"
-    obtained, kept = write_fits(folder)
+    obtained, kept = write_fits(folder) if fits else (None, None)
     move = {"fact": "matplotlib", "kind": "library", "now": "3.12.0", "then": "3.11.2"}
     training = (
         layer(

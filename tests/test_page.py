@@ -76,12 +76,12 @@ def test_diagnostics_then_and_now_with_the_reading(failing_page):
 
 def test_diagnostics_without_a_baseline_say_unknown(tmp_path):
     diagnostics = {"now": {"dead_units": 3}, "baseline": None, "labels": {}, "reading": ""}
-    html = build(failing_results(tmp_path / "results", diagnostics=diagnostics))
+    html = build(failing_results(tmp_path / "results", fits=False, diagnostics=diagnostics))
     assert 'dead_units</td><td class="num">unknown</td><td class="num">3' in html
 
 
 def test_no_diagnostics_and_no_generation_leave_no_trace(tmp_path):
-    folder = failing_results(tmp_path / "results")
+    folder = failing_results(tmp_path / "results", fits=False)
     data = json.loads((folder / "verdict.json").read_text())
     for record in data["scenarios"][1]["layers"]:
         record.pop("diagnostics", None)
@@ -99,7 +99,7 @@ def test_generation_is_named_in_the_header_and_the_cell(failing_page):
 
 
 def test_bisection_in_the_folder_is_shown(tmp_path):
-    folder = failing_results(tmp_path / "results")
+    folder = failing_results(tmp_path / "results", fits=False)
     (folder / "bisect.json").write_text(
         json.dumps(
             {
@@ -144,7 +144,9 @@ def test_passing_page_collapses_every_cell_to_one_line(tmp_path):
 
 
 def test_text_from_the_verdict_is_escaped(tmp_path):
-    folder = failing_results(tmp_path / "results", message='<script>alert("x")</script>')
+    folder = failing_results(
+        tmp_path / "results", fits=False, message='<script>alert("x")</script>'
+    )
     html = build(folder)
     assert '<script>alert("x")</script>' not in html
     assert "&lt;script&gt;alert(" in html
@@ -175,7 +177,7 @@ def test_amplified_difference_makes_a_one_pixel_shift_plain():
 
 
 def test_report_rebuilds_the_page(tmp_path, capsys):
-    folder = failing_results(tmp_path / "results")
+    folder = failing_results(tmp_path / "results", fits=False)
     assert main(["report", str(folder)]) == 0
     assert capsys.readouterr().out == f"wrote {folder / 'verdict.html'}\n"
     assert_self_contained((folder / "verdict.html").read_text())
