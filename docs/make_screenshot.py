@@ -9,7 +9,8 @@ Without ``--results``, it makes its own failing run first: the layer tests
 of the offline scenarios with training changed the way the self-test
 changes it (``--mlp-inject training``: scikit-learn's learning rate 1% off),
 into a temporary folder. Either way it photographs the top of the folder's
-``verdict.html`` in headless Chromium.
+``verdict.html`` in headless Chromium (with ``--results``, the page is
+rebuilt first, as ``mlp-weights report`` does).
 """
 
 from __future__ import annotations
@@ -68,10 +69,17 @@ def main() -> int:
     from PIL import Image
 
     with tempfile.TemporaryDirectory() as folder:
-        page = args.results / "verdict.html" if args.results else None
-        if page is not None and not page.is_file():
-            sys.exit(f"no verdict.html in {args.results}")
-        page = page or failing_run(Path(folder) / "results")
+        if args.results:
+            from mlp_weights.errors import MLPWeightsError
+            from mlp_weights.page import rebuild_page
+
+            # The page as today's template draws it, from the folder's verdict.
+            try:
+                page = rebuild_page(args.results)
+            except MLPWeightsError as exc:
+                sys.exit(str(exc))
+        else:
+            page = failing_run(Path(folder) / "results")
         shot = Path(folder) / "shot.png"
         photograph(page, browser, shot)
         with Image.open(shot) as image:
