@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from mlp_weights import report
 from mlp_weights.manifest import environment_versions
 
 pytestmark = pytest.mark.usefixtures("warm_process", "no_ci_summary")
@@ -127,7 +128,10 @@ def test_verdict_files_and_ci_summary(pytester, monkeypatch):
     line = verdict["scenarios"][0]["verdict"]
     assert line.startswith("training moved (first-layer weights: 3 of 10 differ, max rel 2.0e-02)")
     markdown = (pytester.path / "results" / "verdict.md").read_text()
-    assert summary.read_text() == markdown + "\n"
+    # The same, but the summary's link to the page names where it is.
+    link, in_summary = report.page_link(), report.page_link(in_summary=True)
+    assert link in markdown
+    assert summary.read_text() == markdown.replace(link, in_summary) + "\n"
     assert "| digits | training | FAIL |" in markdown
     result.stdout.fnmatch_lines(["*mlp-weights verdict*", "digits: training moved*"])
 

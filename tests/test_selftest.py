@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from mlp_weights.manifest import environment_versions
+from page_data import assert_self_contained
 
 REPO = Path(__file__).resolve().parent.parent
 LAYER_TESTS = REPO / "tests" / "test_layers.py"
@@ -130,6 +131,19 @@ def test_training_change_fails_training_not_rendering(pytester, tmp_path, untouc
     assert obtained == run.results_dir / "digits.obtained.npz" and obtained.exists()
     assert f"obtained fit kept in {obtained}" in run.output
     assert "scikit-learn 1.9" in run.output or "scikit-learn" in run.output
+    # ... with the snapshot it was compared with, so the page can be rebuilt
+    # from the results folder alone.
+    assert training["baseline_file"] == str(baselines / "digits.npz")
+    assert (
+        Path(training["baseline_snapshot"]).read_bytes() == (baselines / "digits.npz").read_bytes()
+    )
+    # The page shows the failures first, and training's loss curves and weight grids.
+    html = (run.results_dir / "verdict.html").read_text(encoding="utf-8")
+    page = assert_self_contained(html)
+    assert page.cells[:4] == ["fail"] * 4 and set(page.cells[4:]) == {"pass"}
+    assert html.count("loss per epoch, baseline and fresh fit") == 2
+    assert html.count("weights: now (fresh fit)") == 2
+    assert 'class="missing"' not in html
 
 
 def test_same_versions_blame_what_moved_in_the_environment(pytester, tmp_path):
@@ -194,6 +208,12 @@ def test_drawing_change_fails_rendering_not_training(pytester, tmp_path, untouch
         assert (run.results_dir / image).exists()
     assert f"matplotlib {matplotlib.__version__} now, 0.0-baseline at the baseline" in run.output
     assert run.scenario("digits")["verdict"].startswith("rendering moved (RMS ")
+    # The page shows each moved image four ways, the amplified difference among them.
+    html = (run.results_dir / "verdict.html").read_text(encoding="utf-8")
+    page = assert_self_contained(html)
+    assert page.cells[:4] == ["fail"] * 4 and set(page.cells[4:]) == {"pass"}
+    assert html.count('data-panel="amplified"') == 4
+    assert '<tr class="moved"><td>matplotlib</td>' in html
 
 
 def test_failing_run_leaves_the_baselines_byte_for_byte(pytester, untouched_baselines):

@@ -241,8 +241,10 @@ def test_json_and_markdown_views(tmp_path, monkeypatch):
         {"digits": (THEN, None)},
         THEN | {"matplotlib": "3.10.0"},
     )
+    for name in report.RUN_URL_ENV:
+        monkeypatch.delenv(name, raising=False)
     written = report.write_verdict(verdict, tmp_path / "results", tmp_path / "baselines")
-    assert [p.name for p in written] == ["verdict.json", "verdict.md"]
+    assert [p.name for p in written] == ["verdict.json", "verdict.md", "verdict.html"]
     data = json.loads(written[0].read_text())
     assert data["schema"] == "mlp-weights-verdict" and data["schema_version"] == 1
     assert data["layers_run"] == ["training", "rendering"]
@@ -255,5 +257,21 @@ def test_json_and_markdown_views(tmp_path, monkeypatch):
     markdown = written[1].read_text()
     assert "| digits | rendering | FAIL | RMS 12.573 | matplotlib |" in markdown
     assert "- **digits**: rendering moved (RMS 12.573), blamed: matplotlib" in markdown
-    assert summary.read_text() == "earlier step\n" + markdown + "\n"
+    # verdict.md links to the page beside it; the job summary says where it is.
+    assert markdown.endswith(
+        "\nImages, loss curves and blame in one page: [verdict.html](verdict.html) "
+        "(beside this file).\n"
+    )
+    in_summary = markdown.replace(report.page_link(), report.page_link(in_summary=True))
+    assert in_summary.endswith("one page: `verdict.html`, in the results folder.\n")
+    assert summary.read_text() == "earlier step\n" + in_summary + "\n"
     assert "rendering moved (RMS 12.573), blamed: matplotlib" in report.to_text(verdict)
+
+
+def test_the_job_summary_links_to_the_runs_artifacts(monkeypatch):
+    for name, value in zip(report.RUN_URL_ENV, ("https://github.com", "o/r", "42")):
+        monkeypatch.setenv(name, value)
+    assert report.page_link(in_summary=True) == (
+        "Images, loss curves and blame in one page: `verdict.html`, in "
+        "[this run's artifacts](https://github.com/o/r/actions/runs/42#artifacts)."
+    )

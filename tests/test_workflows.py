@@ -195,6 +195,31 @@ def test_a_failed_bisect_fails_the_step_and_is_still_reported(tmp_path):
     assert "The bisection of numpy wrote no bisect.md" in summary
 
 
+def test_the_verdict_page_is_rebuilt_with_the_bisections(tmp_path):
+    results = tmp_path / "mpl-results"
+    (results / "upgrade").mkdir(parents=True)
+    (results / "upgrade" / "verdict.json").write_text("{}")
+    for library in ("matplotlib", "numpy"):
+        (results / f"bisect-{library}").mkdir()
+    (results / "bisect-matplotlib" / "bisect.json").write_text("{}")
+    tool = tmp_path / ".tox" / "upgrade" / "bin" / "mlp-weights"
+    tool.parent.mkdir(parents=True)
+    tool.write_text(f'#!/usr/bin/env bash\necho "mlp-weights $*" >> "{tmp_path / "calls.log"}"\n')
+    tool.chmod(0o755)
+    script = step_script(UPGRADE, "Put the bisections on the verdict page")
+    proc, calls, _, _ = run_step(script, tmp_path, {})
+    assert proc.returncode == 0, proc.stderr
+    assert calls == ["mlp-weights report mpl-results/upgrade"]
+    assert (results / "upgrade" / "bisect-matplotlib" / "bisect.json").exists()
+    assert not (results / "upgrade" / "bisect-numpy").exists()
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_the_verdict_page_is_its_own_artifact(name):
+    assert re.search(r"name: Upload the verdict page\n\s+if: always\(\)", ALL[name])
+    assert re.search(r"path: mpl-results/(\*|upgrade)/verdict\.html", ALL[name])
+
+
 def issue_step(tmp_path, result, open_issue):
     env = {
         "RESULT": result,

@@ -1,4 +1,4 @@
-"""The ``mlp-weights`` command: ``run``, ``regen``, ``bench`` and ``bisect``.
+"""The ``mlp-weights`` command: ``run``, ``regen``, ``bench``, ``bisect`` and ``report``.
 
 Every user-facing failure is one line on stderr, exit code 2 for bad
 input and 1 for anything else the user can act on; never a traceback.
@@ -158,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_bisect_parser(sub)
+    add_report_parser(sub)
     return parser
 
 
@@ -221,6 +222,19 @@ def add_bisect_parser(subparsers) -> None:
         metavar="N",
         help="probes side by side; a binary search probes the next candidates ahead "
         "(default: the number of cores, here %(default)s)",
+    )
+
+
+def add_report_parser(subparsers) -> None:
+    """``mlp-weights report RESULTS_DIR``: rebuild verdict.html from a results folder."""
+    report = subparsers.add_parser(
+        "report",
+        help="rebuild verdict.html from the files in a results folder",
+        description="Rebuild the self-contained page verdict.html from verdict.json and the "
+        "images and fits in RESULTS_DIR (a results folder, e.g. one downloaded from CI).",
+    )
+    report.add_argument(
+        "results_dir", metavar="RESULTS_DIR", help="the folder that holds verdict.json"
     )
 
 
@@ -335,7 +349,20 @@ def cmd_bisect(args) -> int:
         return Terminated.exit_code
 
 
-COMMANDS = {"run": cmd_run, "regen": cmd_regen, "bench": cmd_bench, "bisect": cmd_bisect}
+def cmd_report(args) -> int:
+    from .page import rebuild_page
+
+    print(f"wrote {rebuild_page(args.results_dir)}")
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "regen": cmd_regen,
+    "bench": cmd_bench,
+    "bisect": cmd_bisect,
+    "report": cmd_report,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,10 +16,12 @@ What it does, in order:
 - after each layer test: turns its finding (or pytest-mpl's comparison) into
   a typed :class:`~mlp_weights.results.LayerResult` with what moved and who
   is blamed, adds the explanation to the failure, keeps a failing fit as
-  ``<scenario>.obtained.npz``, and sends the record to the controller
+  ``<scenario>.obtained.npz`` beside a copy of the snapshot it was compared
+  with (``<scenario>.baseline.npz``, so the page can be rebuilt from the
+  results folder alone), and sends the record to the controller
   through the report (so ``-n 2`` gives the same verdict);
-- at the end: builds the verdict, writes ``verdict.json`` and ``verdict.md``
-  into the results folder (and the Markdown into ``$GITHUB_STEP_SUMMARY``),
+- at the end: builds the verdict, writes ``verdict.json``, ``verdict.md``
+  and ``verdict.html`` into the results folder (and the Markdown into ``$GITHUB_STEP_SUMMARY``),
   prints the table, and removes pytest-mpl's per-worker files.
 """
 
@@ -47,6 +49,7 @@ SCENARIO_ARG = "scenario_name"
 STALE_FILES = (
     "verdict.json",
     "verdict.md",
+    "verdict.html",
     "results.json",
     "fig_comparison.html",
     "fig_comparison_basic.html",
@@ -57,7 +60,7 @@ STALE_FILES = (
 )
 #: pytest-mpl's per-worker files, merged by the controller at the end of a run.
 WORKER_PATTERNS = ("results-xdist-*.json", "generated-hashes-xdist-*.json")
-STALE_PATTERNS = (*WORKER_PATTERNS, "*.obtained.npz")
+STALE_PATTERNS = (*WORKER_PATTERNS, "*.obtained.npz", "*.baseline.npz")
 #: Files pytest-mpl writes into a test's folder of the results folder.
 MPL_TEST_FILES = {"baseline.png", "result.png", "result-failed-diff.png"}
 
@@ -244,12 +247,14 @@ class SuitePlugin:
     def layer_result(self, item, call, report, layer: str, scenario: str) -> LayerResult:
         """The typed record of one finished layer test."""
         from .layers import LAYERS
+        from .suite import compared_file
         from .verdict import blame
 
         if report.skipped:
             return LayerResult(layer, scenario, SKIP, nodeid=item.nodeid)
         finding, images = self.finding_of(item, call, report)
         status = FAIL if report.failed else PASS
+        baseline_file = compared_file(layer, scenario, self.baseline_dir)
         result = LayerResult(
             layer,
             scenario,
@@ -258,6 +263,7 @@ class SuitePlugin:
             message=finding.message,
             amount=finding.amount,
             images=images,
+            baseline_file=str(baseline_file) if baseline_file else None,
             nodeid=item.nodeid,
             diagnostics=finding.diagnostics,
         )
@@ -266,6 +272,8 @@ class SuitePlugin:
         if finding.obtained is not None and status == FAIL:
             result.obtained = str(self.write_obtained(scenario, finding.obtained))
             result.message += f"\nobtained fit kept in {result.obtained}"
+            if baseline_file is not None and baseline_file.is_file():
+                result.baseline_snapshot = str(self.keep_baseline(scenario, baseline_file))
         if status == FAIL:
             facts, _ = self.baseline_facts(scenario)
             result.moved, result.blamed = blame(LAYERS[layer], result.kind, self.now, facts)
@@ -297,6 +305,12 @@ class SuitePlugin:
         folder = self.results_dir
         folder.mkdir(parents=True, exist_ok=True)
         return save_snapshot(snapshot, folder / f"{scenario}.obtained.npz")
+
+    def keep_baseline(self, scenario: str, path: Path) -> Path:
+        """Copy the snapshot a failing fit was compared with beside the obtained fit."""
+        copy = self.results_dir / f"{scenario}.baseline.npz"
+        shutil.copyfile(path, copy)
+        return copy
 
     def pytest_runtest_logreport(self, report):
         if hasattr(self.config, "workerinput"):

@@ -1,8 +1,9 @@
 """Views of a :class:`~mlp_weights.verdict.Verdict`: terminal text, Markdown, JSON.
 
-After every run the suite writes ``verdict.json`` and ``verdict.md`` into
-the results folder; when ``GITHUB_STEP_SUMMARY`` is set, the Markdown is
-appended there too, so that it shows on the CI job's page. The JSON schema
+After every run the suite writes ``verdict.json``, ``verdict.md`` and the
+page ``verdict.html`` (:mod:`mlp_weights.page`) into the results folder;
+when ``GITHUB_STEP_SUMMARY`` is set, the Markdown is appended there too, so
+that it shows on the CI job's page. The JSON schema
 is documented in the README ("Reading a failure") and versioned by
 :data:`SCHEMA_VERSION`.
 """
@@ -25,6 +26,9 @@ SCHEMA_VERSION = 1
 JSON_NAME = "verdict.json"
 MARKDOWN_NAME = "verdict.md"
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+#: GitHub Actions' variables that make the address of a run's page, where
+#: its artifacts (the page among them) are listed.
+RUN_URL_ENV = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
 
 TABLE_COLUMNS = ("scenario", "layer", "result", "amount", "blamed")
 
@@ -60,8 +64,30 @@ def to_text(verdict: Verdict) -> str:
     return table + "\n\n" + "\n".join(verdict_lines(verdict))
 
 
-def to_markdown(verdict: Verdict, title: str = "mlp-weights verdict") -> str:
-    """The same, as Markdown for a CI job summary or a pull-request comment."""
+def page_link(in_summary: bool = False) -> str:
+    """The Markdown line that points at ``verdict.html``.
+
+    In ``verdict.md`` the page is beside it; in a CI job summary it is in
+    the run's artifacts, whose page GitHub's variables name.
+    """
+    from .page import PAGE_NAME
+
+    text = "Images, loss curves and blame in one page"
+    if not in_summary:
+        return f"{text}: [{PAGE_NAME}]({PAGE_NAME}) (beside this file)."
+    parts = [os.environ.get(name) for name in RUN_URL_ENV]
+    if all(parts):
+        server, repository, run = parts
+        url = f"{server}/{repository}/actions/runs/{run}#artifacts"
+        return f"{text}: `{PAGE_NAME}`, in [this run's artifacts]({url})."
+    return f"{text}: `{PAGE_NAME}`, in the results folder."
+
+
+def to_markdown(verdict: Verdict, title: str = "mlp-weights verdict", link: str = "") -> str:
+    """The same, as Markdown for a CI job summary or a pull-request comment.
+
+    ``link`` (see :func:`page_link`) ends it when given.
+    """
     status = "some layers moved" if verdict.failed else "nothing moved"
     lines = [f"## {title}: {status}", ""]
     if not verdict.scenarios:
@@ -75,6 +101,8 @@ def to_markdown(verdict: Verdict, title: str = "mlp-weights verdict") -> str:
         if k in verdict.now
     )
     lines += ["", f"Tested with {versions}.", ""]
+    if link:
+        lines += [link, ""]
     return "\n".join(lines)
 
 
@@ -106,18 +134,23 @@ def to_json(verdict: Verdict, baseline_dir, results_dir) -> dict:
 
 
 def write_verdict(verdict: Verdict, results_dir, baseline_dir) -> list[Path]:
-    """Write ``verdict.json`` and ``verdict.md``; append the Markdown to the CI summary."""
+    """Write ``verdict.json``, ``verdict.md`` and ``verdict.html``; append the Markdown to
+    the CI summary."""
+    from .page import write_page
+
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    markdown = to_markdown(verdict)
-    data = json.dumps(to_json(verdict, baseline_dir, results_dir), indent=2) + "\n"
+    record = to_json(verdict, baseline_dir, results_dir)
+    data = json.dumps(record, indent=2) + "\n"
+    markdown = to_markdown(verdict, link=page_link())
     written = []
     for name, text in ((JSON_NAME, data), (MARKDOWN_NAME, markdown)):
         with atomic_write(results_dir / name) as fh:
             fh.write(text.encode("utf-8"))
         written.append(results_dir / name)
+    written.append(write_page(record, results_dir))
     summary = os.environ.get(STEP_SUMMARY_ENV)
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(markdown + "\n")
+            fh.write(to_markdown(verdict, link=page_link(in_summary=True)) + "\n")
     return written

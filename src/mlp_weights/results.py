@@ -83,6 +83,8 @@ class LayerResult:
     blamed: list[str] = field(default_factory=list)
     images: dict | None = None
     obtained: str | None = None
+    baseline_file: str | None = None
+    baseline_snapshot: str | None = None
     nodeid: str = ""
     diagnostics: dict | None = None
 

@@ -43,6 +43,15 @@ IMAGE_TOLERANCE = 0.05
 MPL_COMPARE = {"style": STYLE, "tolerance": IMAGE_TOLERANCE, "savefig_kwargs": SAVEFIG_KWARGS}
 
 
+def compared_file(layer: str, scenario: str, baseline_dir: str | os.PathLike) -> Path | None:
+    """The baseline file ``layer`` compares a scenario against (none for scores and seed)."""
+    if layer == "training":
+        return snapshot_path(baseline_dir, scenario)
+    if layer in ("rendering", "pipeline"):
+        return image_path(baseline_dir, scenario)
+    return None
+
+
 def data_available(scenario: Scenario) -> tuple[bool, str]:
     """Whether a scenario's data loads offline; the reason when it does not."""
     from .data import is_cached, resolve_data_home
