@@ -81,6 +81,9 @@ class LayerResult:
     images: dict | None = None
     obtained: str | None = None
     nodeid: str = ""
+    #: The baseline generation compared against (``LAYER/LABEL``); None for a
+    #: layer that compares no stored file.
+    generation: str | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
