@@ -20,14 +20,13 @@ from pathlib import Path
 
 from .baselines import (
     DEFAULT_PINNED_FILE,
-    PINNED_FILE_ENV,
     REGEN_LAYERS,
     FileDecision,
     RegenReport,
     decide_image,
     decide_snapshot,
-    replace_file,
     default_pinned_file,
+    replace_file,
     unpinned_libraries,
 )
 from .errors import MLPWeightsError, UsageError
@@ -70,15 +69,18 @@ def relative_pins(pins: Path, baseline_dir: Path) -> str:
 
 
 def generation_pins(generation: Generation, baseline_dir: Path, explicit) -> Path:
-    """The pins the stack must match: ``--pinned``, ``$MLP_WEIGHTS_PINNED``, else the generation's.
+    """The pins the stack must match: ``--pinned``, else the generation's own pins file.
 
     A generation's pins path is relative to the project root; for a
     baseline folder outside a checkout (a temporary one), the checkout's
-    file of the same name.
+    file of the same name. A generation that records no pins file yet (the
+    first of its layer) uses :func:`default_pinned_file` (``$MLP_WEIGHTS_PINNED``,
+    else ``requirements/pinned.txt``). The generation's own file wins over the
+    variable, so that no environment can rewrite another stack's generation.
     """
     if explicit:
         return Path(explicit)
-    if os.environ.get(PINNED_FILE_ENV) or not generation.pins:
+    if not generation.pins:
         return default_pinned_file(baseline_dir)
     beside = project_root(baseline_dir) / generation.pins
     checkout = Path(__file__).resolve().parents[2] / generation.pins
