@@ -203,8 +203,15 @@ def test_pinned_option_and_variable_point_elsewhere(project, tmp_path_factory, c
     write_pins(project, **{"scikit-learn": "0.1"})
     assert regen(project / "baseline_images", "--pinned", str(pins)) == 0
     assert regen(project / "baseline_images") == 1
+    # The variable names the pins of a first generation; an existing
+    # generation keeps its own (so no environment rewrites another's).
     monkeypatch.setenv(baselines.PINNED_FILE_ENV, str(pins))
-    assert regen(project / "baseline_images") == 0
+    assert regen(project / "baseline_images") == 1
+    assert "refusing to regenerate baselines training/all" in capsys.readouterr().err
+    fresh = project / "fresh"
+    assert regen(fresh) == 0
+    manifest = json.loads((fresh / "manifest.json").read_text())
+    assert manifest["generations"]["training/all"]["pins"] == str(pins)
 
 
 def test_allow_unpinned_runs_and_the_manifest_says_so(project, capsys):

@@ -40,6 +40,9 @@ from .layers import LAYERS
 GENERATION_ENV = "MLP_WEIGHTS_GENERATION"
 #: The layers with stored files, and the kind of file each stores per scenario.
 GENERATION_LAYERS = {"training": ("snapshot", ".npz"), "rendering": ("image", ".png")}
+#: The generation layer whose files each layer compares: the pipeline compares
+#: the rendering layer's image; scores and seed compare no stored file.
+COMPARES_FILES_OF = {"training": "training", "rendering": "rendering", "pipeline": "rendering"}
 #: Label of the generation each layer of a format-1 folder reads as; its files
 #: are at the top of the folder.
 LEGACY_LABEL = "all"
@@ -349,6 +352,11 @@ def narrowed(neighbour: Generation, new_ranges: dict[str, str]) -> dict[str, str
 
 
 # -- choice ---------------------------------------------------------------------------
+
+
+def scenarios_with_baselines(generations: list[Generation]) -> list[str]:
+    """Scenarios that some generation holds a file for."""
+    return list(dict.fromkeys(s for g in generations for s in g.scenarios))
 
 
 def forced_names(option: list[str] | None = None) -> list[str]:

@@ -36,6 +36,7 @@ import pytest
 
 from .baselines import resolve_baseline_dir
 from .errors import BaselineError
+from .generations import COMPARES_FILES_OF
 from .layers import UMBRELLA_MARKER, layer_of_markers, marker_lines
 from .results import FAIL, PASS, SKIP, Finding, Kind, LayerFailure, LayerResult
 from .scenarios import SCENARIOS
@@ -62,9 +63,6 @@ WORKER_PATTERNS = ("results-xdist-*.json", "generated-hashes-xdist-*.json")
 STALE_PATTERNS = (*WORKER_PATTERNS, "*.obtained.npz")
 #: Files pytest-mpl writes into a test's folder of the results folder.
 MPL_TEST_FILES = {"baseline.png", "result.png", "result-failed-diff.png"}
-#: The generation layer whose files each layer compares: the pipeline compares
-#: the rendering layer's image; scores and seed compare no stored file.
-COMPARES_FILES_OF = {"training": "training", "rendering": "rendering", "pipeline": "rendering"}
 
 _finding_key = pytest.StashKey[Finding]()
 
