@@ -139,7 +139,8 @@ def test_own_tests_never_overwrite_the_layer_report():
 def test_oldest_is_a_gate_against_its_own_generation():
     """Any failure ends it red, on every machine: no report step softens it."""
     config = tox_config()
-    own, layers = results_paths(config, "testenv:oldest")
+    own, layers, selftest = results_paths(config, "testenv:oldest")
+    assert selftest == "{toxinidir}/mpl-results/{envname}-selftest"
     assert own == "{toxinidir}/mpl-results/{envname}-own"
     assert layers == "{toxinidir}/mpl-results/{envname}"
     commands = resolved(config, "testenv:oldest", "commands")

@@ -60,12 +60,17 @@ def range_libraries(layer: str) -> tuple[str, ...]:
 
 
 def _specifier_set(text: str):
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    """A SpecifierSet, or None; every clause must be a PEP 440 one (older packaging
+    releases read anything else as a "legacy" specifier)."""
+    from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 
     try:
-        return SpecifierSet(text)
+        specifiers = SpecifierSet(text)
+        for clause in specifiers:
+            Specifier(str(clause))
     except InvalidSpecifier:
         return None
+    return specifiers
 
 
 def _version(text: str):
@@ -99,6 +104,11 @@ def parse_range(items, layer: str) -> dict[str, str]:
                 "e.g. --range 'matplotlib<3.11'"
             ) from None
         name = requirement.name.lower()
+        if _specifier_set(str(requirement.specifier)) is None:
+            raise UsageError(
+                f"cannot read the range {item!r}; write it as a requirement, "
+                "e.g. --range 'matplotlib<3.11'"
+            )
         if name not in allowed or requirement.extras or requirement.marker or requirement.url:
             raise UsageError(
                 f"--range {item!r}: the {layer} layer depends on {', '.join(allowed)} only "

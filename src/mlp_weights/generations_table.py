@@ -112,10 +112,14 @@ def find_problems(generations, pins, root: Path, baseline_dir: Path) -> list[str
 
 def generations_report(baseline_dir: Path) -> tuple[list[str], list[str]]:
     """The lines ``mlp-weights generations`` prints, and the problems found."""
-    from .generations import read_generations
+    from .generations import GENERATION_LAYERS, read_generations
 
     root = baseline_dir.resolve().parent
-    generations = read_generations(baseline_dir, check=False)
+    order = list(GENERATION_LAYERS)
+    generations = sorted(
+        read_generations(baseline_dir, check=False),
+        key=lambda g: (order.index(g.layer), g.name),
+    )
     pins = pins_files(root)
     tox = tox_environments(root / TOX_INI)
     rows = []

@@ -33,6 +33,7 @@ from .probe import (
     ProbeRunner,
     find_repository,
     find_uv,
+    pinned_version,
     pins_without,
     read_pins,
 )
@@ -110,19 +111,28 @@ def choose_layers(library: str, scenarios: list[str]) -> list[str]:
 
 
 def recorded_version(
-    library: str, baseline_dir: Path, scenarios: list[str], layers: list[str] = ()
+    library: str,
+    baseline_dir: Path,
+    scenarios: list[str],
+    layers: list[str] = (),
+    pins_file: Path | None = None,
 ) -> str:
     """The version of ``library`` the chosen scenarios' baselines were made with.
 
-    The baselines are those of the generation the installed versions select
-    for the first of ``layers`` that compares a stored file.
+    The baselines are those of the generation the pinned stack (the pins
+    every probe keeps) selects for the first of ``layers`` that compares a
+    stored file; without ``pins_file``, the installed stack.
     """
     from ..environment import library_versions
     from ..generations import choose
 
     generation_layer = (lineage.file_layers(list(layers)) or ["training"])[0]
     generations = read_generations(baseline_dir)
-    generation = choose(generations, generation_layer, library_versions())
+    stack = library_versions()
+    if pins_file is not None:
+        pinned = read_pins(pins_file)
+        stack = lineage.stack_at(pins_file, library, pinned_version(pinned, library) or "")
+    generation = choose(generations, generation_layer, stack)
     found = {}
     for name in scenarios:
         version = (generation.facts(name) or {}).get(library)
@@ -212,7 +222,7 @@ class Bisection:
         data_home = resolve_data_home(request.data_home)
         scenarios = choose_scenarios(request.scenarios, baseline_dir, request.data_home)
         layers = choose_layers(library, scenarios)
-        recorded = recorded_version(library, baseline_dir, scenarios, layers)
+        recorded = recorded_version(library, baseline_dir, scenarios, layers, repo / PINS_FILE)
         index_url = resolve_index_url(request.index_url)
         releases = self.list_releases(library, index_url)
         good = find_release(releases, request.good or recorded, library)
