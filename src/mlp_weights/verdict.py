@@ -111,7 +111,10 @@ def explain(
         lines.append(f"baseline generation: {generation}")
     layer = LAYERS[result.layer]
     if result.kind is not None and result.kind.baseline_unusable:
-        lines.append("blamed: nobody; the baseline cannot be read, so nothing can be compared")
+        if result.kind is Kind.MISSING_BASELINE:
+            lines.append("blamed: nobody; there is no baseline to compare with")
+        else:
+            lines.append("blamed: nobody; the baseline cannot be read, so nothing can be compared")
         return "\n".join(lines)
     if then_problem:
         lines.append(f"versions at the baseline unknown: {then_problem}")
