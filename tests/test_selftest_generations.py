@@ -50,7 +50,7 @@ def test_a_drawing_change_fails_the_selected_generation_and_blames_matplotlib(py
 
 def test_the_selected_generation_holds_without_the_change(pytester):
     selected, _ = rendering_generations()
-    run = run_layers(pytester, "-m", "rendering or pipeline")
+    run = run_layers(pytester, "-m", "rendering")
     assert run.ret == 0, run.output
     assert {run.layer("rendering", s)["generation"] for s in RMS_BETWEEN_GENERATIONS} == {
         selected.name
