@@ -258,3 +258,11 @@ def test_generations_command_answers_within_a_second():
     assert done.returncode == 0, done.stderr
     # Goal: under 1 s; 2 s leaves room for a machine shared with other jobs.
     assert elapsed < 2.0
+
+
+def test_generations_command_names_a_damaged_manifest_in_one_line(tmp_path, capsys):
+    folder = project_copy(tmp_path)
+    edit_manifest(folder, lambda g: g["rendering/mpl-3.7"].update(range={"matplotlib": "<<3"}))
+    assert main(["generations", "--baseline-dir", str(folder)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot read the range of 'rendering/mpl-3.7'" in err[0]

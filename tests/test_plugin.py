@@ -216,3 +216,36 @@ def test_the_plugin_is_inert_unless_loaded(pytester):
     result.assert_outcomes(passed=1)
     assert "mlp-weights" not in result.stdout.str()
     assert not (pytester.path / "mpl-results").exists()
+
+
+def test_an_unknown_forced_generation_is_a_usage_error(pytester, monkeypatch):
+    pytester.makepyfile(test_generated_layers="def test_nothing():\n    pass\n")
+    baselines = make_baselines(pytester.path / "b")
+    result, _ = run(pytester, "--mlp-generation=rendering/nope", baselines=baselines)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (
+        "unknown generation 'rendering/nope'; the generations are: rendering/all, training/all"
+        in result.stderr.str()
+    )
+    monkeypatch.setenv("MLP_WEIGHTS_GENERATION", "training/nope")
+    result, _ = run(pytester, baselines=baselines)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "unknown generation 'training/nope'" in result.stderr.str()
+
+
+def test_the_header_names_the_generations(pytester):
+    pytester.makepyfile(test_generated_layers=findings())
+    result, verdict = run(pytester)
+    # An old single-generation folder reads as one generation per layer.
+    result.stdout.fnmatch_lines(
+        ["mlp-weights: generations training/all (any version); rendering/all (any version)"]
+    )
+    assert layer(verdict, "training")["generation"] == "training/all"
+    assert layer(verdict, "scores")["generation"] is None
+    assert verdict["generations"]["training/all"] == {
+        "layer": "training",
+        "range": "any version",
+        "pins": None,
+        "forced": False,
+    }
+    assert "baseline generation: training/all (any version)" in result.stdout.str()
