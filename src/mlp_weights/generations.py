@@ -127,6 +127,18 @@ def format_range(ranges: dict[str, str]) -> str:
     return "; ".join(f"{lib}{spec}" if spec else lib for lib, spec in sorted(ranges.items()))
 
 
+def range_holds(ranges: dict[str, str], versions: dict[str, str]) -> bool:
+    """Whether every library a range names is installed at a version it holds.
+
+    Pre-releases count: ``matplotlib 3.12.0rc1`` falls in ``>=3.11``.
+    """
+    for library, spec in ranges.items():
+        version = _version(versions.get(library, ""))
+        if version is None or not _specifier_set(spec).contains(version, prereleases=True):
+            return False
+    return True
+
+
 @dataclass
 class Generation:
     """One layer's baseline files for one range of the stack, and their provenance.
@@ -171,11 +183,7 @@ class Generation:
 
     def holds(self, versions: dict[str, str]) -> bool:
         """Whether the range holds these installed versions (pre-releases included)."""
-        for library, spec in self.ranges.items():
-            version = _version(versions.get(library, ""))
-            if version is None or not _specifier_set(spec).contains(version, prereleases=True):
-                return False
-        return True
+        return range_holds(self.ranges, versions)
 
     def directory(self, baseline_dir: str | os.PathLike) -> Path:
         return Path(baseline_dir) / self.folder
@@ -356,7 +364,7 @@ def narrowed(neighbour: Generation, new_ranges: dict[str, str]) -> dict[str, str
             if ranges_overlap(ranges, new_ranges):
                 continue
             made_with = [neighbour.facts(s) or {} for s in neighbour.scenarios]
-            if all(Generation("x/y", neighbour.layer, ranges).holds(f) for f in made_with):
+            if all(range_holds(ranges, facts) for facts in made_with):
                 candidates.append(ranges)
     return candidates[0] if len(candidates) == 1 else None
 

@@ -19,7 +19,13 @@ from packaging.version import Version
 from ..baselines import read_pins
 from ..environment import LIBRARIES
 from ..errors import BaselineError, MLPWeightsError
-from ..generations import COMPARES_FILES_OF, Generation, choose, read_generations
+from ..generations import (
+    COMPARES_FILES_OF,
+    Generation,
+    choose,
+    range_holds,
+    read_generations,
+)
 
 #: Shown in the walk's column for a release no declared range holds.
 NO_GENERATION = "no generation"
@@ -90,9 +96,7 @@ def declare_command(generations, layers, pins_file: Path, library: str, point) -
     spec = f"<{point.holds}" if older else f">={point.moves}"
     label = f"{library}-{point.moves}"
     candidates = sorted(pins_file.parent.parent.glob(PINS_GLOB))
-    holding = [
-        p for p in candidates if Generation("x/y", outside[0], {library: spec}).holds(read_pins(p))
-    ]
+    holding = [p for p in candidates if range_holds({library: spec}, read_pins(p))]
     pins = holding[0].relative_to(pins_file.parent.parent).as_posix() if holding else None
     return (
         f"mlp-weights regen --new-generation {outside[0]}/{label} --range '{library}{spec}' "
