@@ -1,6 +1,8 @@
 """``mlp-weights regen`` per generation: a new one narrows its neighbour; bad input is refused.
 
-Nothing is written unless the whole regen succeeds.
+Nothing is written unless the whole regen succeeds. The tests hold on any
+stack (``tox -e oldest`` runs them too): they work out which committed
+rendering generation the installed versions select, and which they do not.
 """
 
 from __future__ import annotations
@@ -14,8 +16,20 @@ import pytest
 from mlp_weights.baselines import PINNED_FILE_ENV, PINNED_LIBRARIES
 from mlp_weights.cli import main
 from mlp_weights.environment import library_versions
+from mlp_weights.generations import choose, read_generations
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def rendering_generations():
+    """``(selected here, the other one)`` of the committed rendering generations."""
+    generations = read_generations(REPO / "baseline_images")
+    selected = choose(generations, "rendering", library_versions())
+    (other,) = [g for g in generations if g.layer == "rendering" and g is not selected]
+    return selected, other
+
+
+SELECTED, OTHER = rendering_generations()
 
 
 @pytest.fixture(autouse=True)
@@ -54,20 +68,17 @@ def regen(baseline_dir: Path, *args) -> int:
     )
 
 
-def pretend_made_with(baseline_dir: Path, name: str, matplotlib: str, ranges: dict) -> None:
+def set_range(baseline_dir: Path, name: str, ranges: dict) -> None:
     data = json.loads((baseline_dir / "manifest.json").read_text())
-    generation = data["generations"][name]
-    generation["range"] = ranges
-    for entry in generation["scenarios"].values():
-        entry["versions"]["matplotlib"] = matplotlib
+    data["generations"][name]["range"] = ranges
     (baseline_dir / "manifest.json").write_text(json.dumps(data))
 
 
-def only_an_older_generation(baselines: Path) -> None:
-    """As if rendering/mpl-3.7 covered every version and had been made with 3.10."""
-    pretend_made_with(baselines, "rendering/mpl-3.7", "3.10.0", {})
+def only_the_other_generation(baselines: Path) -> None:
+    """As if the generation that does not hold this stack covered every version."""
+    set_range(baselines, OTHER.name, {})
     data = json.loads((baselines / "manifest.json").read_text())
-    del data["generations"]["rendering/mpl-3.11"]
+    del data["generations"][SELECTED.name]
     (baselines / "manifest.json").write_text(json.dumps(data))
 
 
@@ -75,7 +86,7 @@ NEW_GENERATION = [
     "--new-generation",
     "rendering/new",
     "--range",
-    "matplotlib>=3.11",
+    f"matplotlib{SELECTED.ranges['matplotlib']}",
     "--pins",
     "requirements/here.txt",
 ]
@@ -83,21 +94,22 @@ NEW_GENERATION = [
 
 def test_a_new_generation_is_written_and_narrows_its_neighbour_in_the_same_write(project, capsys):
     baselines = project / "baseline_images"
-    only_an_older_generation(baselines)
+    only_the_other_generation(baselines)
     before = contents(baselines)
-    assert regen(baselines, "--reason", "3.11 draws differently", *NEW_GENERATION) == 0
+    assert regen(baselines, "--reason", "draws differently", *NEW_GENERATION) == 0
     out = capsys.readouterr().out
-    assert "generation: rendering/new (matplotlib>=3.11), pins " in out
+    assert f"generation: rendering/new ({SELECTED.range_text}), pins " in out
     generations = manifest(baselines)
-    assert generations["rendering/mpl-3.7"]["range"] == {"matplotlib": "<3.11"}
-    assert generations["rendering/mpl-3.7"]["declared"]["narrowed_for"] == "rendering/new"
+    # Narrowed back to what it was declared for, in the same write.
+    assert generations[OTHER.name]["range"] == OTHER.ranges
+    assert generations[OTHER.name]["declared"]["narrowed_for"] == "rendering/new"
     new = generations["rendering/new"]
-    assert new["range"] == {"matplotlib": ">=3.11"} and new["pins"] == "requirements/here.txt"
-    assert new["declared"]["reason"] == "3.11 draws differently"
+    assert new["range"] == SELECTED.ranges and new["pins"] == "requirements/here.txt"
+    assert new["declared"]["reason"] == "draws differently"
     assert new["scenarios"]["digits"]["versions"] == library_versions()
-    # The drawing of this stack: byte for byte the committed 3.11 image.
+    # The drawing of this stack: byte for byte the committed image of its generation.
     drawn = (baselines / "rendering" / "new" / "digits.png").read_bytes()
-    assert drawn == (REPO / "baseline_images/rendering/mpl-3.11/digits.png").read_bytes()
+    assert drawn == SELECTED.file_path(REPO / "baseline_images", "digits").read_bytes()
     after = contents(baselines)
     changed = {k for k in after if before.get(k) != after[k]}
     assert changed == {"manifest.json", "rendering/new/digits.png"}
@@ -105,7 +117,7 @@ def test_a_new_generation_is_written_and_narrows_its_neighbour_in_the_same_write
 
 def test_a_dry_run_of_a_new_generation_writes_nothing(project, capsys):
     baselines = project / "baseline_images"
-    only_an_older_generation(baselines)
+    only_the_other_generation(baselines)
     before = contents(baselines)
     assert regen(baselines, "--dry-run", *NEW_GENERATION) == 0
     assert contents(baselines) == before
@@ -118,9 +130,10 @@ def test_a_dry_run_of_a_new_generation_writes_nothing(project, capsys):
 def test_a_range_that_cannot_narrow_its_neighbour_is_refused(project, capsys):
     baselines = project / "baseline_images"
     before = contents(baselines)
-    # numpy>=2 overlaps both rendering generations, and narrowing rendering/mpl-3.11
-    # to numpy<2 would leave out the numpy its files were made with.
-    args = ["--new-generation", "rendering/x", "--range", "numpy>=2"]
+    # The range holds this stack's numpy and overlaps both rendering generations;
+    # narrowing the selected one below it would leave out the numpy its files
+    # were made with.
+    args = ["--new-generation", "rendering/x", "--range", f"numpy>={library_versions()['numpy']}"]
     assert regen(baselines, "--reason", "r", *args, "--pins", "requirements/here.txt") == 2
     assert contents(baselines) == before
     assert "cannot narrow it" in capsys.readouterr().err
@@ -131,7 +144,7 @@ def test_a_range_that_cannot_narrow_its_neighbour_is_refused(project, capsys):
     [
         (["--generation", "rendering/nope"], 2, "unknown generation 'rendering/nope'"),
         (["--generation", "nope"], 2, "must be LAYER/LABEL"),
-        (["--generation", "rendering/mpl-3.7"], 1, "outside its range"),
+        (["--generation", OTHER.name], 1, "outside its range"),
         (
             ["--new-generation", "rendering/mpl-3.11", "--range", "matplotlib>=3.12"],
             2,
@@ -143,7 +156,7 @@ def test_a_range_that_cannot_narrow_its_neighbour_is_refused(project, capsys):
             2,
             "depends on matplotlib, numpy only",
         ),
-        (["--new-generation", "rendering/x", "--range", "matplotlib<3.8"], 1, "outside its range"),
+        (["--new-generation", "rendering/x", "--range", "matplotlib==0.1"], 1, "outside its range"),
         (["--range", "matplotlib<3.8"], 2, "add --new-generation"),
         (["--generation", "rendering/mpl-3.11", "--layer", "training"], 2, "leave out --layer"),
     ],
@@ -160,7 +173,7 @@ def test_bad_input_is_one_line_and_writes_nothing(project, capsys, args, code, s
 
 def test_overlapping_ranges_in_the_manifest_refuse_regen(project, capsys):
     baselines = project / "baseline_images"
-    pretend_made_with(baselines, "rendering/mpl-3.7", "3.7.0", {"matplotlib": "<3.12"})
+    set_range(baselines, "rendering/mpl-3.7", {"matplotlib": "<3.12"})
     before = contents(baselines)
     assert regen(baselines, "--reason", "r") == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -172,15 +185,15 @@ def test_regen_rewrites_only_the_generations_this_stack_selects(project, capsys)
     baselines = project / "baseline_images"
     # This stack's pins are the generations' own, as tox -e regen has them.
     data = json.loads((baselines / "manifest.json").read_text())
-    for name in ("training/all", "rendering/mpl-3.11"):
+    for name in ("training/all", SELECTED.name):
         data["generations"][name]["pins"] = "requirements/here.txt"
     (baselines / "manifest.json").write_text(json.dumps(data))
     before = contents(baselines)
     assert regen(baselines, "--reason", "again") == 0
     out = capsys.readouterr().out
     assert "generation: training/all (any version)" in out
-    assert "generation: rendering/mpl-3.11 (matplotlib>=3.11)" in out
-    assert f"kept {baselines / 'rendering' / 'mpl-3.11' / 'digits.png'}: pixels identical" in out
+    assert f"generation: {SELECTED.label}" in out
+    assert f"kept {SELECTED.file_path(baselines, 'digits')}: pixels identical" in out
     after = contents(baselines)
     assert {k for k in after if before.get(k) != after[k]} <= {"manifest.json"}
-    assert manifest(baselines)["rendering/mpl-3.7"] == data["generations"]["rendering/mpl-3.7"]
+    assert manifest(baselines)[OTHER.name] == data["generations"][OTHER.name]
