@@ -368,7 +368,8 @@ class SuitePlugin:
             from .verdict import explain
 
             _, problem = self.baseline_facts(scenario, layer.name)
-            label = self.generation_label(COMPARES_FILES_OF.get(layer.name, ""))
+            compared = COMPARES_FILES_OF.get(layer.name)
+            label = self.generation_label(compared) if compared else None
             text = explain(result, problem, label)
             if call.excinfo is not None and call.excinfo.errisinstance(LayerFailure):
                 # The finding says it all; a traceback of the check adds nothing.
