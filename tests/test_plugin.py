@@ -186,12 +186,15 @@ def test_results_folder_starts_clean_but_keeps_what_is_not_ours(pytester):
     (results / "results-xdist-abc-gw0.json").write_text("{}")
     (results / "digits.obtained.npz").write_bytes(b"old")
     (results / "notes.txt").write_text("mine")
+    # Another run's results folder, still empty (tox: mpl-results/<env>/).
+    (results / "oldest-own").mkdir()
     pytester.makepyfile(test_generated_layers="def test_nothing():\n    pass\n")
     run(pytester)
     assert not stale.exists()
     assert not (results / "results-xdist-abc-gw0.json").exists()
     assert not (results / "digits.obtained.npz").exists()
     assert (results / "notes.txt").read_text() == "mine"
+    assert (results / "oldest-own").is_dir()
 
 
 @pytest.mark.parametrize(

@@ -193,8 +193,9 @@ class SuitePlugin:
     def clear_results_folder(self) -> None:
         """Remove what an earlier run wrote, and only that, before this run writes.
 
-        Known files by name; a test's folder only when it holds nothing but
-        pytest-mpl's images. Anything else a user keeps there stays.
+        Known files by name; a test's folder only when it holds pytest-mpl's
+        images and nothing else. Anything else a user keeps there stays, and
+        so does an empty folder.
         """
         option = self.config.getoption("--mpl-results-path", default=None)
         folder = Path(option) if option else None
@@ -206,7 +207,10 @@ class SuitePlugin:
             for path in folder.glob(pattern):
                 path.unlink(missing_ok=True)
         for path in folder.iterdir():
-            if path.is_dir() and {p.name for p in path.iterdir()} <= MPL_TEST_FILES:
+            # An empty folder may be another run's results folder, still to be
+            # filled (tox writes mpl-results/<env>/ beside mpl-results/).
+            names = {p.name for p in path.iterdir()} if path.is_dir() else set()
+            if names and names <= MPL_TEST_FILES:
                 shutil.rmtree(path, ignore_errors=True)
 
     # -- facts now and at the baseline ------------------------------------------
