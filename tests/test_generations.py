@@ -21,10 +21,9 @@ from mlp_weights.generations import (
     choose,
     forced_names,
     narrowed,
-    parse_range,
-    ranges_overlap,
     read_generations,
 )
+from mlp_weights.ranges import parse_range, ranges_overlap
 
 REPO = Path(__file__).resolve().parent.parent
 REPO_BASELINES = REPO / "baseline_images"

@@ -33,7 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DamagedBaselineError, MissingBaselineError, UsageError
-from .layers import LAYERS
+from .ranges import (
+    complement,
+    format_range,
+    range_holds,
+    range_libraries,
+    ranges_overlap,
+    specifier_set,
+)
 
 #: Forces generations by name (comma-separated), as ``--mlp-generation`` does;
 #: a bisect probe's environment passes it through.
@@ -48,95 +55,6 @@ COMPARES_FILES_OF = {"training": "training", "rendering": "rendering", "pipeline
 LEGACY_LABEL = "all"
 #: Label ``regen`` gives a layer's first generation in an empty folder.
 FIRST_LABEL = "all"
-#: Facts that never enter a range (see the module docstring).
-NOT_IN_RANGES = ("python",)
-#: Printed for an empty range.
-ANY_VERSION = "any version"
-
-
-def range_libraries(layer: str) -> tuple[str, ...]:
-    """The libraries a range of ``layer`` may name: those the layer depends on, less Python."""
-    return tuple(lib for lib in LAYERS[layer].libraries if lib not in NOT_IN_RANGES)
-
-
-def _specifier_set(text: str):
-    """A SpecifierSet, or None; every clause must be a PEP 440 one (older packaging
-    releases read anything else as a "legacy" specifier)."""
-    from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
-
-    try:
-        specifiers = SpecifierSet(text)
-        for clause in specifiers:
-            Specifier(str(clause))
-    except InvalidSpecifier:
-        return None
-    return specifiers
-
-
-def _version(text: str):
-    from packaging.version import InvalidVersion, Version
-
-    try:
-        return Version(str(text))
-    except InvalidVersion:
-        return None
-
-
-def parse_range(items, layer: str) -> dict[str, str]:
-    """``["matplotlib<3.11"]`` -> ``{"matplotlib": "<3.11"}``, checked against ``layer``.
-
-    Raises
-    ------
-    UsageError
-        One line for an unparsable item, a library the layer does not depend
-        on, or a library named twice.
-    """
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    allowed = range_libraries(layer)
-    ranges: dict[str, str] = {}
-    for item in items:
-        try:
-            requirement = Requirement(item)
-        except InvalidRequirement:
-            raise UsageError(
-                f"cannot read the range {item!r}; write it as a requirement, "
-                "e.g. --range 'matplotlib<3.11'"
-            ) from None
-        name = requirement.name.lower()
-        if _specifier_set(str(requirement.specifier)) is None:
-            raise UsageError(
-                f"cannot read the range {item!r}; write it as a requirement, "
-                "e.g. --range 'matplotlib<3.11'"
-            )
-        if name not in allowed or requirement.extras or requirement.marker or requirement.url:
-            raise UsageError(
-                f"--range {item!r}: the {layer} layer depends on {', '.join(allowed)} only "
-                f"(Python and the platform are kept out of ranges)"
-            )
-        if name in ranges:
-            raise UsageError(f"--range names {name} twice; give one specifier, e.g. '>=3.7,<3.11'")
-        ranges[name] = str(requirement.specifier)
-    return ranges
-
-
-def format_range(ranges: dict[str, str]) -> str:
-    """``{"matplotlib": "<3.11"}`` -> ``"matplotlib<3.11"``; empty -> ``"any version"``."""
-    if not ranges:
-        return ANY_VERSION
-    return "; ".join(f"{lib}{spec}" if spec else lib for lib, spec in sorted(ranges.items()))
-
-
-def range_holds(ranges: dict[str, str], versions: dict[str, str]) -> bool:
-    """Whether every library a range names is installed at a version it holds.
-
-    Pre-releases count: ``matplotlib 3.12.0rc1`` falls in ``>=3.11``.
-    """
-    for library, spec in ranges.items():
-        version = _version(versions.get(library, ""))
-        if version is None or not _specifier_set(spec).contains(version, prereleases=True):
-            return False
-    return True
 
 
 @dataclass
@@ -247,7 +165,7 @@ def generation_from_manifest(name: str, data: dict, path) -> Generation:
     for library, spec in ranges.items():
         if library not in range_libraries(layer):
             raise _damaged(path, f"the range of {name!r} names {library!r}, not a {layer} library")
-        if _specifier_set(str(spec)) is None:
+        if specifier_set(str(spec)) is None:
             raise _damaged(path, f"cannot read the range of {name!r}: {library}{spec}")
     return Generation(
         name=name,
@@ -299,35 +217,6 @@ def read_generations(
     return generations
 
 
-# -- overlap --------------------------------------------------------------------------
-
-
-def _probe_versions(*specs: str) -> list:
-    """Versions at and just around every bound the specifiers name, plus extremes."""
-    from packaging.specifiers import SpecifierSet
-
-    texts = {"0", "99999"}
-    for spec in specs:
-        for clause in SpecifierSet(spec):
-            base = clause.version.rstrip(".*")
-            texts |= {base, f"{base}.dev0", f"{base}.post0", f"{base}.0.1", f"{base}.99999"}
-            parts = base.split(".")
-            if parts[-1].isdigit() and int(parts[-1]) > 0:
-                texts.add(".".join(parts[:-1] + [str(int(parts[-1]) - 1), "99999"]))
-    return [v for v in (_version(t) for t in sorted(texts)) if v is not None]
-
-
-def specifiers_intersect(a: str, b: str) -> bool:
-    """Whether some version satisfies both specifier strings."""
-    both = _specifier_set(a) & _specifier_set(b)
-    return any(both.contains(v, prereleases=True) for v in _probe_versions(a, b))
-
-
-def ranges_overlap(a: dict[str, str], b: dict[str, str]) -> bool:
-    """Whether some stack lies in both ranges (a library one range omits is unbounded there)."""
-    return all(specifiers_intersect(a.get(lib, ""), b.get(lib, "")) for lib in set(a) | set(b))
-
-
 def overlaps(generations: list[Generation]) -> list[tuple[Generation, Generation]]:
     """Pairs of generations of one layer whose ranges overlap."""
     pairs = []
@@ -336,11 +225,6 @@ def overlaps(generations: list[Generation]) -> list[tuple[Generation, Generation
             if a.layer == b.layer and ranges_overlap(a.ranges, b.ranges):
                 pairs.append((a, b))
     return pairs
-
-
-def _complement(clause) -> str | None:
-    flipped = {"<": ">=", ">=": "<", "<=": ">", ">": "<="}.get(clause.operator)
-    return f"{flipped}{clause.version}" if flipped else None
 
 
 def narrowed(neighbour: Generation, new_ranges: dict[str, str]) -> dict[str, str] | None:
@@ -356,7 +240,7 @@ def narrowed(neighbour: Generation, new_ranges: dict[str, str]) -> dict[str, str
     candidates = []
     for library, spec in new_ranges.items():
         for clause in SpecifierSet(spec):
-            flipped = _complement(clause)
+            flipped = complement(clause)
             if flipped is None:
                 continue
             ranges = dict(neighbour.ranges)

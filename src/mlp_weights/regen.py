@@ -36,12 +36,11 @@ from .generations import (
     Generation,
     choose,
     narrowed,
-    parse_range,
-    ranges_overlap,
     read_generations,
     split_name,
 )
 from .manifest import MANIFEST_FORMAT, make_entry, now_iso, recorded_facts, write_manifest
+from .ranges import parse_range, ranges_overlap
 from .scenarios import Scenario
 
 

@@ -19,13 +19,8 @@ from packaging.version import Version
 from ..baselines import read_pins
 from ..environment import LIBRARIES
 from ..errors import BaselineError, MLPWeightsError
-from ..generations import (
-    COMPARES_FILES_OF,
-    Generation,
-    choose,
-    range_holds,
-    read_generations,
-)
+from ..generations import COMPARES_FILES_OF, Generation, choose, read_generations
+from ..ranges import range_holds
 
 #: Shown in the walk's column for a release no declared range holds.
 NO_GENERATION = "no generation"
