@@ -35,6 +35,7 @@ def warm_process(tmp_path_factory):
     import pytest_mpl.summary.html  # noqa: F401
 
     from mlp_weights import suite
+    from mlp_weights.baselines import image_path
     from mlp_weights.manifest import environment_versions
 
     environment_versions()
@@ -43,7 +44,7 @@ def warm_process(tmp_path_factory):
         figure = suite.pipeline_figure(name, REPO_BASELINES)
         figure.savefig(folder / f"{name}.png")
         matplotlib.testing.compare.compare_images(
-            str(REPO_BASELINES / f"{name}.png"), str(folder / f"{name}.png"), tol=0
+            str(image_path(REPO_BASELINES, name)), str(folder / f"{name}.png"), tol=0
         )
         suite.check_scores(name)
 

@@ -85,13 +85,21 @@ def test_the_baselines_digest_follows_every_baseline_file(tmp_path):
     shutil.copytree(REPO / "baseline_images", copy)
     before = baselines_digest(copy, SCENARIOS)
     assert before == baselines_digest(REPO / "baseline_images", SCENARIOS)
-    for name in ("manifest.json", "digits.png", "mnist-sample.npz"):
+    names = (
+        "manifest.json",
+        "rendering/mpl-3.11/digits.png",
+        "rendering/mpl-3.7/digits.png",
+        "training/all/mnist-sample.npz",
+    )
+    for name in names:
         path = copy / name
         original = path.read_bytes()
         path.write_bytes(original + b" ")
         assert baselines_digest(copy, SCENARIOS) != before, name
         path.write_bytes(original)
     assert baselines_digest(copy, ["digits"]) != before
+    # The generation the probes are forced to compare with is part of it.
+    assert baselines_digest(copy, SCENARIOS, "rendering/mpl-3.7") != before
 
 
 def test_the_suite_digest_follows_the_suite_but_not_the_bisect_code(tmp_path):

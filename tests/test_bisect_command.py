@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from bisect_fakes import (
     MATPLOTLIB_VERSIONS,
@@ -146,7 +147,10 @@ def test_a_rerun_comes_from_the_cache_and_a_walk_reuses_the_probes(tmp_path):
     assert "0 probes run, " in again.lines[-1]
 
     walked = Run(tmp_path, FakeProber(outcomes), bad="3.7.0", walk=True)()
-    assert sorted(walked.prober.calls) == sorted(set(FINALS) - set(first.prober.calls))
+    # Releases before 3.11 select the older rendering generation: the walk
+    # probes them again against it, for its own-generation column.
+    older = [v for v in FINALS if Version(v) < Version("3.11")]
+    assert sorted(walked.prober.calls) == sorted([*(set(FINALS) - set(first.prober.calls)), *older])
 
     fresh = Run(tmp_path, FakeProber(outcomes), bad="3.7.0", no_cache=True)()
     assert fresh.prober.calls == first.prober.calls

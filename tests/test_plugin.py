@@ -141,11 +141,11 @@ def test_blame_follows_the_manifest(pytester):
     several = make_baselines(pytester.path / "several", numpy="1.0", python="3.0")
     _, verdict = run(pytester, baselines=several)
     assert layer(verdict, "training")["blamed"] == ["numpy", "python"]
-    environment = make_baselines(pytester.path / "env", blas_kernel="SkylakeX")
+    environment = make_baselines(pytester.path / "env", blas_kernel="Prescott")
     result, verdict = run(pytester, baselines=environment)
     assert layer(verdict, "training")["blamed"] == ["blas-kernel"]
     assert (
-        "BLAS kernel" in result.stdout.str() and "SkylakeX at the baseline" in result.stdout.str()
+        "BLAS kernel" in result.stdout.str() and "Prescott at the baseline" in result.stdout.str()
     )
     _, verdict = run(pytester, baselines=make_baselines(pytester.path / "same"))
     assert layer(verdict, "training")["blamed"] == ["local change"]
@@ -190,12 +190,15 @@ def test_results_folder_starts_clean_but_keeps_what_is_not_ours(pytester):
     (results / "results-xdist-abc-gw0.json").write_text("{}")
     (results / "digits.obtained.npz").write_bytes(b"old")
     (results / "notes.txt").write_text("mine")
+    # Another run's results folder, still empty (tox: mpl-results/<env>/).
+    (results / "oldest-own").mkdir()
     pytester.makepyfile(test_generated_layers="def test_nothing():\n    pass\n")
     run(pytester)
     assert not stale.exists()
     assert not (results / "results-xdist-abc-gw0.json").exists()
     assert not (results / "digits.obtained.npz").exists()
     assert (results / "notes.txt").read_text() == "mine"
+    assert (results / "oldest-own").is_dir()
 
 
 @pytest.mark.parametrize(
@@ -220,3 +223,36 @@ def test_the_plugin_is_inert_unless_loaded(pytester):
     result.assert_outcomes(passed=1)
     assert "mlp-weights" not in result.stdout.str()
     assert not (pytester.path / "mpl-results").exists()
+
+
+def test_an_unknown_forced_generation_is_a_usage_error(pytester, monkeypatch):
+    pytester.makepyfile(test_generated_layers="def test_nothing():\n    pass\n")
+    baselines = make_baselines(pytester.path / "b")
+    result, _ = run(pytester, "--mlp-generation=rendering/nope", baselines=baselines)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (
+        "unknown generation 'rendering/nope'; the generations are: rendering/all, training/all"
+        in result.stderr.str()
+    )
+    monkeypatch.setenv("MLP_WEIGHTS_GENERATION", "training/nope")
+    result, _ = run(pytester, baselines=baselines)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "unknown generation 'training/nope'" in result.stderr.str()
+
+
+def test_the_header_names_the_generations(pytester):
+    pytester.makepyfile(test_generated_layers=findings())
+    result, verdict = run(pytester)
+    # An old single-generation folder reads as one generation per layer.
+    result.stdout.fnmatch_lines(
+        ["mlp-weights: generations training/all (any version); rendering/all (any version)"]
+    )
+    assert layer(verdict, "training")["generation"] == "training/all"
+    assert layer(verdict, "scores")["generation"] is None
+    assert verdict["generations"]["training/all"] == {
+        "layer": "training",
+        "range": "any version",
+        "pins": None,
+        "forced": False,
+    }
+    assert "baseline generation: training/all (any version)" in result.stdout.str()

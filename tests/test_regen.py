@@ -41,7 +41,20 @@ def regen(baseline_dir, *args, reason="test"):
 
 
 def contents(folder):
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def snap(baseline_dir, scenario="digits"):
+    """The snapshot of the first training generation, as regen lays it out."""
+    return baseline_dir / "training" / "all" / f"{scenario}.npz"
+
+
+def png(baseline_dir, scenario="digits"):
+    return baseline_dir / "rendering" / "all" / f"{scenario}.png"
 
 
 @pytest.fixture(scope="module")
@@ -65,17 +78,24 @@ def project(made_once, tmp_path, capsys):
 
 def test_regen_writes_images_snapshots_and_manifest(project):
     baseline_dir = project / "baseline_images"
-    assert sorted(p.name for p in baseline_dir.iterdir()) == [
-        "digits.npz",
-        "digits.png",
+    assert sorted(contents(baseline_dir)) == [
         "manifest.json",
+        "rendering/all/digits.png",
+        "training/all/digits.npz",
     ]
-    entry = json.loads((baseline_dir / "manifest.json").read_text())["scenarios"]["digits"]
-    assert entry["reason"] == "test"
-    assert entry["versions"] == library_versions()
-    assert {"blas", "freetype", "platform"} <= set(entry["environment"])
-    assert entry["regenerated"]["rewritten"] == ["digits.npz", "digits.png"]
-    assert "allow_unpinned" not in entry
+    manifest = json.loads((baseline_dir / "manifest.json").read_text())
+    assert manifest["format_version"] == 2
+    for name, kind, file in (("training/all", "snapshot", "digits.npz"),
+                             ("rendering/all", "image", "digits.png")):  # fmt: skip
+        generation = manifest["generations"][name]
+        assert generation["range"] == {} and generation["pins"] == "requirements/pinned.txt"
+        entry = generation["scenarios"]["digits"]
+        assert entry["reason"] == "test" and entry["files"] == {kind: file}
+        assert entry["versions"] == library_versions()
+        assert entry["pins"] == "requirements/pinned.txt"
+        assert {"blas", "freetype", "platform"} <= set(entry["environment"])
+        assert entry["regenerated"]["rewritten"] == [file]
+        assert "allow_unpinned" not in entry
 
 
 def test_regen_again_keeps_every_byte_and_says_so(project, capsys):
@@ -84,8 +104,8 @@ def test_regen_again_keeps_every_byte_and_says_so(project, capsys):
     assert regen(baseline_dir, reason="again") == 0
     assert contents(baseline_dir) == before
     out = capsys.readouterr().out
-    assert f"kept {baseline_dir / 'digits.npz'}: a fresh fit agrees" in out
-    assert f"kept {baseline_dir / 'digits.png'}: pixels identical" in out
+    assert f"kept {snap(baseline_dir)}: a fresh fit agrees" in out
+    assert f"kept {png(baseline_dir)}: pixels identical" in out
     assert f"kept {baseline_dir / 'manifest.json'}" in out
     assert "rewrote" not in out
 
@@ -104,28 +124,28 @@ def perturb_snapshot(path, relative=0.0, change=None):
 
 
 def test_float_noise_keeps_the_snapshot_bytes(project, capsys):
-    snap = project / "baseline_images" / "digits.npz"
-    original = snap.read_bytes()
-    noisy = perturb_snapshot(snap, 4e-16)
+    snap_file = snap(project / "baseline_images")
+    original = snap_file.read_bytes()
+    noisy = perturb_snapshot(snap_file, 4e-16)
     assert noisy != original
     assert regen(project / "baseline_images") == 0
-    assert snap.read_bytes() == noisy
-    assert f"kept {snap}" in capsys.readouterr().out
+    assert snap_file.read_bytes() == noisy
+    assert f"kept {snap_file}" in capsys.readouterr().out
 
 
 def test_a_moved_fit_rewrites_the_snapshot_and_names_the_error(project, capsys):
-    snap = project / "baseline_images" / "digits.npz"
-    moved = perturb_snapshot(snap, 1000 * RTOL)
+    snap_file = snap(project / "baseline_images")
+    moved = perturb_snapshot(snap_file, 1000 * RTOL)
     assert regen(project / "baseline_images") == 0
-    assert snap.read_bytes() != moved
+    assert snap_file.read_bytes() != moved
     out = capsys.readouterr().out
-    assert f"rewrote {snap}: the fresh fit moved: " in out
+    assert f"rewrote {snap_file}: the fresh fit moved: " in out
     assert "first-layer weights: " in out and "max abs error" in out
 
 
 def test_changed_settings_rewrite_the_snapshot(project, capsys):
-    snap = project / "baseline_images" / "digits.npz"
-    stored = load_snapshot(snap, "digits")
+    snap_file = snap(project / "baseline_images")
+    stored = load_snapshot(snap_file, "digits")
     settings = json.loads(stored.settings_json)
     settings["estimator"]["max_iter"] += 1
     save_snapshot(
@@ -137,18 +157,18 @@ def test_changed_settings_rewrite_the_snapshot(project, capsys):
             stored.train_score,
             stored.test_score,
         ),
-        snap,
+        snap_file,
     )
     assert regen(project / "baseline_images") == 0
-    assert f"rewrote {snap}: settings changed: estimator: " in capsys.readouterr().out
+    assert f"rewrote {snap_file}: settings changed: estimator: " in capsys.readouterr().out
 
 
 def test_refuses_an_unpinned_stack_in_one_line(project, capsys):
     baseline_dir = project / "baseline_images"
     pins = write_pins(project, matplotlib="0.0.1")
     before = contents(baseline_dir)
-    (baseline_dir / "digits.png").write_bytes(b"damaged")
-    before["digits.png"] = b"damaged"
+    png(baseline_dir).write_bytes(b"damaged")
+    before["rendering/all/digits.png"] = b"damaged"
     assert regen(baseline_dir) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
@@ -177,16 +197,24 @@ def test_pinned_option_and_variable_point_elsewhere(project, tmp_path_factory, c
     write_pins(project, **{"scikit-learn": "0.1"})
     assert regen(project / "baseline_images", "--pinned", str(pins)) == 0
     assert regen(project / "baseline_images") == 1
+    # The variable names the pins of a first generation; an existing
+    # generation keeps its own (so no environment rewrites another's).
     monkeypatch.setenv(baselines.PINNED_FILE_ENV, str(pins))
-    assert regen(project / "baseline_images") == 0
+    assert regen(project / "baseline_images") == 1
+    assert "refusing to regenerate baselines training/all" in capsys.readouterr().err
+    fresh = project / "fresh"
+    assert regen(fresh) == 0
+    manifest = json.loads((fresh / "manifest.json").read_text())
+    assert manifest["generations"]["training/all"]["pins"] == str(pins)
 
 
 def test_allow_unpinned_runs_and_the_manifest_says_so(project, capsys):
     baseline_dir = project / "baseline_images"
     write_pins(project, numpy="0.0.1")
-    perturb_snapshot(baseline_dir / "digits.npz", 1000 * RTOL)
+    perturb_snapshot(snap(baseline_dir), 1000 * RTOL)
     assert regen(baseline_dir, "--allow-unpinned") == 0
-    entry = json.loads((baseline_dir / "manifest.json").read_text())["scenarios"]["digits"]
+    manifest = json.loads((baseline_dir / "manifest.json").read_text())
+    entry = manifest["generations"]["training/all"]["scenarios"]["digits"]
     assert entry["allow_unpinned"] is True
     assert entry["unpinned"] == [
         f"numpy {library_versions()['numpy']} is installed, "
@@ -196,7 +224,7 @@ def test_allow_unpinned_runs_and_the_manifest_says_so(project, capsys):
 
 def test_dry_run_writes_nothing_and_shows_rms_and_array_errors(project, capsys, monkeypatch):
     baseline_dir = project / "baseline_images"
-    perturb_snapshot(baseline_dir / "digits.npz", 1000 * RTOL)
+    perturb_snapshot(snap(baseline_dir), 1000 * RTOL)
     # Drawing the cube of the weights changes the pixels visibly.
     from mlp_weights import plot
 
@@ -208,9 +236,9 @@ def test_dry_run_writes_nothing_and_shows_rms_and_array_errors(project, capsys, 
     assert regen(baseline_dir, "--dry-run", reason=None) == 0
     assert contents(baseline_dir) == before
     out = capsys.readouterr().out
-    assert f"would rewrite {baseline_dir / 'digits.npz'}: the fresh fit moved" in out
+    assert f"would rewrite {snap(baseline_dir)}: the fresh fit moved" in out
     assert "max rel error" in out
-    rms_line = next(line for line in out.splitlines() if "digits.png" in line)
+    rms_line = next(line for line in out.splitlines() if "digits.png:" in line)
     assert rms_line.startswith("would rewrite") and "pixels differ, RMS " in rms_line
     assert float(rms_line.rsplit("RMS ", 1)[1]) > 0
     assert out.strip().endswith("dry run: nothing was written")
@@ -229,26 +257,27 @@ def test_rendering_layer_redraws_the_stored_weights_and_trains_nothing(
     project, capsys, monkeypatch
 ):
     baseline_dir = project / "baseline_images"
-    snap = baseline_dir / "digits.npz"
-    stored_bytes = perturb_snapshot(snap, change=np.cbrt)  # weights that draw differently
+    snap_file = snap(baseline_dir)
+    stored_bytes = perturb_snapshot(snap_file, change=np.cbrt)  # weights that draw differently
 
     def no_training(*args, **kwargs):
         raise AssertionError("--layer rendering must not train")
 
     monkeypatch.setattr(training, "train", no_training)
-    png_before = (baseline_dir / "digits.png").read_bytes()
+    png_before = png(baseline_dir).read_bytes()
     assert regen(baseline_dir, "--layer", "rendering") == 0
-    assert snap.read_bytes() == stored_bytes
-    png_after = (baseline_dir / "digits.png").read_bytes()
+    assert snap_file.read_bytes() == stored_bytes
+    png_after = png(baseline_dir).read_bytes()
     assert png_after != png_before
     # What was written is the stored weights' drawing.
     scenario = get_scenario("digits")
     expected = project / "expected.png"
     from mlp_weights.plot import render_weights
 
-    render_weights(load_snapshot(snap, "digits").coefs, scenario, expected)
+    render_weights(load_snapshot(snap_file, "digits").coefs, scenario, expected)
     assert png_after == expected.read_bytes()
-    entry = json.loads((baseline_dir / "manifest.json").read_text())["scenarios"]["digits"]
+    manifest = json.loads((baseline_dir / "manifest.json").read_text())
+    entry = manifest["generations"]["rendering/all"]["scenarios"]["digits"]
     assert entry["regenerated"] == {
         "layers": ["rendering"],
         "rewritten": ["digits.png"],
@@ -259,16 +288,16 @@ def test_rendering_layer_redraws_the_stored_weights_and_trains_nothing(
 
 def test_training_layer_leaves_images_alone_and_says_they_are_stale(project, capsys):
     baseline_dir = project / "baseline_images"
-    snap = baseline_dir / "digits.npz"
-    perturb_snapshot(snap, change=np.cbrt)
+    snap_file = snap(baseline_dir)
+    perturb_snapshot(snap_file, change=np.cbrt)
     # The image now shows the moved weights; the fresh fit's differ from them.
     assert regen(baseline_dir, "--layer", "rendering") == 0
-    png = (baseline_dir / "digits.png").read_bytes()
+    drawn = png(baseline_dir).read_bytes()
     capsys.readouterr()
     assert regen(baseline_dir, "--layer", "training") == 0
-    assert (baseline_dir / "digits.png").read_bytes() == png
+    assert png(baseline_dir).read_bytes() == drawn
     out = capsys.readouterr().out
-    assert f"rewrote {snap}: the fresh fit moved" in out
+    assert f"rewrote {snap_file}: the fresh fit moved" in out
     assert "digits.png was drawn from the old snapshot" in out
     assert "--layer rendering" in out
 
@@ -298,7 +327,7 @@ def test_failed_regen_keeps_the_old_baselines(project, monkeypatch, capsys):
     from mlp_weights.errors import DataUnavailableError
 
     baseline_dir = project / "baseline_images"
-    perturb_snapshot(baseline_dir / "digits.npz", 1000 * RTOL)
+    perturb_snapshot(snap(baseline_dir), 1000 * RTOL)
     before = contents(baseline_dir)
 
     def offline(data_home):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlp_weights.baselines import image_path, snapshot_path
 from mlp_weights.manifest import environment_versions
 from page_data import assert_self_contained
 
@@ -98,9 +99,11 @@ def copy_baselines(folder: Path, **facts: str) -> Path:
     shutil.copytree(BASELINES, folder)
     manifest = json.loads((folder / "manifest.json").read_text())
     now = environment_versions() | {k.replace("_", "-"): v for k, v in facts.items()}
-    for entry in manifest["scenarios"].values():
-        entry["versions"] = {k: now[k] for k in ("python", "scikit-learn", "matplotlib", "numpy")}
-        entry["environment"] = {k: v for k, v in now.items() if k not in entry["versions"]}
+    for generation in manifest["generations"].values():
+        for entry in generation["scenarios"].values():
+            library = ("python", "scikit-learn", "matplotlib", "numpy")
+            entry["versions"] = {k: now[k] for k in library}
+            entry["environment"] = {k: v for k, v in now.items() if k not in library}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
@@ -148,11 +151,11 @@ def test_training_change_fails_training_not_rendering(pytester, tmp_path, untouc
 
 def test_same_versions_blame_what_moved_in_the_environment(pytester, tmp_path):
     """No version moved but the BLAS kernel did: the verdict names the kernel."""
-    baselines = copy_baselines(tmp_path / "baselines", blas_kernel="SkylakeX")
+    baselines = copy_baselines(tmp_path / "baselines", blas_kernel="Prescott")
     run = run_layers(pytester, "--mlp-inject=training", "-m", "training", baselines=baselines)
     assert run.layer("training")["blamed"] == ["blas-kernel"]
     kernel = environment_versions()["blas-kernel"]
-    assert f"BLAS kernel {kernel} now, SkylakeX at the baseline" in run.output
+    assert f"BLAS kernel {kernel} now, Prescott at the baseline" in run.output
 
 
 def test_nothing_recorded_moved_is_called_local(pytester, tmp_path):
@@ -226,12 +229,12 @@ def test_spoiled_baseline_images_fail_rendering(pytester, tmp_path):
     import matplotlib.image
 
     spoiled = copy_baselines(tmp_path / "baselines")
-    pixels = matplotlib.image.imread(spoiled / "digits.png")
+    pixels = matplotlib.image.imread(image_path(spoiled, "digits"))
     pixels[40:80, 100:200, :3] = 1.0 - pixels[40:80, 100:200, :3]
-    matplotlib.image.imsave(spoiled / "digits.png", pixels)
+    matplotlib.image.imsave(image_path(spoiled, "digits"), pixels)
     # A baseline of the wrong size (as if drawn at another dpi).
-    pixels = matplotlib.image.imread(spoiled / "mnist-sample.png")
-    matplotlib.image.imsave(spoiled / "mnist-sample.png", pixels[::2, ::2])
+    pixels = matplotlib.image.imread(image_path(spoiled, "mnist-sample"))
+    matplotlib.image.imsave(image_path(spoiled, "mnist-sample"), pixels[::2, ::2])
     run = run_layers(pytester, "-m", "rendering or training", baselines=spoiled)
     assert run.statuses("rendering") == {"fail"}
     assert run.statuses("training") == {"pass"}
@@ -247,8 +250,10 @@ def test_spoiled_baseline_images_fail_rendering(pytester, tmp_path):
 
 def test_missing_baseline_blames_nobody_and_names_the_regen_command(pytester, tmp_path):
     partial = copy_baselines(tmp_path / "baselines", matplotlib="0.0-baseline")
-    (partial / "digits.png").unlink()
-    (partial / "digits.npz").unlink()
+    image, snapshot = image_path(partial, "digits"), snapshot_path(partial, "digits")
+    before = tree_digest(partial)
+    image.unlink()
+    snapshot.unlink()
     run = run_layers(pytester, baselines=partial)
     for layer in ("training", "rendering"):
         assert run.layer(layer)["kind"] == "missing-baseline"
@@ -256,18 +261,19 @@ def test_missing_baseline_blames_nobody_and_names_the_regen_command(pytester, tm
     assert run.layer("training", "mnist-sample")["status"] == "pass"
     assert 'mlp-weights regen --scenario digits --reason "..."' in run.output
     assert run.scenario("digits")["verdict"].startswith("training baseline missing")
-    assert sorted(p.name for p in partial.iterdir()) == [
-        "manifest.json",
-        "mnist-sample.npz",
-        "mnist-sample.png",
-    ], "the test run wrote into the baseline folder"
+    gone = {str(p.relative_to(partial)) for p in (image, snapshot)}
+    assert tree_digest(partial) == {k: v for k, v in before.items() if k not in gone}, (
+        "the test run wrote into the baseline folder"
+    )
 
 
 def test_damaged_snapshot_and_manifest_are_named_not_blamed(pytester, tmp_path):
     damaged = copy_baselines(tmp_path / "baselines")
-    snapshot = damaged / "digits.npz"
+    snapshot = snapshot_path(damaged, "digits")
     snapshot.write_bytes(snapshot.read_bytes()[:1000])
     (damaged / "manifest.json").write_text("{not json")
+    # Without a manifest no generation can be chosen: every layer that
+    # compares a file names the manifest.
     run = run_layers(pytester, "-m", "training or rendering", baselines=damaged)
     training = run.layer("training")
     assert training["kind"] == "damaged-baseline" and training["blamed"] == []

@@ -137,7 +137,7 @@ def test_settings_change_is_told_apart(snapshot):
 
 def test_manifest_round_trip(tmp_path):
     entry = make_entry("because", {"image": "digits.png", "snapshot": "digits.npz"})
-    write_manifest(tmp_path, {"format_version": MANIFEST_FORMAT, "scenarios": {"digits": entry}})
+    write_manifest(tmp_path, {"format_version": 1, "scenarios": {"digits": entry}})
     assert scenario_entry(tmp_path, "digits")["reason"] == "because"
     stored = scenario_entry(tmp_path, "digits")
     assert set(stored["versions"]) == {"python", "scikit-learn", "matplotlib", "numpy"}
@@ -155,7 +155,7 @@ def test_old_manifest_entries_keep_working():
 def test_missing_manifest(tmp_path):
     with pytest.raises(BaselineError, match=r"missing manifest .*mlp-weights regen"):
         read_manifest(tmp_path)
-    assert read_manifest(tmp_path, missing_ok=True)["scenarios"] == {}
+    assert read_manifest(tmp_path, missing_ok=True)["generations"] == {}
 
 
 @pytest.mark.parametrize(
@@ -178,7 +178,7 @@ def test_newer_manifest_format(tmp_path):
 
 
 def test_manifest_without_the_scenario(tmp_path):
-    write_manifest(tmp_path, {"format_version": MANIFEST_FORMAT, "scenarios": {}})
+    write_manifest(tmp_path, {"format_version": 1, "scenarios": {}})
     with pytest.raises(BaselineError, match="no entry for scenario 'digits'"):
         scenario_entry(tmp_path, "digits")
 

@@ -47,7 +47,10 @@ def setenv(config, section: str) -> dict[str, str]:
 
 
 PINNED_ENVS = ["testenv", "testenv:regen"]
-STACK_ENVS = ["testenv:upgrade", "testenv:oldest"]
+#: Reports: their layer failures end red only in CI (the canary).
+STACK_ENVS = ["testenv:upgrade"]
+#: Gates on another stack, against the generations that stack selects.
+GATE_ENVS = ["testenv:oldest", "testenv:regen-oldest"]
 
 
 def test_tox_uv_is_provisioned_and_pip_constraints_are_not_relied_on():
@@ -64,6 +67,7 @@ def test_tox_uv_is_provisioned_and_pip_constraints_are_not_relied_on():
         ("testenv", "requirements/pinned.txt"),
         ("testenv:regen", "requirements/pinned.txt"),
         ("testenv:oldest", "requirements/oldest.txt"),
+        ("testenv:regen-oldest", "requirements/oldest.txt"),
     ],
 )
 def test_each_stack_is_constrained_through_uv(section, pins):
@@ -85,7 +89,7 @@ def test_default_run_is_the_running_python_and_lint_and_never_skips():
 
 def test_ci_names_every_supported_python_and_lint():
     named = re.search(r'^export TOX_ENV="([^"]+)"', CI_RUN, re.M).group(1).split(",")
-    assert named == ["py311", "py312", "py313", "lint"]
+    assert named == ["py311", "py312", "py313", "oldest", "lint"]
 
 
 def test_ci_keeps_tox_status_and_repeats_pytest_closing_lines():
@@ -96,7 +100,7 @@ def test_ci_keeps_tox_status_and_repeats_pytest_closing_lines():
 
 def test_every_environment_logs_its_stack_before_its_tests():
     config = tox_config()
-    for section in [*PINNED_ENVS, *STACK_ENVS]:
+    for section in [*PINNED_ENVS, *STACK_ENVS, *GATE_ENVS]:
         assert "python {toxinidir}/.ci/tox_steps.py environment" in resolved(
             config, section, "commands_pre"
         ), section
@@ -115,7 +119,7 @@ def results_paths(config, section) -> list[str]:
 
 def test_each_environment_has_its_own_results_folder():
     config = tox_config()
-    for section in [*PINNED_ENVS, *STACK_ENVS]:
+    for section in [*PINNED_ENVS, *STACK_ENVS, *GATE_ENVS]:
         for path in results_paths(config, section):
             assert path.startswith("{toxinidir}/mpl-results/{envname}"), (section, path)
 
@@ -130,6 +134,30 @@ def test_own_tests_never_overwrite_the_layer_report():
         assert "not (layer or selftest)" in commands[0]
         assert commands[1].startswith("python {toxinidir}/.ci/tox_steps.py report pytest")
         assert "-m layer" in commands[1]
+
+
+def test_oldest_is_a_gate_against_its_own_generation():
+    """Any failure ends it red, on every machine: no report step softens it."""
+    config = tox_config()
+    own, layers, selftest = results_paths(config, "testenv:oldest")
+    assert selftest == "{toxinidir}/mpl-results/{envname}-selftest"
+    assert own == "{toxinidir}/mpl-results/{envname}-own"
+    assert layers == "{toxinidir}/mpl-results/{envname}"
+    commands = resolved(config, "testenv:oldest", "commands")
+    assert not any("tox_steps.py report" in command for command in commands)
+    assert "not (layer or selftest)" in commands[0]
+    assert any(command.startswith("pytest -m layer ") for command in commands)
+    assert config.get("testenv:oldest", "basepython").strip() == "python3.10"
+
+
+def test_each_pins_file_has_a_regen_environment():
+    config = tox_config()
+    for section, pins in (("testenv:regen", "pinned"), ("testenv:regen-oldest", "oldest")):
+        commands = resolved(config, section, "commands")
+        assert commands[0].startswith("mlp-weights regen "), section
+        assert setenv(config, section)["MLP_WEIGHTS_PINNED"].endswith(f"{pins}.txt")
+    # The snapshots are one generation, made with the pinned stack.
+    assert "--layer rendering" in resolved(config, "testenv:regen-oldest", "commands")[0]
 
 
 def test_ci_and_the_job_summary_reach_the_suite():

@@ -79,8 +79,15 @@ def test_tests_run_every_python_and_lint_and_keep_the_uv_cache():
     assert re.search(r'python: \["3\.11", "3\.12", "3\.13"\]', TESTS)
     assert 'tox run -e "py${PYTHON_VERSION//./}"' in TESTS
     assert "tox run -e lint" in TESTS
-    assert TESTS.count("enable-cache: true") == 2
+    assert TESTS.count("enable-cache: true") == 3
     assert re.search(r"if: failure\(\)\n\s+uses: actions/upload-artifact@", TESTS)
+
+
+def test_the_oldest_stack_is_a_job_of_its_own_that_fails_the_run():
+    job = TESTS.split("\n  oldest:\n", 1)[1].split("\n  lint:\n", 1)[0]
+    assert 'python-version: "3.10"' in job
+    assert "run: tox run -e oldest" in job
+    assert "continue-on-error" not in job
 
 
 def test_canary_runs_upgrade_weekly_and_by_hand():

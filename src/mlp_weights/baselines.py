@@ -1,26 +1,23 @@
-"""Baseline files and their deliberate regeneration.
+"""Baseline files: where they are, the pins they are made with, and keep-or-rewrite.
 
-Per scenario, ``baseline_images/`` holds ``<scenario>.png`` (the weight grid),
-``<scenario>.npz`` (the numeric snapshot) and an entry in ``manifest.json``.
-:func:`regenerate` is the only writer. It refuses to run on a stack other
-than the pinned one (``requirements/pinned.txt``), keeps every file whose
-content would not change (a snapshot that a fresh fit matches within the
-training tolerance, an image whose pixels are identical), and says which
-files it rewrote and why.
+Per scenario, ``baseline_images/`` holds ``<scenario>.npz`` (the numeric
+snapshot) in a training generation's folder, ``<scenario>.png`` (the weight
+grid) in a rendering generation's folder (:mod:`mlp_weights.generations`),
+and an entry per generation in ``manifest.json``. :mod:`mlp_weights.regen`
+is the only writer; this module decides, file by file, whether a stored
+file is kept (a snapshot that a fresh fit matches within the training
+tolerance, an image whose pixels are identical) or rewritten, and why.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import BaselineError, MLPWeightsError, UsageError
+from .errors import BaselineError, MLPWeightsError
 from .layers import LAYERS
-from .manifest import make_entry, read_manifest, recorded_facts, write_manifest
 from .scenarios import Scenario, get_scenario
 
 #: Used when neither ``--baseline-dir`` nor ``MLP_WEIGHTS_BASELINE_DIR`` is given.
@@ -49,12 +46,27 @@ def resolve_baseline_dir(
     return Path(chosen)
 
 
+def _chosen_or_top(baseline_dir, layer: str, scenario: str, suffix: str) -> Path:
+    from .generations import chosen_path
+
+    try:
+        return chosen_path(baseline_dir, layer, scenario)
+    except BaselineError:
+        return Path(baseline_dir) / f"{scenario}{suffix}"
+
+
 def image_path(baseline_dir: str | os.PathLike, scenario: str) -> Path:
-    return Path(baseline_dir) / f"{scenario}.png"
+    """The image the rendering layer compares, in the generation the installed stack selects.
+
+    A folder without a readable manifest, or without a generation for this
+    stack, gives ``<baseline_dir>/<scenario>.png``.
+    """
+    return _chosen_or_top(baseline_dir, "rendering", scenario, ".png")
 
 
 def snapshot_path(baseline_dir: str | os.PathLike, scenario: str) -> Path:
-    return Path(baseline_dir) / f"{scenario}.npz"
+    """The snapshot the training layer compares (as :func:`image_path` chooses)."""
+    return _chosen_or_top(baseline_dir, "training", scenario, ".npz")
 
 
 def default_pinned_file(baseline_dir: str | os.PathLike) -> Path:
@@ -153,6 +165,8 @@ class RegenReport:
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
     pinned_file: Path | None = None
+    #: One line per generation written: its name, range and pins.
+    generations: list[str] = field(default_factory=list)
 
     @property
     def rewritten(self) -> list[Path]:
@@ -164,6 +178,7 @@ class RegenReport:
 
     def lines(self) -> list[str]:
         lines = [f"pins: {self.pinned_file}"] if self.pinned_file else []
+        lines += [f"generation: {line}" for line in self.generations]
         lines += [d.line(self.dry_run) for d in self.decisions]
         lines += [f"note: {note}" for note in self.notes]
         if self.dry_run:
@@ -258,203 +273,12 @@ def decide_image(path: Path, scenario: Scenario, coefs, staging: Path) -> FileDe
     return FileDecision(path, True, why, staged)
 
 
-def check_stack(pinned_file: Path, allow_unpinned: bool, dry_run: bool) -> list[str]:
-    """Refuse a stack other than the pinned one, unless allowed or only a dry run."""
-    from .environment import library_versions
-
-    mismatches = unpinned_libraries(pinned_file, library_versions())
-    if mismatches and not allow_unpinned and not dry_run:
-        raise MLPWeightsError(
-            "refusing to regenerate baselines on an unpinned stack: "
-            + "; ".join(mismatches)
-            + " (install the pins, e.g. tox -e regen, or pass --allow-unpinned)"
-        )
-    return mismatches
-
-
-def regenerate(
-    scenarios: list[Scenario],
-    baseline_dir: str | os.PathLike,
-    reason: str | None,
-    data_home: str | os.PathLike | None = None,
-    verbose: bool = True,
-    layers: tuple[str, ...] = REGEN_LAYERS,
-    dry_run: bool = False,
-    allow_unpinned: bool = False,
-    pinned_file: str | os.PathLike | None = None,
-) -> RegenReport:
-    """Regenerate the chosen layers' baseline files of each scenario.
-
-    Parameters
-    ----------
-    scenarios : list of Scenario
-    baseline_dir : path
-    reason : str
-        Why the baselines change; recorded in the manifest. Optional for a
-        dry run.
-    data_home : path, optional
-    verbose : bool
-        Print training output.
-    layers : tuple of str
-        ``"training"`` refits and rewrites snapshots only; ``"rendering"``
-        redraws images from the stored snapshots' weights (what the
-        rendering layer compares) and trains nothing.
-    dry_run : bool
-        Compute and report everything, write nothing.
-    allow_unpinned : bool
-        Run although the installed libraries differ from ``pinned_file``;
-        the manifest entries record it.
-    pinned_file : path, optional
-        Default: :func:`default_pinned_file`.
-
-    Returns
-    -------
-    RegenReport
-        Every file rewritten (or, in a dry run, that would be) and kept, why.
-
-    Notes
-    -----
-    Everything is computed first; files are replaced only once every
-    scenario succeeded, so a failure leaves the old baselines untouched.
-    """
-    if not dry_run and (not reason or not reason.strip()):
-        raise UsageError(
-            'regen needs --reason "why the baselines change" (it goes in the manifest)'
-        )
-    unknown = [name for name in layers if name not in REGEN_LAYERS]
-    if unknown or not layers:
-        raise UsageError(f"--layer must be one of: {', '.join(REGEN_LAYERS)}")
-    baseline_dir = Path(baseline_dir)
-    if baseline_dir.exists() and not baseline_dir.is_dir():
-        raise UsageError(f"baseline folder {str(baseline_dir)!r} is a file")
-    pinned_file = Path(pinned_file) if pinned_file else default_pinned_file(baseline_dir)
-    mismatches = check_stack(pinned_file, allow_unpinned, dry_run)
-    report = RegenReport(dry_run=dry_run, pinned_file=pinned_file)
-    if mismatches and dry_run and not allow_unpinned:
-        report.notes.append(
-            "a real run would refuse: " + "; ".join(mismatches) + " (or pass --allow-unpinned)"
-        )
-    if not dry_run:
-        baseline_dir.mkdir(parents=True, exist_ok=True)
-    manifest = read_manifest(baseline_dir, missing_ok=True) if baseline_dir.is_dir() else None
-    if manifest is None:
-        manifest = {"format_version": 1, "scenarios": {}}
-    with tempfile.TemporaryDirectory(prefix=".regen-") as staging_name:
-        staging = Path(staging_name)
-        entries = {}
-        for scenario in scenarios:
-            decisions = _regenerate_scenario(
-                scenario, baseline_dir, staging, layers, data_home, verbose, report
-            )
-            report.decisions += decisions
-            entry = _manifest_entry(
-                manifest["scenarios"].get(scenario.name),
-                scenario,
-                decisions,
-                layers,
-                reason,
-                allow_unpinned,
-                mismatches,
-            )
-            if entry is not None:
-                entries[scenario.name] = entry
-        manifest_file = baseline_dir / "manifest.json"
-        if entries:
-            report.decisions.append(
-                FileDecision(
-                    manifest_file, True, "entries for " + ", ".join(sorted(entries)) + " updated"
-                )
-            )
-        else:
-            report.decisions.append(
-                FileDecision(manifest_file, False, "every entry already describes this stack")
-            )
-        if dry_run:
-            return report
-        for decision in report.decisions:
-            if decision.rewrite and decision.staged is not None:
-                _replace(decision.staged, decision.path)
-        if entries:
-            manifest["scenarios"].update(entries)
-            write_manifest(baseline_dir, manifest)
-    return report
-
-
-def _replace(source: Path, target: Path) -> None:
+def replace_file(source: Path, target: Path) -> None:
     """Move a staged file into the baseline folder atomically (same file system)."""
     from ._io import atomic_write
 
     with atomic_write(target) as fh:
         fh.write(source.read_bytes())
-
-
-def _regenerate_scenario(scenario, baseline_dir, staging, layers, data_home, verbose, report):
-    from .snapshot import load_snapshot
-
-    snap_file = snapshot_path(baseline_dir, scenario.name)
-    decisions = []
-    if "training" in layers:
-        from .data import load_dataset
-        from .training import format_scores, train
-
-        if verbose:
-            print(f"== {scenario.name}: training", file=sys.stderr)
-        dataset = load_dataset(scenario, data_home)
-        result = train(scenario, dataset, verbose=verbose)
-        if verbose:
-            print(format_scores(result))
-        snap_decision, snapshot = decide_snapshot(snap_file, scenario, result, staging)
-        decisions.append(snap_decision)
-    else:
-        # The rendering layer draws the stored weights: so does its regeneration.
-        snapshot = load_snapshot(snap_file, scenario.name)
-    png_file = image_path(baseline_dir, scenario.name)
-    if "rendering" in layers:
-        decisions.append(decide_image(png_file, scenario, snapshot.coefs, staging))
-    elif decisions[0].rewrite and png_file.exists():
-        check_dir = staging / "check"
-        check_dir.mkdir(exist_ok=True)
-        check = decide_image(png_file, scenario, snapshot.coefs, check_dir)
-        if check.rewrite:
-            report.notes.append(
-                f"{png_file} was drawn from the old snapshot and no longer matches the new "
-                f"weights ({check.why}); redraw it with: mlp-weights regen --layer rendering "
-                f'--scenario {scenario.name} --reason "..."'
-            )
-    return decisions
-
-
-def _manifest_entry(old, scenario, decisions, layers, reason, allow_unpinned, mismatches):
-    """The scenario's new manifest entry, or None when the old one still holds.
-
-    The entry records the versions and environment of this run whenever a
-    file was rewritten, or when every file was kept but the entry names
-    another stack (the kept files were just verified against this one).
-    """
-    from .manifest import environment_versions
-
-    now = environment_versions()
-    rewrote = any(d.rewrite for d in decisions)
-    if old is not None and not rewrote:
-        then = recorded_facts(old)
-        if all(then.get(key) == value for key, value in now.items()):
-            return None
-    entry = make_entry(
-        (reason or "").strip(),
-        {
-            "image": image_path(".", scenario.name).name,
-            "snapshot": snapshot_path(".", scenario.name).name,
-        },
-    )
-    entry["regenerated"] = {
-        "layers": list(layers),
-        "rewritten": sorted(d.path.name for d in decisions if d.rewrite),
-        "kept": sorted(d.path.name for d in decisions if not d.rewrite),
-    }
-    if allow_unpinned:
-        entry["allow_unpinned"] = True
-        entry["unpinned"] = list(mismatches)
-    return entry
 
 
 def scenarios_from_names(names: list[str] | None, default: list[str]) -> list[Scenario]:

@@ -1,4 +1,5 @@
-"""The ``mlp-weights`` command: ``run``, ``regen``, ``bench``, ``bisect`` and ``report``.
+"""The ``mlp-weights`` command: ``run``, ``regen``, ``bench``, ``bisect``, ``report`` and
+``generations``.
 
 Every user-facing failure is one line on stderr, exit code 2 for bad
 input and 1 for anything else the user can act on; never a traceback.
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     regen.add_argument("--data-home", metavar="DIR", help="data folder, as for run")
     regen.add_argument("--quiet", action="store_true", help="hide training output")
+    add_regen_generation_options(regen)
 
     bench = sub.add_parser("bench", help="time and measure each step of the pipeline")
     bench.add_argument(
@@ -159,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bisect_parser(sub)
     add_report_parser(sub)
+    add_generations_parser(sub)
     return parser
 
 
@@ -238,6 +241,62 @@ def add_report_parser(subparsers) -> None:
     )
 
 
+def add_regen_generation_options(regen) -> None:
+    """``regen --generation NAME`` and ``--new-generation NAME --range SPEC --pins FILE``."""
+    regen.add_argument(
+        "--generation",
+        metavar="NAME",
+        help="rewrite this generation (LAYER/LABEL, e.g. rendering/mpl-3.7); default: per "
+        "layer, the one the installed versions select",
+    )
+    regen.add_argument(
+        "--new-generation",
+        metavar="NAME",
+        help="declare a new generation LAYER/LABEL and write it; the neighbour's range "
+        "narrows in the same write",
+    )
+    regen.add_argument(
+        "--range",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="with --new-generation: the versions it holds, e.g. 'matplotlib<3.11' "
+        "(repeat for another library)",
+    )
+    regen.add_argument(
+        "--pins",
+        metavar="FILE",
+        help="with --new-generation: the requirements file it is made from, "
+        "e.g. requirements/oldest.txt",
+    )
+
+
+def add_generations_parser(sub) -> None:
+    """``mlp-weights generations``: the table of generations and its problems."""
+    generations = sub.add_parser(
+        "generations",
+        help="list the baseline generations, which pins and tox environments select each, "
+        "and their problems",
+    )
+    generations.add_argument(
+        "--baseline-dir",
+        metavar="DIR",
+        help="baseline folder (default: $MLP_WEIGHTS_BASELINE_DIR, else ./baseline_images)",
+    )
+
+
+def cmd_generations(args) -> int:
+    from .baselines import resolve_baseline_dir
+    from .generations_table import generations_report
+
+    lines, problems = generations_report(resolve_baseline_dir(args.baseline_dir))
+    for line in lines:
+        print(line)
+    for problem in problems:
+        print(f"problem: {problem}")
+    return 1 if problems else 0
+
+
 def cmd_run(args) -> int:
     from .data import load_dataset
     from .plot import render_weights
@@ -300,7 +359,8 @@ def check_writable(out: Path) -> None:
 
 
 def cmd_regen(args) -> int:
-    from .baselines import REGEN_LAYERS, regenerate, resolve_baseline_dir, scenarios_from_names
+    from .baselines import REGEN_LAYERS, resolve_baseline_dir, scenarios_from_names
+    from .regen import GenerationRequest, regenerate
 
     scenarios = scenarios_from_names(args.scenario, list(OFFLINE_SCENARIOS))
     baseline_dir = resolve_baseline_dir(args.baseline_dir)
@@ -314,6 +374,7 @@ def cmd_regen(args) -> int:
         dry_run=args.dry_run,
         allow_unpinned=args.allow_unpinned,
         pinned_file=args.pinned,
+        generation=GenerationRequest(args.generation, args.new_generation, args.range, args.pins),
     )
     for line in report.lines():
         print(line)
@@ -362,6 +423,7 @@ COMMANDS = {
     "bench": cmd_bench,
     "bisect": cmd_bisect,
     "report": cmd_report,
+    "generations": cmd_generations,
 }
 
 

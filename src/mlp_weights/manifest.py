@@ -1,10 +1,14 @@
-"""The baseline manifest: which library versions made each scenario's baselines.
+"""The baseline manifest: which library versions made each baseline file.
 
-``baseline_images/manifest.json`` records, per scenario, the versions of
-Python, scikit-learn, matplotlib and numpy (``versions``), the machine facts
-of :mod:`mlp_weights.environment` (``environment``: BLAS and its kernel,
-numpy's SIMD targets, FreeType, platform), and when and why the baselines
-were made. Verdicts compare it with what is in use now.
+``baseline_images/manifest.json`` (format 2) lists the generations
+(:mod:`mlp_weights.generations`): per generation its layer, range and pins
+file, and per scenario an entry recording the versions of Python,
+scikit-learn, matplotlib and numpy (``versions``), the machine facts of
+:mod:`mlp_weights.environment` (``environment``: BLAS and its kernel,
+numpy's SIMD targets, FreeType, platform), the pins file, and when and why
+the file was made. Verdicts compare the chosen generation's entry with what
+is in use now. Format 1 (one entry per scenario, files at the top) is still
+read, as one generation per layer covering everything.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from pathlib import Path
 from ._io import atomic_write
 from .errors import DamagedBaselineError, MissingBaselineError
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
+#: Each format and the mapping it must hold.
+FORMAT_KEYS = {1: "scenarios", 2: "generations"}
 MANIFEST_NAME = "manifest.json"
 
 
@@ -55,16 +61,15 @@ def read_manifest(baseline_dir: str | os.PathLike, missing_ok: bool = False) -> 
     path = manifest_path(baseline_dir)
     if not path.exists():
         if missing_ok:
-            return {"format_version": MANIFEST_FORMAT, "scenarios": {}}
+            return {"format_version": MANIFEST_FORMAT, "generations": {}}
         raise MissingBaselineError(
             f'missing manifest {path}; create the baselines with: mlp-weights regen --reason "..."'
         )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         version = int(manifest["format_version"])
-        scenarios = manifest["scenarios"]
-        if not isinstance(scenarios, dict):
-            raise TypeError("'scenarios' is not a mapping")
+        if version <= MANIFEST_FORMAT and not isinstance(manifest[FORMAT_KEYS[version]], dict):
+            raise TypeError(f"{FORMAT_KEYS[version]!r} is not a mapping")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DamagedBaselineError(
             f"manifest {path} is damaged ({type(exc).__name__}: {exc}); restore it with "
@@ -78,28 +83,40 @@ def read_manifest(baseline_dir: str | os.PathLike, missing_ok: bool = False) -> 
     return manifest
 
 
-def scenario_entry(baseline_dir: str | os.PathLike, scenario: str) -> dict:
-    """One scenario's manifest entry (versions, date, reason)."""
-    manifest = read_manifest(baseline_dir)
+def scenario_entry(baseline_dir: str | os.PathLike, scenario: str, layer: str = "training") -> dict:
+    """One scenario's entry (versions, date, reason) in the generation ``layer`` compares with."""
+    from .environment import library_versions
+    from .generations import choose, forced_names, read_generations
+
+    generation = choose(read_generations(baseline_dir), layer, library_versions(), forced_names())
     try:
-        return manifest["scenarios"][scenario]
+        return generation.scenarios[scenario]
     except KeyError:
         raise MissingBaselineError(
-            f"manifest {manifest_path(baseline_dir)} has no entry for scenario {scenario!r}; "
-            f'create it with: mlp-weights regen --scenario {scenario} --reason "..."'
+            f"manifest {manifest_path(baseline_dir)} has no entry for scenario {scenario!r} "
+            f"in {generation.name}; create it with: "
+            f'mlp-weights regen --scenario {scenario} --reason "..."'
         ) from None
 
 
-def make_entry(reason: str, files: dict[str, str]) -> dict:
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def make_entry(reason: str, files: dict[str, str], pins: str | None = None) -> dict:
+    """A scenario's provenance: versions and machine facts now, date, reason, pins, files."""
     from .environment import environment_facts, library_versions
 
-    return {
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    entry = {
+        "created": now_iso(),
         "reason": reason,
         "versions": library_versions(),
         "environment": environment_facts(),
         "files": files,
     }
+    if pins is not None:
+        entry["pins"] = pins
+    return entry
 
 
 def write_manifest(baseline_dir: str | os.PathLike, manifest: dict) -> Path:

@@ -10,9 +10,11 @@ What it does, in order:
   without comparing) or with pytest-mpl's generate options (baselines are
   written by ``mlp-weights regen`` only); registers the layer markers from
   :data:`mlp_weights.layers.LAYERS`; hands the baseline folder to pytest-mpl;
-  clears what an earlier run left in the results folder; applies
-  ``--mlp-inject``;
-- at collection: adds the umbrella marker ``layer`` to every layer test;
+  refuses an unknown forced generation; clears what an earlier run left in
+  the results folder; applies ``--mlp-inject``;
+- at collection: adds the umbrella marker ``layer`` to every layer test, and
+  points each image test at the folder of the rendering generation chosen
+  for the installed versions (:mod:`mlp_weights.generations`);
 - after each layer test: turns its finding (or pytest-mpl's comparison) into
   a typed :class:`~mlp_weights.results.LayerResult` with what moved and who
   is blamed, adds the explanation to the failure, keeps a failing fit as
@@ -36,6 +38,7 @@ import pytest
 
 from .baselines import resolve_baseline_dir
 from .errors import BaselineError
+from .generations import COMPARES_FILES_OF
 from .layers import UMBRELLA_MARKER, layer_of_markers, marker_lines
 from .results import FAIL, PASS, SKIP, Finding, Kind, LayerFailure, LayerResult
 from .scenarios import SCENARIOS
@@ -78,6 +81,15 @@ def pytest_addoption(parser):
     from .inject import INJECTIONS
 
     group.addoption(
+        "--mlp-generation",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="compare against this generation (LAYER/LABEL) whatever is installed; "
+        "repeat for another layer (default: $MLP_WEIGHTS_GENERATION, comma-separated, "
+        "else the generation whose range holds the installed versions)",
+    )
+    group.addoption(
         "--mlp-inject",
         choices=sorted(INJECTIONS),
         action="append",
@@ -111,6 +123,7 @@ def pytest_configure(config):
     # pytest_configure, which runs after this one (tryfirst).
     config.option.mpl_baseline_path = str(baseline_dir)
     plugin = SuitePlugin(config, baseline_dir)
+    plugin.check_forced_generations()
     config.pluginmanager.register(plugin, SuitePlugin.name)
     if not hasattr(config, "workerinput"):
         plugin.clear_results_folder()
@@ -135,11 +148,20 @@ def layer_run(request):
 class LayerRun:
     def __init__(self, item, plugin: SuitePlugin):
         self.item = item
+        self.plugin = plugin
         self.baseline_dir = plugin.baseline_dir
 
     def keep(self, finding: Finding) -> None:
         """Record a passing check's finding (how close it was) for the verdict."""
         self.item.stash[_finding_key] = finding
+
+    def snapshot(self, scenario: str) -> Path:
+        """The snapshot the training generation chosen for this run holds for ``scenario``."""
+        return self.plugin.chosen_file("training", scenario)
+
+    def image(self, scenario: str) -> Path:
+        """The image the rendering generation chosen for this run holds for ``scenario``."""
+        return self.plugin.chosen_file("rendering", scenario)
 
 
 class SuitePlugin:
@@ -174,8 +196,9 @@ class SuitePlugin:
     def clear_results_folder(self) -> None:
         """Remove what an earlier run wrote, and only that, before this run writes.
 
-        Known files by name; a test's folder only when it holds nothing but
-        pytest-mpl's images. Anything else a user keeps there stays.
+        Known files by name; a test's folder only when it holds pytest-mpl's
+        images and nothing else. Anything else a user keeps there stays, and
+        so does an empty folder.
         """
         option = self.config.getoption("--mpl-results-path", default=None)
         folder = Path(option) if option else None
@@ -187,7 +210,10 @@ class SuitePlugin:
             for path in folder.glob(pattern):
                 path.unlink(missing_ok=True)
         for path in folder.iterdir():
-            if path.is_dir() and {p.name for p in path.iterdir()} <= MPL_TEST_FILES:
+            # An empty folder may be another run's results folder, still to be
+            # filled (tox writes mpl-results/<env>/ beside mpl-results/).
+            names = {p.name for p in path.iterdir()} if path.is_dir() else set()
+            if names and names <= MPL_TEST_FILES:
                 shutil.rmtree(path, ignore_errors=True)
 
     # -- facts now and at the baseline ------------------------------------------
@@ -199,26 +225,138 @@ class SuitePlugin:
         return environment_versions()
 
     @functools.cache  # noqa: B019  (one plugin object per run)
-    def baseline_facts(self, scenario: str) -> tuple[dict | None, str | None]:
-        """The scenario's recorded facts, or ``None`` and why they cannot be read."""
-        from .manifest import recorded_facts, scenario_entry
+    def baseline_facts(
+        self, scenario: str, layer: str = "training"
+    ) -> tuple[dict | None, str | None]:
+        """The facts recorded for ``scenario`` in the generation ``layer`` compares with.
+
+        ``None`` and the reason when the manifest cannot be read or holds no
+        entry for it.
+        """
+        from .manifest import manifest_path
+
+        generation, error = self.generation(COMPARES_FILES_OF.get(layer, "training"))
+        if generation is None:
+            return None, str(error)
+        facts = generation.facts(scenario)
+        if facts is None:
+            return None, (
+                f"manifest {manifest_path(self.baseline_dir)} has no entry for scenario "
+                f"{scenario!r} in {generation.name}"
+            )
+        return facts, None
+
+    # -- generations --------------------------------------------------------------
+
+    @functools.cached_property
+    def forced(self) -> list[str]:
+        from .generations import forced_names
+
+        return forced_names(self.config.getoption("--mlp-generation"))
+
+    @functools.cached_property
+    def generations(self):
+        """The folder's generations, or ``None`` and the error that says why they cannot be read."""
+        from .generations import read_generations
 
         try:
-            return recorded_facts(scenario_entry(self.baseline_dir, scenario)), None
+            return read_generations(self.baseline_dir), None
         except BaselineError as exc:
-            return None, str(exc)
+            return None, exc
+
+    def check_forced_generations(self) -> None:
+        """An unknown forced name is a usage error, before anything runs."""
+        from .errors import UsageError
+        from .generations import check_forced
+
+        generations, _ = self.generations
+        if self.forced and generations is not None:
+            try:
+                check_forced(generations, self.forced)
+            except UsageError as exc:
+                raise pytest.UsageError(f"mlp-weights: {exc}") from None
+
+    @functools.cache  # noqa: B019  (one plugin object per run)
+    def generation(self, layer: str):
+        """``(generation, error)``: the generation ``layer`` compares with in this run."""
+        from .generations import choose
+
+        generations, error = self.generations
+        if generations is None:
+            return None, error
+        try:
+            return choose(generations, layer, self.now, self.forced), None
+        except BaselineError as exc:
+            return None, exc
+
+    def chosen_file(self, layer: str, scenario: str) -> Path:
+        """The chosen generation's file; a typed failure, in one line, when there is none."""
+        from .errors import MissingBaselineError
+
+        generation, error = self.generation(layer)
+        if generation is None:
+            missing = isinstance(error, MissingBaselineError)
+            kind = Kind.MISSING_BASELINE if missing else Kind.DAMAGED_BASELINE
+            raise LayerFailure(Finding(kind, str(error)))
+        return generation.file_path(self.baseline_dir, scenario)
+
+    def generations_summary(self) -> dict:
+        """The chosen generations, as the verdict records them."""
+        summary = {}
+        for layer in dict.fromkeys(COMPARES_FILES_OF.values()):
+            generation, _ = self.generation(layer)
+            if generation is not None:
+                summary[generation.name] = {
+                    "layer": generation.layer,
+                    "range": generation.range_text,
+                    "pins": generation.pins,
+                    "forced": generation.name in self.forced,
+                }
+        return summary
+
+    def generation_label(self, layer: str) -> str | None:
+        generation, _ = self.generation(layer)
+        if generation is None:
+            return None
+        return generation.label + (", forced" if generation.name in self.forced else "")
 
     # -- hooks ------------------------------------------------------------------
 
     def pytest_report_header(self, config):
         text = ", ".join(f"{k} {v}" for k, v in self.now.items())
-        return [f"mlp-weights: baselines in {self.baseline_dir}", f"mlp-weights: {text}"]
+        chosen = "; ".join(
+            self.generation_label(layer) or f"{layer}: {self.generation(layer)[1]}"
+            for layer in dict.fromkeys(COMPARES_FILES_OF.values())
+        )
+        return [
+            f"mlp-weights: baselines in {self.baseline_dir}",
+            f"mlp-weights: generations {chosen}",
+            f"mlp-weights: {text}",
+        ]
 
     @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
     def pytest_collection_modifyitems(self, items):
         for item in items:
-            if layer_of_markers(m.name for m in item.iter_markers()) is not None:
+            layer = layer_of_markers(m.name for m in item.iter_markers())
+            if layer is not None:
                 item.add_marker(UMBRELLA_MARKER)
+                self.point_at_generation(item, layer.name)
+
+    def point_at_generation(self, item, layer: str) -> None:
+        """Give an image test's comparison the chosen rendering generation's folder."""
+        compare = item.get_closest_marker("mpl_image_compare")
+        if compare is None or layer not in COMPARES_FILES_OF:
+            return
+        generation, _ = self.generation(COMPARES_FILES_OF[layer])
+        if generation is None:
+            return
+        folder = str(generation.directory(self.baseline_dir).absolute())
+        item.add_marker(
+            pytest.mark.mpl_image_compare(
+                *compare.args, **{**compare.kwargs, "baseline_dir": folder}
+            ),
+            append=False,
+        )
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -236,8 +374,10 @@ class SuitePlugin:
         if result.status == FAIL:
             from .verdict import explain
 
-            _, problem = self.baseline_facts(scenario)
-            text = explain(result, problem)
+            _, problem = self.baseline_facts(scenario, layer.name)
+            compared = COMPARES_FILES_OF.get(layer.name)
+            label = self.generation_label(compared) if compared else None
+            text = explain(result, problem, label)
             if call.excinfo is not None and call.excinfo.errisinstance(LayerFailure):
                 # The finding says it all; a traceback of the check adds nothing.
                 report.longrepr = text
@@ -247,14 +387,18 @@ class SuitePlugin:
     def layer_result(self, item, call, report, layer: str, scenario: str) -> LayerResult:
         """The typed record of one finished layer test."""
         from .layers import LAYERS
-        from .suite import compared_file
         from .verdict import blame
 
         if report.skipped:
             return LayerResult(layer, scenario, SKIP, nodeid=item.nodeid)
         finding, images = self.finding_of(item, call, report)
         status = FAIL if report.failed else PASS
-        baseline_file = compared_file(layer, scenario, self.baseline_dir)
+        generation = None
+        if layer in COMPARES_FILES_OF:
+            generation, _ = self.generation(COMPARES_FILES_OF[layer])
+        baseline_file = (
+            generation.file_path(self.baseline_dir, scenario) if generation is not None else None
+        )
         result = LayerResult(
             layer,
             scenario,
@@ -274,8 +418,10 @@ class SuitePlugin:
             result.message += f"\nobtained fit kept in {result.obtained}"
             if baseline_file is not None and baseline_file.is_file():
                 result.baseline_snapshot = str(self.keep_baseline(scenario, baseline_file))
+        if generation is not None:
+            result.generation = generation.name
         if status == FAIL:
-            facts, _ = self.baseline_facts(scenario)
+            facts, _ = self.baseline_facts(scenario, layer)
             result.moved, result.blamed = blame(LAYERS[layer], result.kind, self.now, facts)
         return result
 
@@ -325,7 +471,9 @@ class SuitePlugin:
 
             scenarios = {r.scenario for r in self.records}
             baselines = {s: self.baseline_facts(s) for s in scenarios if s in SCENARIOS}
-            self._verdict = build_verdict(self.records, baselines, self.now)
+            self._verdict = build_verdict(
+                self.records, baselines, self.now, self.generations_summary()
+            )
         return self._verdict
 
     @pytest.hookimpl(trylast=True)

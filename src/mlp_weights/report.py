@@ -100,7 +100,14 @@ def to_markdown(verdict: Verdict, title: str = "mlp-weights verdict", link: str 
         for k in ("python", "scikit-learn", "matplotlib", "numpy")
         if k in verdict.now
     )
-    lines += ["", f"Tested with {versions}.", ""]
+    lines += ["", f"Tested with {versions}."]
+    if verdict.generations:
+        compared = "; ".join(
+            f"`{name}` ({g['range']}{', forced' if g.get('forced') else ''})"
+            for name, g in verdict.generations.items()
+        )
+        lines.append(f"Baseline generations compared: {compared}.")
+    lines.append("")
     if link:
         lines += [link, ""]
     return "\n".join(lines)
@@ -117,6 +124,7 @@ def to_json(verdict: Verdict, baseline_dir, results_dir) -> dict:
         "layers_run": verdict.layers_run,
         "now": verdict.now,
         "counts": verdict.counts(),
+        "generations": verdict.generations,
         "scenarios": [
             {
                 "scenario": s.scenario,

@@ -87,6 +87,9 @@ class LayerResult:
     baseline_snapshot: str | None = None
     nodeid: str = ""
     diagnostics: dict | None = None
+    #: The baseline generation compared against (``LAYER/LABEL``); None for a
+    #: layer that compares no stored file.
+    generation: str | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -43,15 +43,6 @@ IMAGE_TOLERANCE = 0.05
 MPL_COMPARE = {"style": STYLE, "tolerance": IMAGE_TOLERANCE, "savefig_kwargs": SAVEFIG_KWARGS}
 
 
-def compared_file(layer: str, scenario: str, baseline_dir: str | os.PathLike) -> Path | None:
-    """The baseline file ``layer`` compares a scenario against (none for scores and seed)."""
-    if layer == "training":
-        return snapshot_path(baseline_dir, scenario)
-    if layer in ("rendering", "pipeline"):
-        return image_path(baseline_dir, scenario)
-    return None
-
-
 def data_available(scenario: Scenario) -> tuple[bool, str]:
     """Whether a scenario's data loads offline; the reason when it does not."""
     from .data import is_cached, resolve_data_home
@@ -109,16 +100,31 @@ def _unusable(exc: MLPWeightsError) -> LayerFailure:
     return LayerFailure(Finding(kind, str(exc)))
 
 
-def stored_snapshot(name: str, baseline_dir: str | os.PathLike) -> Snapshot:
-    """The scenario's snapshot; a typed failure when it is missing or damaged."""
+def _snapshot_file(where: str | os.PathLike, name: str) -> Path:
+    """A snapshot file as given, or, for a baseline folder, the one its generations choose."""
+    where = Path(where)
+    return snapshot_path(where, name) if where.is_dir() else where
+
+
+def _image_file(where: str | os.PathLike, name: str) -> Path:
+    where = Path(where)
+    return image_path(where, name) if where.is_dir() else where
+
+
+def stored_snapshot(name: str, snapshot: str | os.PathLike) -> Snapshot:
+    """The scenario's snapshot; a typed failure when it is missing or damaged.
+
+    ``snapshot`` is the file, or a baseline folder: then the snapshot of
+    the training generation the installed versions select.
+    """
     try:
-        return load_snapshot(snapshot_path(baseline_dir, name), name)
+        return load_snapshot(_snapshot_file(snapshot, name), name)
     except (MissingBaselineError, DamagedBaselineError) as exc:
         raise _unusable(exc) from None
 
 
-def require_baseline_image(name: str, baseline_dir: str | os.PathLike) -> Path:
-    path = image_path(baseline_dir, name)
+def require_baseline_image(name: str, image: str | os.PathLike) -> Path:
+    path = _image_file(image, name)
     if not path.exists():
         raise LayerFailure(
             Finding(
@@ -129,10 +135,13 @@ def require_baseline_image(name: str, baseline_dir: str | os.PathLike) -> Path:
     return path
 
 
-def check_training(name: str, baseline_dir: str | os.PathLike) -> Finding:
-    """The training layer: a fresh fit against the stored snapshot (rtol :data:`RTOL`)."""
+def check_training(name: str, snapshot: str | os.PathLike) -> Finding:
+    """The training layer: a fresh fit against the stored snapshot (rtol :data:`RTOL`).
+
+    ``snapshot`` is the file, or a baseline folder (see :func:`stored_snapshot`).
+    """
     scenario = SCENARIOS[name]
-    snapshot = stored_snapshot(name, baseline_dir)
+    snapshot = stored_snapshot(name, snapshot)
     changed = settings_changes(snapshot, scenario.settings_json())
     result = fresh_fit(name)
     comparisons = compare_training(snapshot, result)
@@ -189,15 +198,21 @@ def draw_weights(name: str, coefs):
     return render_weights(coefs, SCENARIOS[name])
 
 
-def rendering_figure(name: str, baseline_dir: str | os.PathLike):
-    """The rendering layer: the stored weights, drawn by today's matplotlib."""
-    require_baseline_image(name, baseline_dir)
-    return draw_weights(name, stored_snapshot(name, baseline_dir).coefs)
+def rendering_figure(
+    name: str, image: str | os.PathLike, snapshot: str | os.PathLike | None = None
+):
+    """The rendering layer: the stored weights, drawn by today's matplotlib.
+
+    ``image`` and ``snapshot`` are files, or a baseline folder (``snapshot``
+    defaults to ``image``): then the generations' choice for this stack.
+    """
+    require_baseline_image(name, image)
+    return draw_weights(name, stored_snapshot(name, snapshot or image).coefs)
 
 
-def pipeline_figure(name: str, baseline_dir: str | os.PathLike):
+def pipeline_figure(name: str, image: str | os.PathLike):
     """The pipeline layer: a fresh fit, drawn, as the seed example does."""
-    require_baseline_image(name, baseline_dir)
+    require_baseline_image(name, image)
     return draw_weights(name, fresh_fit(name).coefs)
 
 

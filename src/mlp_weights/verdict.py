@@ -97,14 +97,26 @@ def describe_amount(result: LayerResult) -> str:
     return ""
 
 
-def explain(result: LayerResult, then_problem: str | None = None) -> str:
-    """The failure text of one test: layer, scenario, amount, what moved, who is blamed."""
+def explain(
+    result: LayerResult, then_problem: str | None = None, generation: str | None = None
+) -> str:
+    """The failure text of one test: layer, scenario, amount, what moved, who is blamed.
+
+    ``generation`` describes the baseline generation compared against
+    (name, range); it defaults to the record's generation name.
+    """
     lines = [f"layer {result.layer!r}, scenario {result.scenario!r}: {result.message}"]
+    generation = generation or result.generation
+    if generation:
+        lines.append(f"baseline generation: {generation}")
     if moved_reading(result):
         lines.append(f"what the weights say: {moved_reading(result)}")
     layer = LAYERS[result.layer]
     if result.kind is not None and result.kind.baseline_unusable:
-        lines.append("blamed: nobody; the baseline cannot be read, so nothing can be compared")
+        if result.kind is Kind.MISSING_BASELINE:
+            lines.append("blamed: nobody; there is no baseline to compare with")
+        else:
+            lines.append("blamed: nobody; the baseline cannot be read, so nothing can be compared")
         return "\n".join(lines)
     if then_problem:
         lines.append(f"versions at the baseline unknown: {then_problem}")
@@ -143,6 +155,9 @@ class Verdict:
     scenarios: list[ScenarioVerdict]
     now: dict
     layers_run: list[str] = field(default_factory=list)
+    #: The baseline generations compared against, by name: ``layer``,
+    #: ``range`` (as text), ``pins`` and whether it was ``forced``.
+    generations: dict = field(default_factory=dict)
 
     def results(self) -> list[LayerResult]:
         return [r for s in self.scenarios for r in s.layers]
@@ -247,6 +262,7 @@ def build_verdict(
     records: list[LayerResult],
     baselines: dict[str, tuple[dict | None, str | None]],
     now: dict,
+    generations: dict | None = None,
 ) -> Verdict:
     """Aggregate a run's records into a verdict.
 
@@ -259,6 +275,8 @@ def build_verdict(
         or ``None`` with the reason they cannot be read.
     now : dict
         The facts in use now.
+    generations : dict, optional
+        The generations compared against (see :attr:`Verdict.generations`).
     """
     cells: dict[tuple[str, str], LayerResult] = {}
     for record in records:
@@ -280,4 +298,6 @@ def build_verdict(
         verdict.line = scenario_line(verdict)
         scenarios.append(verdict)
     ran = {layer for (_, layer), r in cells.items() if r.status in (PASS, FAIL)}
-    return Verdict(scenarios, now, [layer for layer in LAYERS if layer in ran])
+    used = {r.generation for r in cells.values() if r.generation}
+    chosen = {k: v for k, v in (generations or {}).items() if k in used}
+    return Verdict(scenarios, now, [layer for layer in LAYERS if layer in ran], chosen)

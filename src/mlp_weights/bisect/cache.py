@@ -19,7 +19,7 @@ import sysconfig
 from pathlib import Path
 
 from .._io import atomic_write
-from ..manifest import manifest_path, read_manifest
+from ..manifest import manifest_path
 from .results import ProbeResult
 
 CACHE_FORMAT = 1
@@ -44,14 +44,17 @@ def _hash_files(paths) -> str:
     return digest.hexdigest()
 
 
-def baselines_digest(baseline_dir: Path, scenarios: list[str]) -> str:
-    """SHA-256 over the manifest and the files it lists for the chosen scenarios."""
-    manifest = read_manifest(baseline_dir)
+def baselines_digest(baseline_dir: Path, scenarios: list[str], forced: str = "") -> str:
+    """SHA-256 over the manifest, every generation's files of the chosen scenarios, and
+    the generations the probes are forced to compare with."""
+    from ..generations import read_generations
+
     files = [manifest_path(baseline_dir)]
-    for scenario in sorted(scenarios):
-        listed = manifest["scenarios"].get(scenario, {}).get("files", {})
-        files += [Path(baseline_dir) / name for _, name in sorted(listed.items())]
-    return _hash_files(files)
+    for generation in read_generations(baseline_dir):
+        for scenario in sorted(scenarios):
+            if scenario in generation.scenarios:
+                files.append(generation.file_path(baseline_dir, scenario))
+    return hashlib.sha256(f"{_hash_files(files)} {forced}".encode()).hexdigest()
 
 
 def suite_digest(repo: Path) -> str:

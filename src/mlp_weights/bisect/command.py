@@ -20,13 +20,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.version import Version
+
 from ..errors import BaselineError, MLPWeightsError, UsageError
+from ..generations import GENERATION_ENV, read_generations, scenarios_with_baselines
 from ..layers import layers_for_library
-from ..manifest import read_manifest, recorded_facts, scenario_entry
 from ..scenarios import SCENARIOS
+from . import generations as lineage
 from . import index as index_module
 from .cache import CACHE_SUBDIR, ProbeCache, baselines_digest, key_material, suite_digest
-from .environment import PINS_FILE, Installer, find_uv, pins_without, read_pins
+from .environment import (
+    PINS_FILE,
+    Installer,
+    find_uv,
+    pinned_version,
+    pins_without,
+    read_pins,
+)
 from .index import find_release, newest_installable, releases_between, resolve_index_url
 from .parallel import ProbePool, run_search
 from .probe import ProbeRunner
@@ -84,12 +94,16 @@ def choose_scenarios(names, baseline_dir: Path, data_home) -> list[str]:
     """The scenarios to probe: those asked for, else every one with baselines and data here."""
     from ..data import is_cached
 
-    manifest = read_manifest(baseline_dir)
+    with_baselines = scenarios_with_baselines(read_generations(baseline_dir))
     if names:
         for name in names:
             if name not in SCENARIOS:
                 raise UsageError(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}")
-            scenario_entry(baseline_dir, name)
+            if name not in with_baselines:
+                raise BaselineError(
+                    f"no baselines of scenario {name!r} in {baseline_dir}; create them with: "
+                    f'mlp-weights regen --scenario {name} --reason "..."'
+                )
             if not is_cached(SCENARIOS[name], data_home):
                 raise MLPWeightsError(
                     f"scenario {name}: data not cached; run "
@@ -99,7 +113,7 @@ def choose_scenarios(names, baseline_dir: Path, data_home) -> list[str]:
     chosen = [
         name
         for name, scenario in SCENARIOS.items()
-        if name in manifest["scenarios"] and is_cached(scenario, data_home)
+        if name in with_baselines and is_cached(scenario, data_home)
     ]
     if not chosen:
         raise BaselineError(f"no scenario has both baselines in {baseline_dir} and data here")
@@ -115,11 +129,32 @@ def choose_layers(library: str, scenarios: list[str]) -> list[str]:
     ]
 
 
-def recorded_version(library: str, baseline_dir: Path, scenarios: list[str]) -> str:
-    """The version of ``library`` the chosen scenarios' baselines were made with."""
+def recorded_version(
+    library: str,
+    baseline_dir: Path,
+    scenarios: list[str],
+    layers: list[str] = (),
+    pins_file: Path | None = None,
+) -> str:
+    """The version of ``library`` the chosen scenarios' baselines were made with.
+
+    The baselines are those of the generation the pinned stack (the pins
+    every probe keeps) selects for the first of ``layers`` that compares a
+    stored file; without ``pins_file``, the installed stack.
+    """
+    from ..environment import library_versions
+    from ..generations import choose
+
+    generation_layer = (lineage.file_layers(list(layers)) or ["training"])[0]
+    generations = read_generations(baseline_dir)
+    stack = library_versions()
+    if pins_file is not None:
+        pinned = read_pins(pins_file)
+        stack = lineage.stack_at(pins_file, library, pinned_version(pinned, library) or "")
+    generation = choose(generations, generation_layer, stack)
     found = {}
     for name in scenarios:
-        version = recorded_facts(scenario_entry(baseline_dir, name)).get(library)
+        version = (generation.facts(name) or {}).get(library)
         if version is None:
             raise BaselineError(
                 f"the manifest records no {library} version for {name}; give both ends "
@@ -151,9 +186,13 @@ class LocalProber:
     everything (call it once no probe runs any more).
     """
 
-    def __init__(self, repo, library, layers, scenarios, index_url, data_home=None, jobs=1):
+    def __init__(
+        self, repo, library, layers, scenarios, index_url, data_home=None, jobs=1, forced=""
+    ):
         self.repo, self.library, self.layers = repo, library, layers
         self.scenarios, self.index_url, self.data_home = scenarios, index_url, data_home
+        # The generations every probe compares with (see bisect.generations).
+        self.forced = forced
         self.installer = Installer(find_uv(), index_url)
         self.workdir: Path | None = None
         self.runner: ProbeRunner | None = None
@@ -175,7 +214,7 @@ class LocalProber:
                 if self.workdir is None:
                     self.workdir = Path(tempfile.mkdtemp(prefix="mlp-weights-bisect-"))
                 wheel = self.installer.build_wheel(self.repo, self.workdir / "dist")
-                extra_env = {}
+                extra_env = {GENERATION_ENV: self.forced} if self.forced else {}
                 if self.data_home is not None:
                     extra_env["SCIKIT_LEARN_DATA"] = str(Path(self.data_home).resolve())
                 store = resolve_data_home(self.data_home) / CACHE_SUBDIR / BYTECODE_SUBDIR
@@ -251,7 +290,7 @@ class Bisection:
         data_home = resolve_data_home(request.data_home)
         scenarios = choose_scenarios(request.scenarios, baseline_dir, request.data_home)
         layers = choose_layers(library, scenarios)
-        recorded = recorded_version(library, baseline_dir, scenarios)
+        recorded = recorded_version(library, baseline_dir, scenarios, layers, repo / PINS_FILE)
         index_url = resolve_index_url(request.index_url)
         releases = self.list_releases(library, index_url)
         good = find_release(releases, request.good or recorded, library)
@@ -274,20 +313,47 @@ class Bisection:
         not_installable = {str(r.version): r.reason for r in in_range if not r.installable}
 
         other_pins = pins_without(read_pins(repo / PINS_FILE), library)
-        digests = (baselines_digest(baseline_dir, scenarios), suite_digest(repo))
-        cache = ProbeCache(data_home / CACHE_SUBDIR)
-        prober = (self.make_prober or LocalProber)(
-            repo, library, layers, scenarios, index_url, request.data_home, request.jobs
+        generations, chosen = lineage.good_end_generations(
+            baseline_dir, repo / PINS_FILE, library, str(good.version), layers
         )
+        forced = lineage.forced_value(chosen)
+        cache = ProbeCache(data_home / CACHE_SUBDIR)
+        make = self.make_prober or LocalProber
+
+        def new_prober(forced: str):
+            return make(
+                repo, library, layers, scenarios, index_url, request.data_home, request.jobs, forced
+            )
+
+        prober = new_prober(forced)
         mode = "walk" if request.walk else "bisect"
         self.out(
             f"{mode} {library} {good} .. {bad}: {len(candidates)} releases; "
             f"layers {', '.join(layers)}; scenarios {', '.join(scenarios)}; "
             f"{request.jobs} {'probe' if request.jobs == 1 else 'probes'} at a time"
         )
+        self.out(
+            f"compared with {'; '.join(g.label for g in chosen)}: what {library} {good} selects"
+        )
 
-        def key(version: str) -> dict:
+        def key(version: str, forced: str = forced) -> dict:
+            digests = (baselines_digest(baseline_dir, scenarios, forced), suite_digest(repo))
             return key_material(library, version, other_pins, layers, scenarios, *digests)
+
+        def probe_with(prober, forced: str, version: str) -> ProbeResult:
+            """One probe against the generations ``forced`` names, through the cache."""
+            if version in not_installable:
+                return ProbeResult(library, version, UNTESTABLE, reason=not_installable[version])
+            material = key(version, forced)
+            result = None if request.no_cache else cache.get(material)
+            if result is None:
+                result = prober(version)
+                if result.cacheable:
+                    try:
+                        cache.put(material, result)
+                    except OSError as exc:
+                        self.out(f"note: probe not kept in {cache.folder}: {exc.strerror or exc}")
+            return result
 
         ends = (str(good.version), str(bad.version))
         search = self.search(candidates, ends, not_installable, cache, key, prober)
@@ -313,11 +379,32 @@ class Bisection:
             environment=environment,
             wall_time=time.perf_counter() - started,
         )
+        report["generations"] = [g.name for g in chosen]
+        if request.walk:
+            report["own_generation"] = self.own_generation_column(
+                generations,
+                layers,
+                repo / PINS_FILE,
+                chosen,
+                new_prober,
+                probe_with,
+            )
+        report["declare"] = [
+            command
+            for point in search.change_points
+            if (
+                command := lineage.declare_command(
+                    generations, layers, repo / PINS_FILE, library, point
+                )
+            )
+        ]
         probes = list(self.probes.values())
         lines = terminal_lines(report, probes)
         json_path, md_path = write_reports(request.results_dir, report, probes)
         for line in lines:
             self.out(line)
+        for command in report["declare"]:
+            self.out(f"outside every declared range; declare a generation there: {command}")
         self.out(f"wrote {json_path} and {md_path.name}")
         self.out(timing_line(probes, report["wall_time_s"]))
         if search.status == ALL_MOVED:
@@ -399,6 +486,38 @@ def sigterm_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+    def own_generation_column(self, generations, layers, pins_file, chosen, new_prober, probe_with):
+        """Per walked release: its outcome against the generations its own version selects.
+
+        A release that selects the bisect's generations repeats its probe's
+        outcome; one that selects others is probed again against them.
+        """
+        library = self.request.library
+        column = {}
+        for version, result in sorted(self.probes.items(), key=lambda item: Version(item[0])):
+            own = lineage.own_generations(generations, layers, pins_file, library, version)
+            if result.outcome == UNTESTABLE:
+                column[version] = {"generation": None, "outcome": UNTESTABLE}
+            elif own is None:
+                column[version] = {"generation": None, "outcome": lineage.NO_GENERATION}
+            elif [g.name for g in own] == [g.name for g in chosen]:
+                column[version] = {
+                    "generation": lineage.forced_value(own),
+                    "outcome": result.outcome,
+                }
+            else:
+                forced = lineage.forced_value(own)
+                prober = new_prober(forced)
+                try:
+                    again = probe_with(prober, forced, version)
+                finally:
+                    close = getattr(prober, "close", None)
+                    if close is not None:
+                        close()
+                self.out(f"against {forced}: {progress_line(again)}")
+                column[version] = {"generation": forced, "outcome": again.outcome}
+        return column
 
 
 def run_bisect(request: BisectRequest) -> int:

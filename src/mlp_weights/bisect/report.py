@@ -155,17 +155,34 @@ def table_columns(probes: list[ProbeResult]) -> list[tuple[str, str]]:
     return list(dict.fromkeys((c.layer, c.scenario) for p in probes for c in p.cells))
 
 
-def version_table(probes: list[ProbeResult], markdown: bool = False) -> str:
-    """Version x layer x scenario, with the amounts; one row per release, oldest first."""
+def own_generation_text(entry: dict | None) -> str:
+    """``"holds (rendering/mpl-3.7)"``: a walked release against its own generation."""
+    if not entry:
+        return "-"
+    if entry.get("generation"):
+        return f"{entry['outcome']} ({entry['generation']})"
+    return entry["outcome"]
+
+
+def version_table(
+    probes: list[ProbeResult], markdown: bool = False, own: dict | None = None
+) -> str:
+    """Version x layer x scenario, with the amounts; one row per release, oldest first.
+
+    ``own`` (a walk's) adds whether each release holds against the
+    generation its own version selects.
+    """
     probes = sorted(probes, key=lambda p: Version(p.version))
     pairs = table_columns(probes)
     columns = ["version", "result", *[f"{layer}:{scenario}" for layer, scenario in pairs]]
+    columns += ["own generation"] if own is not None else []
     columns += ["not as pinned", "time_s"]
     rows = []
     for probe in probes:
         cells = {(c.layer, c.scenario): c for c in probe.cells}
         when = "cached" if probe.cached else f"{probe.elapsed:.1f}"
         row = [probe.version, probe.outcome, *[_cell_text(cells.get(pair)) for pair in pairs]]
+        row += [own_generation_text(own.get(probe.version))] if own is not None else []
         row += [relaxed_text(probe, SHOWN_LIBRARIES), when]
         rows.append(row)
     return format_table(columns, rows, markdown=markdown, rule=not markdown)
@@ -247,7 +264,7 @@ def terminal_lines(report: dict, probes: list[ProbeResult]) -> list[str]:
     """The lines printed after the progress lines."""
     library = report["library"]
     lines = ["", *report["verdict"], ""]
-    lines += version_table(probes).splitlines()
+    lines += version_table(probes, own=report.get("own_generation")).splitlines()
     note = measures_note(probes)
     if note:
         lines.append(f"# {note}")
@@ -272,7 +289,7 @@ def markdown_text(report: dict, probes: list[ProbeResult]) -> str:
         "",
         *[f"**{line}**" for line in report["verdict"]],
         "",
-        version_table(probes, markdown=True),
+        version_table(probes, markdown=True, own=report.get("own_generation")),
         "",
     ]
     note = measures_note(probes)

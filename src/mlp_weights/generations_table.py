@@ -1,0 +1,143 @@
+"""``mlp-weights generations``: the generations, what selects each, and their problems.
+
+For each generation: its layer, range, files and provenance, and which pins
+files (``requirements/*.txt`` beside the baseline folder) and tox
+environments select it. Problems, each one line: a pins file that no
+generation of a layer covers, overlapping ranges, a generation no pins file
+selects (it can be retired), a manifest entry whose file is missing.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+from pathlib import Path
+
+from .baselines import read_pins
+from .generations import Generation, overlaps
+from .table import format_table
+
+#: Pins files are looked for here, relative to the project root.
+PINS_GLOB = "requirements/*.txt"
+TOX_INI = "tox.ini"
+#: Environments without a section of their own (py, py311, ...) use [testenv].
+BASE_ENVIRONMENTS = "py*"
+#: The provenance facts shown for each generation, in this order.
+PROVENANCE = ("python", "scikit-learn", "matplotlib", "numpy", "freetype", "platform")
+COLUMNS = ("generation", "layer", "range", "files", "pins", "selected by", "tox")
+
+
+def _constraint(setenv: str) -> str | None:
+    match = re.search(r"UV_CONSTRAINT\s*=\s*\{toxinidir\}/(\S+)", setenv)
+    return match.group(1) if match else None
+
+
+def tox_environments(tox_ini: Path) -> dict[str, list[str]]:
+    """``{pins file: [environments]}``: the environments whose installs that file constrains."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read(tox_ini, encoding="utf-8")
+    except configparser.Error:
+        return {}
+    if not parser.has_section("testenv"):
+        return {}
+    base = _constraint(parser.get("testenv", "setenv", fallback=""))
+    found: dict[str, list[str]] = {}
+    if base:
+        found.setdefault(base, []).append(BASE_ENVIRONMENTS)
+    for section in parser.sections():
+        if not section.startswith("testenv:"):
+            continue
+        if parser.get(section, "skip_install", fallback="").strip().lower() == "true":
+            continue
+        setenv = parser.get(section, "setenv", fallback=None)
+        pins = base if setenv is None else _constraint(setenv)
+        if pins:
+            found.setdefault(pins, []).append(section.split(":", 1)[1])
+    return found
+
+
+def pins_files(root: Path) -> dict[str, dict[str, str]]:
+    """``{relative path: pins}`` of every pins file of the project."""
+    return {p.relative_to(root).as_posix(): read_pins(p) for p in sorted(root.glob(PINS_GLOB))}
+
+
+def selecting_pins(generation: Generation, pins: dict[str, dict[str, str]]) -> list[str]:
+    """The pins files whose versions fall in the generation's range."""
+    return [path for path, pinned in pins.items() if generation.holds(pinned)]
+
+
+def provenance_line(generation: Generation) -> str:
+    """When, from which pins, with which versions and why the generation's files were made."""
+    entries = list(generation.scenarios.values())
+    if not entries:
+        return f"{generation.name}: no files yet"
+    facts = generation.facts(next(iter(generation.scenarios))) or {}
+    stack = ", ".join(f"{k} {facts[k]}" for k in PROVENANCE if k in facts)
+    created = max(str(e.get("created", "?")) for e in entries)[:10]
+    reasons = "; ".join(dict.fromkeys(str(e.get("reason", "")) for e in entries))
+    pins = generation.pins or "pins not recorded"
+    return f"{generation.name}: made {created} from {pins} with {stack}: {reasons}"
+
+
+def find_problems(generations, pins, root: Path, baseline_dir: Path) -> list[str]:
+    """One line per problem; empty when the folder is sound."""
+    problems = [
+        f"the ranges of {a.label} and {b.label} overlap; narrow one"
+        for a, b in overlaps(generations)
+    ]
+    for layer in dict.fromkeys(g.layer for g in generations):
+        own = [g for g in generations if g.layer == layer]
+        for path, pinned in pins.items():
+            if not any(g.holds(pinned) for g in own):
+                problems.append(
+                    f"{path} falls in no {layer} generation "
+                    f"({'; '.join(g.label for g in own)}); declare one with: mlp-weights regen "
+                    f"--new-generation {layer}/NAME --range SPEC --pins {path}"
+                )
+    for generation in generations:
+        if not selecting_pins(generation, pins):
+            problems.append(
+                f"no pins file selects {generation.label}: it can be retired (remove its "
+                "entry from manifest.json and its folder)"
+            )
+        if generation.pins and not (root / generation.pins).is_file():
+            problems.append(f"{generation.name} was made from {generation.pins}, which is missing")
+        for scenario in generation.scenarios:
+            path = generation.file_path(baseline_dir, scenario)
+            if not path.is_file():
+                problems.append(f"{generation.name}: the manifest lists {path}, which is missing")
+    return problems
+
+
+def generations_report(baseline_dir: Path) -> tuple[list[str], list[str]]:
+    """The lines ``mlp-weights generations`` prints, and the problems found."""
+    from .generations import GENERATION_LAYERS, read_generations
+
+    root = baseline_dir.resolve().parent
+    order = list(GENERATION_LAYERS)
+    generations = sorted(
+        read_generations(baseline_dir, check=False),
+        key=lambda g: (order.index(g.layer), g.name),
+    )
+    pins = pins_files(root)
+    tox = tox_environments(root / TOX_INI)
+    rows = []
+    for g in generations:
+        selected = selecting_pins(g, pins)
+        envs = [env for path in selected for env in tox.get(path, [])]
+        files = sorted(g.file_name(s) for s in g.scenarios)
+        rows.append(
+            (
+                g.name,
+                g.layer,
+                g.range_text,
+                ", ".join(files) or "-",
+                g.pins or "-",
+                ", ".join(selected) or "-",
+                ", ".join(envs) or "-",
+            )
+        )
+    lines = [f"generations in {baseline_dir}", "", format_table(COLUMNS, rows, rule=True), ""]
+    lines += [provenance_line(g) for g in generations]
+    return lines, find_problems(generations, pins, root, baseline_dir)

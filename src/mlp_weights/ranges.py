@@ -1,0 +1,138 @@
+"""Version ranges of baseline generations: parsed, printed, held, compared.
+
+A range maps libraries to version specifiers (``{"matplotlib": "<3.11"}``),
+read by :mod:`packaging` as pip reads them. Only libraries a layer depends
+on may appear (:data:`mlp_weights.layers.LAYERS`), never Python: the same
+baseline files hold across Python 3.10 to 3.13.
+"""
+
+from __future__ import annotations
+
+from .errors import UsageError
+from .layers import LAYERS
+
+#: Facts that never enter a range (see the module docstring).
+NOT_IN_RANGES = ("python",)
+#: Printed for an empty range.
+ANY_VERSION = "any version"
+
+
+def range_libraries(layer: str) -> tuple[str, ...]:
+    """The libraries a range of ``layer`` may name: those the layer depends on, less Python."""
+    return tuple(lib for lib in LAYERS[layer].libraries if lib not in NOT_IN_RANGES)
+
+
+def specifier_set(text: str):
+    """A SpecifierSet, or None when a clause is not a PEP 440 specifier.
+
+    packaging before 22 reads anything else as a "legacy" specifier instead
+    of refusing it (the oldest stack pins packaging 20.9).
+    """
+    from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
+
+    try:
+        specifiers = SpecifierSet(text)
+        for clause in specifiers:
+            Specifier(str(clause))
+    except InvalidSpecifier:
+        return None
+    return specifiers
+
+
+def parse_version(text: str):
+    """A packaging Version, or None for text that is not one."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(str(text))
+    except InvalidVersion:
+        return None
+
+
+def parse_range(items, layer: str) -> dict[str, str]:
+    """``["matplotlib<3.11"]`` -> ``{"matplotlib": "<3.11"}``, checked against ``layer``.
+
+    Raises
+    ------
+    UsageError
+        One line for an unparsable item, a library the layer does not depend
+        on, or a library named twice.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    allowed = range_libraries(layer)
+    ranges: dict[str, str] = {}
+    for item in items:
+        try:
+            requirement = Requirement(item)
+        except InvalidRequirement:
+            raise UsageError(
+                f"cannot read the range {item!r}; write it as a requirement, "
+                "e.g. --range 'matplotlib<3.11'"
+            ) from None
+        name = requirement.name.lower()
+        if specifier_set(str(requirement.specifier)) is None:
+            raise UsageError(
+                f"cannot read the range {item!r}; write it as a requirement, "
+                "e.g. --range 'matplotlib<3.11'"
+            )
+        if name not in allowed or requirement.extras or requirement.marker or requirement.url:
+            raise UsageError(
+                f"--range {item!r}: the {layer} layer depends on {', '.join(allowed)} only "
+                f"(Python and the platform are kept out of ranges)"
+            )
+        if name in ranges:
+            raise UsageError(f"--range names {name} twice; give one specifier, e.g. '>=3.7,<3.11'")
+        ranges[name] = str(requirement.specifier)
+    return ranges
+
+
+def format_range(ranges: dict[str, str]) -> str:
+    """``{"matplotlib": "<3.11"}`` -> ``"matplotlib<3.11"``; empty -> ``"any version"``."""
+    if not ranges:
+        return ANY_VERSION
+    return "; ".join(f"{lib}{spec}" if spec else lib for lib, spec in sorted(ranges.items()))
+
+
+def range_holds(ranges: dict[str, str], versions: dict[str, str]) -> bool:
+    """Whether every library a range names is installed at a version it holds.
+
+    Pre-releases count: ``matplotlib 3.12.0rc1`` falls in ``>=3.11``.
+    """
+    for library, spec in ranges.items():
+        version = parse_version(versions.get(library, ""))
+        if version is None or not specifier_set(spec).contains(version, prereleases=True):
+            return False
+    return True
+
+
+def _probe_versions(*specs: str) -> list:
+    """Versions at and just around every bound the specifiers name, plus extremes."""
+    from packaging.specifiers import SpecifierSet
+
+    texts = {"0", "99999"}
+    for spec in specs:
+        for clause in SpecifierSet(spec):
+            base = clause.version.rstrip(".*")
+            texts |= {base, f"{base}.dev0", f"{base}.post0", f"{base}.0.1", f"{base}.99999"}
+            parts = base.split(".")
+            if parts[-1].isdigit() and int(parts[-1]) > 0:
+                texts.add(".".join(parts[:-1] + [str(int(parts[-1]) - 1), "99999"]))
+    return [v for v in (parse_version(t) for t in sorted(texts)) if v is not None]
+
+
+def specifiers_intersect(a: str, b: str) -> bool:
+    """Whether some version satisfies both specifier strings."""
+    both = specifier_set(a) & specifier_set(b)
+    return any(both.contains(v, prereleases=True) for v in _probe_versions(a, b))
+
+
+def ranges_overlap(a: dict[str, str], b: dict[str, str]) -> bool:
+    """Whether some stack lies in both ranges (a library one range omits is unbounded there)."""
+    return all(specifiers_intersect(a.get(lib, ""), b.get(lib, "")) for lib in set(a) | set(b))
+
+
+def complement(clause) -> str | None:
+    """The one-sided bound that holds what ``clause`` leaves out (``<3.11`` -> ``>=3.11``)."""
+    flipped = {"<": ">=", ">=": "<", "<=": ">", ">": "<="}.get(clause.operator)
+    return f"{flipped}{clause.version}" if flipped else None

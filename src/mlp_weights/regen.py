@@ -1,0 +1,411 @@
+"""``mlp-weights regen``: the deliberate rewrite of one generation per layer.
+
+For each layer it writes (training snapshots, rendering images), regen
+picks a generation (:mod:`mlp_weights.generations`): the one the installed
+versions select, the one named by ``--generation``, or a new one declared
+with ``--new-generation NAME --range SPEC --pins FILE``, whose neighbour's
+range is narrowed in the same write. It refuses a stack other than the
+generation's pins file, or outside its range; keeps every file whose
+content would not change; and replaces nothing unless every scenario
+succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .baselines import (
+    DEFAULT_PINNED_FILE,
+    REGEN_LAYERS,
+    FileDecision,
+    RegenReport,
+    decide_image,
+    decide_snapshot,
+    default_pinned_file,
+    replace_file,
+    unpinned_libraries,
+)
+from .errors import MLPWeightsError, UsageError
+from .generations import (
+    FIRST_LABEL,
+    GENERATION_LAYERS,
+    Generation,
+    choose,
+    narrowed,
+    read_generations,
+    split_name,
+)
+from .manifest import MANIFEST_FORMAT, make_entry, now_iso, recorded_facts, write_manifest
+from .ranges import parse_range, ranges_overlap
+from .scenarios import Scenario
+
+
+@dataclass
+class GenerationRequest:
+    """Which generation to write: the one selected, a named one, or a new one."""
+
+    name: str | None = None
+    new_name: str | None = None
+    ranges: list[str] = field(default_factory=list)
+    pins: str | None = None
+
+
+def project_root(baseline_dir: Path) -> Path:
+    """The folder pins paths are relative to: the baseline folder's parent."""
+    return baseline_dir.resolve().parent
+
+
+def relative_pins(pins: Path, baseline_dir: Path) -> str:
+    """A pins path as the manifest records it: relative to the project root when inside it."""
+    try:
+        return pins.resolve().relative_to(project_root(baseline_dir)).as_posix()
+    except ValueError:
+        return str(pins)
+
+
+def generation_pins(generation: Generation, baseline_dir: Path, explicit) -> Path:
+    """The pins the stack must match: ``--pinned``, else the generation's own pins file.
+
+    A generation's pins path is relative to the project root; for a
+    baseline folder outside a checkout (a temporary one), the checkout's
+    file of the same name. A generation that records no pins file yet (the
+    first of its layer) uses :func:`default_pinned_file` (``$MLP_WEIGHTS_PINNED``,
+    else ``requirements/pinned.txt``). The generation's own file wins over the
+    variable, so that no environment can rewrite another stack's generation.
+    """
+    if explicit:
+        return Path(explicit)
+    if not generation.pins:
+        return default_pinned_file(baseline_dir)
+    beside = project_root(baseline_dir) / generation.pins
+    checkout = Path(__file__).resolve().parents[2] / generation.pins
+    return beside if beside.is_file() or not checkout.is_file() else checkout
+
+
+def _outside(generation: Generation, versions: dict) -> MLPWeightsError:
+    installed = ", ".join(f"{lib} {versions.get(lib)}" for lib in sorted(generation.ranges))
+    return MLPWeightsError(
+        f"refusing to regenerate {generation.label} on {installed}, outside its range; "
+        f"install its pins ({generation.pins or DEFAULT_PINNED_FILE}) or choose the "
+        "generation this stack selects (leave out --generation)"
+    )
+
+
+def declare_generation(generations, request: GenerationRequest, versions, reason, pins_default):
+    """A new generation, and its neighbours' narrowed ranges; bad input in one line."""
+    layer, _ = split_name(request.new_name)
+    if any(g.name == request.new_name for g in generations):
+        raise UsageError(
+            f"generation {request.new_name} already exists; rewrite it with "
+            f"--generation {request.new_name}, or choose another name"
+        )
+    if not request.ranges:
+        raise UsageError("--new-generation needs --range, e.g. --range 'matplotlib<3.11'")
+    if not request.pins:
+        raise UsageError("--new-generation needs --pins, the requirements file it is made from")
+    ranges = parse_range(request.ranges, layer)
+    new = Generation(
+        request.new_name,
+        layer,
+        ranges,
+        pins=pins_default,
+        declared={"created": now_iso(), "reason": (reason or "").strip()},
+    )
+    if not new.holds(versions):
+        raise _outside(new, versions)
+    changed = []
+    for old in generations:
+        if old.layer != layer or not ranges_overlap(old.ranges, ranges):
+            continue
+        narrower = narrowed(old, ranges)
+        if narrower is None:
+            raise UsageError(
+                f"--range {new.range_text} overlaps {old.label} and cannot narrow it while "
+                "it still holds the versions its files were made with; give a one-sided range"
+            )
+        old.ranges = narrower
+        old.declared = {**old.declared, "narrowed": now_iso(), "narrowed_for": new.name}
+        changed.append(old)
+    return new, changed
+
+
+def plan_targets(generations, layers, request: GenerationRequest, versions, reason, baseline_dir):
+    """``{layer: generation}`` to write, and the generations whose range narrows."""
+    if request.new_name:
+        layer, _ = split_name(request.new_name)
+        pins = relative_pins(Path(request.pins), baseline_dir) if request.pins else None
+        new, narrowed_ones = declare_generation(generations, request, versions, reason, pins)
+        generations.append(new)
+        return {layer: new}, narrowed_ones
+    if request.name:
+        found = [g for g in generations if g.name == request.name]
+        if not found:
+            listing = ", ".join(g.name for g in generations) or "none"
+            raise UsageError(f"unknown generation {request.name!r}; the generations are: {listing}")
+        if not found[0].holds(versions):
+            raise _outside(found[0], versions)
+        return {found[0].layer: found[0]}, []
+    targets = {}
+    for layer in layers:
+        if not any(g.layer == layer for g in generations):
+            first = Generation(f"{layer}/{FIRST_LABEL}", layer)
+            generations.append(first)
+        targets[layer] = choose(generations, layer, versions)
+    return targets, []
+
+
+def check_stack(pinned_file: Path, allow_unpinned: bool, dry_run: bool, generation=None):
+    """Refuse a stack other than the pinned one, unless allowed or only a dry run."""
+    from .environment import library_versions
+
+    mismatches = unpinned_libraries(pinned_file, library_versions())
+    if mismatches and not allow_unpinned and not dry_run:
+        target = f" {generation.name}" if generation is not None else ""
+        raise MLPWeightsError(
+            f"refusing to regenerate baselines{target} on an unpinned stack: "
+            + "; ".join(mismatches)
+            + " (install the pins, e.g. tox -e regen, or pass --allow-unpinned)"
+        )
+    return mismatches
+
+
+def regenerate(
+    scenarios: list[Scenario],
+    baseline_dir: str | os.PathLike,
+    reason: str | None,
+    data_home: str | os.PathLike | None = None,
+    verbose: bool = True,
+    layers: tuple[str, ...] = REGEN_LAYERS,
+    dry_run: bool = False,
+    allow_unpinned: bool = False,
+    pinned_file: str | os.PathLike | None = None,
+    generation: GenerationRequest | None = None,
+) -> RegenReport:
+    """Regenerate the chosen layers' baseline files of each scenario, one generation a layer.
+
+    Parameters
+    ----------
+    scenarios : list of Scenario
+    baseline_dir : path
+    reason : str
+        Why the baselines change; recorded in the manifest. Optional for a
+        dry run.
+    data_home : path, optional
+    verbose : bool
+        Print training output.
+    layers : tuple of str
+        ``"training"`` refits and rewrites snapshots only; ``"rendering"``
+        redraws images from the stored snapshots' weights (what the
+        rendering layer compares) and trains nothing. A named or new
+        generation sets its own layer.
+    dry_run : bool
+        Compute and report everything, write nothing.
+    allow_unpinned : bool
+        Run although the installed libraries differ from the pins; the
+        manifest entries record it.
+    pinned_file : path, optional
+        Default: :func:`generation_pins`.
+    generation : GenerationRequest, optional
+        A generation to rewrite or to create; default: per layer, the one
+        the installed versions select.
+
+    Returns
+    -------
+    RegenReport
+        Every file rewritten (or, in a dry run, that would be) and kept, why.
+
+    Notes
+    -----
+    Everything is computed first; files are replaced only once every
+    scenario succeeded, so a failure leaves the old baselines untouched.
+    """
+    from .environment import library_versions
+
+    request = generation or GenerationRequest()
+    _check_request(reason, layers, dry_run, request)
+    baseline_dir = Path(baseline_dir)
+    if baseline_dir.exists() and not baseline_dir.is_dir():
+        raise UsageError(f"baseline folder {str(baseline_dir)!r} is a file")
+    generations = read_generations(baseline_dir, missing_ok=True)
+    versions = library_versions()
+    targets, narrowed_ones = plan_targets(
+        generations, layers, request, versions, reason, baseline_dir
+    )
+    report = RegenReport(dry_run=dry_run)
+    mismatches = _check_pins(targets, baseline_dir, pinned_file, allow_unpinned, dry_run, report)
+    source = targets.get("training") or _snapshot_source(generations, versions)
+    with tempfile.TemporaryDirectory(prefix=".regen-") as staging_name:
+        staging = Path(staging_name)
+        changed = {g.name for g in narrowed_ones}
+        if request.new_name:
+            changed.add(request.new_name)
+        for scenario in scenarios:
+            decisions = _regenerate_scenario(
+                scenario, baseline_dir, staging, targets, source, data_home, verbose, report
+            )
+            report.decisions += decisions
+            for target in targets.values():
+                suffix = GENERATION_LAYERS[target.layer][1]
+                own = [d for d in decisions if d.path.suffix == suffix]
+                entry = _manifest_entry(
+                    target, scenario, own, reason, allow_unpinned, mismatches, baseline_dir
+                )
+                if entry is not None:
+                    target.scenarios[scenario.name] = entry
+                    changed.add(target.name)
+        _manifest_decision(baseline_dir, changed, report)
+        if not dry_run:
+            _write(baseline_dir, generations, report, bool(changed))
+    return report
+
+
+def _snapshot_source(generations, versions) -> Generation:
+    """The training generation whose snapshots a rendering-only regen draws."""
+    if not any(g.layer == "training" for g in generations):
+        # No snapshot anywhere: loading it fails in one line, naming the file.
+        return Generation(f"training/{FIRST_LABEL}", "training")
+    return choose(generations, "training", versions)
+
+
+def _check_request(reason, layers, dry_run, request: GenerationRequest) -> None:
+    if not dry_run and (not reason or not reason.strip()):
+        raise UsageError(
+            'regen needs --reason "why the baselines change" (it goes in the manifest)'
+        )
+    unknown = [name for name in layers if name not in REGEN_LAYERS]
+    if unknown or not layers:
+        raise UsageError(f"--layer must be one of: {', '.join(REGEN_LAYERS)}")
+    if request.name and request.new_name:
+        raise UsageError("give --generation or --new-generation, not both")
+    if (request.ranges or request.pins) and not request.new_name:
+        raise UsageError("--range and --pins declare a new generation: add --new-generation NAME")
+    named = request.name or request.new_name
+    if named:
+        layer, _ = split_name(named)
+        if layers != REGEN_LAYERS and layers != (layer,):
+            raise UsageError(f"{named} is a {layer} generation; leave out --layer")
+
+
+def _check_pins(targets, baseline_dir, pinned_file, allow_unpinned, dry_run, report):
+    """Each target's pins against the installed stack; the mismatches, once each."""
+    mismatches = []
+    for target in targets.values():
+        pins = generation_pins(target, baseline_dir, pinned_file)
+        if target.pins is None:
+            target.pins = relative_pins(pins, baseline_dir)
+        found = check_stack(pins, allow_unpinned, dry_run, target)
+        report.generations.append(f"{target.label}, pins {pins}")
+        mismatches += [m for m in found if m not in mismatches]
+    if mismatches and dry_run and not allow_unpinned:
+        report.notes.append(
+            "a real run would refuse: " + "; ".join(mismatches) + " (or pass --allow-unpinned)"
+        )
+    return mismatches
+
+
+def _manifest_decision(baseline_dir: Path, changed: set, report: RegenReport) -> None:
+    manifest_file = baseline_dir / "manifest.json"
+    if changed:
+        why = "generations " + ", ".join(sorted(changed)) + " updated"
+        report.decisions.append(FileDecision(manifest_file, True, why))
+    else:
+        why = "every entry already describes this stack"
+        report.decisions.append(FileDecision(manifest_file, False, why))
+
+
+def _write(baseline_dir: Path, generations, report: RegenReport, manifest_changed: bool) -> None:
+    for decision in report.decisions:
+        if decision.rewrite and decision.staged is not None:
+            decision.path.parent.mkdir(parents=True, exist_ok=True)
+            replace_file(decision.staged, decision.path)
+    if manifest_changed:
+        baseline_dir.mkdir(parents=True, exist_ok=True)
+        manifest = {
+            "format_version": MANIFEST_FORMAT,
+            "generations": {g.name: g.to_manifest() for g in generations},
+        }
+        write_manifest(baseline_dir, manifest)
+
+
+def _regenerate_scenario(
+    scenario, baseline_dir, staging, targets, source, data_home, verbose, report
+):
+    """The decisions for one scenario's files in the target generations."""
+    from .snapshot import load_snapshot
+
+    decisions = []
+    snap_file = source.file_path(baseline_dir, scenario.name)
+    if "training" in targets:
+        from .data import load_dataset
+        from .training import format_scores, train
+
+        if verbose:
+            print(f"== {scenario.name}: training", file=sys.stderr)
+        dataset = load_dataset(scenario, data_home)
+        result = train(scenario, dataset, verbose=verbose)
+        if verbose:
+            print(format_scores(result))
+        snap_decision, snapshot = decide_snapshot(snap_file, scenario, result, staging)
+        decisions.append(snap_decision)
+    else:
+        # The rendering layer draws the stored weights: so does its regeneration.
+        snapshot = load_snapshot(snap_file, scenario.name)
+    if "rendering" in targets:
+        png_file = targets["rendering"].file_path(baseline_dir, scenario.name)
+        decisions.append(decide_image(png_file, scenario, snapshot.coefs, staging))
+    elif decisions[0].rewrite:
+        _note_stale_image(scenario, baseline_dir, snapshot, staging, report)
+    return decisions
+
+
+def _note_stale_image(scenario, baseline_dir, snapshot, staging, report) -> None:
+    """After a snapshot rewrite alone: say when the selected image no longer matches it."""
+    from .baselines import image_path
+
+    png_file = image_path(baseline_dir, scenario.name)
+    if not png_file.exists():
+        return
+    check_dir = staging / "check"
+    check_dir.mkdir(exist_ok=True)
+    check = decide_image(png_file, scenario, snapshot.coefs, check_dir)
+    if check.rewrite:
+        report.notes.append(
+            f"{png_file} was drawn from the old snapshot and no longer matches the new "
+            f"weights ({check.why}); redraw it with: mlp-weights regen --layer rendering "
+            f'--scenario {scenario.name} --reason "..."'
+        )
+
+
+def _manifest_entry(target, scenario, decisions, reason, allow_unpinned, mismatches, baseline_dir):
+    """The scenario's new entry in ``target``, or None when the old one still holds.
+
+    The entry records the versions and environment of this run whenever a
+    file was rewritten, or when every file was kept but the entry names
+    another stack (the kept files were just verified against this one).
+    """
+    from .manifest import environment_versions
+
+    old = target.scenarios.get(scenario.name)
+    now = environment_versions()
+    rewrote = any(d.rewrite for d in decisions)
+    if old is not None and not rewrote:
+        then = recorded_facts(old)
+        if all(then.get(key) == value for key, value in now.items()):
+            return None
+    kind, _ = GENERATION_LAYERS[target.layer]
+    entry = make_entry(
+        (reason or "").strip(), {kind: target.file_name(scenario.name)}, pins=target.pins
+    )
+    entry["regenerated"] = {
+        "layers": [target.layer],
+        "rewritten": sorted(d.path.name for d in decisions if d.rewrite),
+        "kept": sorted(d.path.name for d in decisions if not d.rewrite),
+    }
+    if allow_unpinned:
+        entry["allow_unpinned"] = True
+        entry["unpinned"] = list(mismatches)
+    return entry

@@ -1,0 +1,99 @@
+"""``bisect`` and generations: the good end's generation, the walk's column, a new range."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from bisect_fakes import MATPLOTLIB_VERSIONS, FakeProber, project_page
+from mlp_weights.bisect.command import Bisection, BisectRequest
+from mlp_weights.bisect.index import releases_from_page
+from mlp_weights.bisect.search import HOLDS, MOVES
+from mlp_weights.generations import GENERATION_ENV
+
+REPO = Path(__file__).resolve().parent.parent
+ANY_TAG = "py3-none-any"
+FINALS = [v for v in MATPLOTLIB_VERSIONS if "rc" not in v]
+
+
+def moving_before(first_holding):
+    index = FINALS.index(first_holding)
+    return {v: MOVES if i < index else HOLDS for i, v in enumerate(FINALS)}
+
+
+def run(tmp_path, repo=REPO, **request):
+    lines = []
+    prober = FakeProber(moving_before("3.11.0"))
+    made = []
+
+    def factory(*args):
+        made.append(args)
+        return prober
+
+    bisection = Bisection(
+        BisectRequest(
+            "matplotlib", data_home=str(tmp_path / "home"), results_dir=tmp_path / "r", **request
+        ),
+        repo=repo,
+        out=lines.append,
+        list_releases=lambda library, url: releases_from_page(
+            project_page("matplotlib", MATPLOTLIB_VERSIONS, tag=ANY_TAG)
+        ),
+        make_prober=factory,
+    )
+    bisection.run()
+    report = json.loads((tmp_path / "r" / "bisect.json").read_text())
+    return lines, report, made
+
+
+def test_every_probe_compares_with_the_generation_the_good_end_selects(tmp_path):
+    lines, report, made = run(tmp_path, bad="3.7.0")
+    assert lines[1] == (
+        "compared with rendering/mpl-3.11 (matplotlib>=3.11): what matplotlib 3.11.2 selects"
+    )
+    assert report["generations"] == ["rendering/mpl-3.11"]
+    # The prober forces it (a real one through MLP_WEIGHTS_GENERATION).
+    assert [args[-1] for args in made] == ["rendering/mpl-3.11"]
+    # The older side is declared (rendering/mpl-3.7): no new range to propose.
+    assert report["declare"] == []
+    assert not any("declare a generation there" in line for line in lines)
+
+
+def test_the_walk_says_whether_each_release_holds_against_its_own_generation(tmp_path):
+    lines, report, made = run(tmp_path, bad="3.7.0", walk=True)
+    own = report["own_generation"]
+    assert own["3.11.2"] == {"generation": "rendering/mpl-3.11", "outcome": HOLDS}
+    # The fake answers every probe alike; a real 3.10.9 holds against mpl-3.7.
+    assert own["3.10.9"] == {"generation": "rendering/mpl-3.7", "outcome": MOVES}
+    assert {args[-1] for args in made} == {"rendering/mpl-3.11", "rendering/mpl-3.7"}
+    header = next(line for line in lines if line.startswith("version "))
+    assert "own generation" in header
+    row = next(line for line in lines if line.startswith("3.10.9 "))
+    assert "moves (rendering/mpl-3.7)" in row
+
+
+def test_a_moving_side_outside_every_range_ends_with_the_command_that_declares_one(tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO / "baseline_images", repo / "baseline_images")
+    shutil.copytree(REPO / "requirements", repo / "requirements")
+    manifest = json.loads((repo / "baseline_images" / "manifest.json").read_text())
+    del manifest["generations"]["rendering/mpl-3.7"]
+    (repo / "baseline_images" / "manifest.json").write_text(json.dumps(manifest))
+    lines, report, _ = run(tmp_path, repo=repo, bad="3.7.0")
+    command = (
+        "mlp-weights regen --new-generation rendering/matplotlib-3.10.9 "
+        "--range 'matplotlib<3.11.0' --pins requirements/oldest.txt "
+        '--reason "matplotlib 3.11.0 holds, 3.10.9 moves"'
+    )
+    assert report["declare"] == [command]
+    assert lines[-3] == f"outside every declared range; declare a generation there: {command}"
+
+
+def test_a_probe_passes_the_forced_generation_to_its_test_run(monkeypatch):
+    """The probe's environment is this one's plus its extra variables."""
+    from mlp_weights.bisect import probe
+
+    monkeypatch.delenv(GENERATION_ENV, raising=False)
+    env = probe._clean_env({GENERATION_ENV: "rendering/mpl-3.7"})
+    assert env[GENERATION_ENV] == "rendering/mpl-3.7"
