@@ -90,10 +90,26 @@ def test_a_moving_side_outside_every_range_ends_with_the_command_that_declares_o
     assert lines[-3] == f"outside every declared range; declare a generation there: {command}"
 
 
-def test_a_probe_passes_the_forced_generation_to_its_test_run(monkeypatch):
-    """The probe's environment is this one's plus its extra variables."""
-    from mlp_weights.bisect import probe
+def test_a_probe_passes_the_forced_generation_to_its_test_run(monkeypatch, tmp_path):
+    """A real prober's extra variables force the generation; the probe's environment has them."""
+    from mlp_weights.bisect.command import LocalProber
+    from mlp_weights.bisect.environment import clean_env
 
     monkeypatch.delenv(GENERATION_ENV, raising=False)
-    env = probe._clean_env({GENERATION_ENV: "rendering/mpl-3.7"})
-    assert env[GENERATION_ENV] == "rendering/mpl-3.7"
+    prober = LocalProber(
+        REPO,
+        "matplotlib",
+        ["rendering"],
+        ["digits"],
+        "https://example.invalid/simple",
+        str(tmp_path),
+        1,
+        "rendering/mpl-3.7",
+    )
+    extra = prober.probe_env()
+    assert extra[GENERATION_ENV] == "rendering/mpl-3.7"
+    assert clean_env(extra)[GENERATION_ENV] == "rendering/mpl-3.7"
+    unforced = LocalProber(
+        REPO, "matplotlib", ["rendering"], ["digits"], "https://example.invalid/simple"
+    )
+    assert GENERATION_ENV not in unforced.probe_env()

@@ -205,6 +205,13 @@ class LocalProber:
             self._slots.put(slot)
         self._cancels: dict[str, threading.Event] = {}
 
+    def probe_env(self) -> dict[str, str]:
+        """Variables every probe's test run gets on top of this process's environment."""
+        extra_env = {GENERATION_ENV: self.forced} if self.forced else {}
+        if self.data_home is not None:
+            extra_env["SCIKIT_LEARN_DATA"] = str(Path(self.data_home).resolve())
+        return extra_env
+
     def _ready(self) -> ProbeRunner:
         """The runner, made on first use: a work folder and the project's wheel in it."""
         with self._build_lock:
@@ -214,9 +221,7 @@ class LocalProber:
                 if self.workdir is None:
                     self.workdir = Path(tempfile.mkdtemp(prefix="mlp-weights-bisect-"))
                 wheel = self.installer.build_wheel(self.repo, self.workdir / "dist")
-                extra_env = {GENERATION_ENV: self.forced} if self.forced else {}
-                if self.data_home is not None:
-                    extra_env["SCIKIT_LEARN_DATA"] = str(Path(self.data_home).resolve())
+                extra_env = self.probe_env()
                 store = resolve_data_home(self.data_home) / CACHE_SUBDIR / BYTECODE_SUBDIR
                 self.runner = ProbeRunner(
                     self.repo,
@@ -340,21 +345,6 @@ class Bisection:
             digests = (baselines_digest(baseline_dir, scenarios, forced), suite_digest(repo))
             return key_material(library, version, other_pins, layers, scenarios, *digests)
 
-        def probe_with(prober, forced: str, version: str) -> ProbeResult:
-            """One probe against the generations ``forced`` names, through the cache."""
-            if version in not_installable:
-                return ProbeResult(library, version, UNTESTABLE, reason=not_installable[version])
-            material = key(version, forced)
-            result = None if request.no_cache else cache.get(material)
-            if result is None:
-                result = prober(version)
-                if result.cacheable:
-                    try:
-                        cache.put(material, result)
-                    except OSError as exc:
-                        self.out(f"note: probe not kept in {cache.folder}: {exc.strerror or exc}")
-            return result
-
         ends = (str(good.version), str(bad.version))
         search = self.search(candidates, ends, not_installable, cache, key, prober)
 
@@ -387,7 +377,8 @@ class Bisection:
                 repo / PINS_FILE,
                 chosen,
                 new_prober,
-                probe_with,
+                key,
+                cache,
             )
         report["declare"] = [
             command
@@ -462,6 +453,70 @@ class Bisection:
             if close is not None:
                 close()
 
+    def own_generation_column(
+        self, generations, layers, pins_file, chosen, new_prober, key, cache
+    ) -> dict:
+        """Per walked release: its outcome against the generations its own version selects.
+
+        A release that selects the bisect's generations repeats its probe's
+        outcome; those that select others are probed again against them,
+        ``request.jobs`` at a time.
+        """
+        library = self.request.library
+        column: dict[str, dict] = {}
+        again: dict[str, list[str]] = {}
+        for version, result in self.probes.items():
+            own = lineage.own_generations(generations, layers, pins_file, library, version)
+            if result.outcome == UNTESTABLE:
+                column[version] = {"generation": None, "outcome": UNTESTABLE}
+            elif own is None:
+                column[version] = {"generation": None, "outcome": lineage.NO_GENERATION}
+            elif [g.name for g in own] == [g.name for g in chosen]:
+                column[version] = {
+                    "generation": lineage.forced_value(own),
+                    "outcome": result.outcome,
+                }
+            else:
+                again.setdefault(lineage.forced_value(own), []).append(version)
+        for forced, versions in again.items():
+            for result in self.probe_again(forced, versions, new_prober, key, cache):
+                column[result.version] = {"generation": forced, "outcome": result.outcome}
+        return dict(sorted(column.items(), key=lambda item: Version(item[0])))
+
+    def probe_again(self, forced, versions, new_prober, key, cache) -> list[ProbeResult]:
+        """``versions`` probed against the generations ``forced`` names, through the cache."""
+        request = self.request
+        results: dict[str, ProbeResult] = {}
+        versions = sorted(versions, key=Version)
+
+        def instant(version: str) -> ProbeResult | None:
+            return None if request.no_cache else cache.get(key(version, forced))
+
+        def record(result: ProbeResult) -> str:
+            if not result.cached and result.cacheable:
+                try:
+                    cache.put(key(result.version, forced), result)
+                except OSError as exc:
+                    self.out(f"note: probe not kept in {cache.folder}: {exc.strerror or exc}")
+            results[result.version] = result
+            self.out(f"against {forced}: {progress_line(result)}")
+            return result.outcome
+
+        def plan(known: dict, width: int):
+            missing = [version for version in versions if version not in known]
+            return (None, missing[:width]) if missing else (True, [])
+
+        prober = new_prober(forced)
+        pool = ProbePool(prober, request.jobs)
+        try:
+            run_search(plan, pool, instant, record)
+        finally:
+            pool.close()
+            close = getattr(prober, "close", None)
+            if close is not None:
+                close()
+        return [results[version] for version in versions]
+
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: the bisect stops and cleans up as on Ctrl-C."""
@@ -486,38 +541,6 @@ def sigterm_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-    def own_generation_column(self, generations, layers, pins_file, chosen, new_prober, probe_with):
-        """Per walked release: its outcome against the generations its own version selects.
-
-        A release that selects the bisect's generations repeats its probe's
-        outcome; one that selects others is probed again against them.
-        """
-        library = self.request.library
-        column = {}
-        for version, result in sorted(self.probes.items(), key=lambda item: Version(item[0])):
-            own = lineage.own_generations(generations, layers, pins_file, library, version)
-            if result.outcome == UNTESTABLE:
-                column[version] = {"generation": None, "outcome": UNTESTABLE}
-            elif own is None:
-                column[version] = {"generation": None, "outcome": lineage.NO_GENERATION}
-            elif [g.name for g in own] == [g.name for g in chosen]:
-                column[version] = {
-                    "generation": lineage.forced_value(own),
-                    "outcome": result.outcome,
-                }
-            else:
-                forced = lineage.forced_value(own)
-                prober = new_prober(forced)
-                try:
-                    again = probe_with(prober, forced, version)
-                finally:
-                    close = getattr(prober, "close", None)
-                    if close is not None:
-                        close()
-                self.out(f"against {forced}: {progress_line(again)}")
-                column[version] = {"generation": forced, "outcome": again.outcome}
-        return column
 
 
 def run_bisect(request: BisectRequest) -> int:
