@@ -177,3 +177,35 @@ def test_bench_refuses_a_file_as_data_home(tmp_path, capsys):
     not_a_folder.write_text("")
     assert main(["bench", "--data-home", str(not_a_folder)]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def _speed_script():
+    """``benchmarks/speed.py``, imported from its file (benchmarks/ is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "speed.py"
+    spec = importlib.util.spec_from_file_location("speed", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_speed_script_times_the_suite_as_a_user_runs_it(monkeypatch):
+    speed = _speed_script()
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", "/somewhere")
+    assert "SCIKIT_LEARN_DATA" not in speed.suite_env()
+    assert speed.suite_env()["PATH"] == speed.os.environ["PATH"]
+    output = "....\n==== 368 passed, 7 skipped in 27.20s ====\n"
+    assert speed.closing_line(output) == "368 passed, 7 skipped"
+    assert speed.closing_line("1 failed, 2 passed in 3.10s\n") == "1 failed, 2 passed"
+    assert speed.closing_line("Traceback ...\n") == "?"
+    assert speed.SUITE_RUNS == {"serial": [], "n2": ["-n", "2"]}
+
+
+def test_speed_script_refuses_zero_repeats(capsys):
+    speed = _speed_script()
+    with pytest.raises(SystemExit) as info:
+        speed.main(["--repeat", "0", "--no-load", "--no-suite"])
+    assert info.value.code == 2
+    assert "at least 1" in capsys.readouterr().err
