@@ -312,12 +312,15 @@ def test_mnist_sample_falls_back_to_mnist_data(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("content", "why"),
     [
-        ("0," * 784 + "300\n", "cannot read"),
-        ("0," * 784 + "-1\n", "cannot read"),
+        ("0," * 784 + "300\n", "not integers 0..255"),
+        ("0," * 784 + "-1\n", "not integers 0..255"),
+        ("0," * 784 + "1.5\n", "not integers 0..255"),
+        ("0," * 784 + "x\n", "not integers 0..255"),
+        ("0," * 784 + "1\n" + "0,1\n", "missing values"),
         ("0,1\n", "2 columns, expected 785"),
-        ("0," * 784 + "1\n" + "0,1\n", "cannot read"),
+        ("0," * 784 + "1\n" + "0," * 785 + "1\n", "cannot read"),
     ],
-    ids=["above-255", "negative", "too-few-columns", "ragged"],
+    ids=["above-255", "negative", "fraction", "text", "short-row", "too-few-columns", "long-row"],
 )
 def test_unreadable_mnist_sample_csv_is_one_line(tmp_path, content, why):
     path = tmp_path / "mnist_5k.csv"

