@@ -153,22 +153,34 @@ print(json.dumps([big.peak_rss, small.peak_rss, big.stdout, small.stdout]))
 
 
 def test_workers_measure_a_cold_and_a_warm_run(tmp_path):
-    cold, warm = tmp_path / "cold", tmp_path / "warm"
-    cold.mkdir()
-    spec = {"mode": "cold", "scenario": "digits", "home": str(cold), "fill_home": str(warm)}
-    records = runner._run_worker(spec, tmp_path)
-    assert [r["step"] for r in records] == ["load-cold"]
-    scenario = SCENARIOS["digits"]
-    assert cache_paths(scenario, cold)[0].exists()
-    assert read_cache(scenario, warm) is not None  # filled for the warm runs
+    from concurrent.futures import ThreadPoolExecutor
 
+    from mlp_weights.data import load_dataset
+
+    scenario = SCENARIOS["digits"]
+    cold, filled, warm = tmp_path / "cold", tmp_path / "filled", tmp_path / "warm"
+    cold.mkdir()
+    load_dataset(scenario, warm)  # the warm worker's cache, made here
     out = tmp_path / "digits.png"
-    spec = {"mode": "warm", "scenario": "digits", "home": str(warm), "out": str(out)}
-    records = runner._run_worker(spec, tmp_path)
-    assert [r["step"] for r in records] == list(worker.WARM_STEPS)
-    peaks = [r["peak_rss"] for r in records]
+    specs = [
+        {"mode": "cold", "scenario": "digits", "home": str(cold), "fill_home": str(filled)},
+        {"mode": "warm", "scenario": "digits", "home": str(warm), "out": str(out)},
+    ]
+    # Both processes at once, each in its own folder: the test waits for one process's time.
+    folders = [tmp_path / "cold-run", tmp_path / "warm-run"]
+    for folder in folders:
+        folder.mkdir()
+    with ThreadPoolExecutor(len(specs)) as pool:
+        cold_records, warm_records = pool.map(runner._run_worker, specs, folders)
+
+    assert [r["step"] for r in cold_records] == ["load-cold"]
+    assert cache_paths(scenario, cold)[0].exists()
+    assert read_cache(scenario, filled) is not None  # filled for the warm runs
+
+    assert [r["step"] for r in warm_records] == list(worker.WARM_STEPS)
+    peaks = [r["peak_rss"] for r in warm_records]
     assert peaks == sorted(peaks) and peaks[0] > 0
-    assert all(r["seconds"] > 0 for r in records)
+    assert all(r["seconds"] > 0 for r in warm_records)
     assert out.read_bytes().startswith(b"\x89PNG")
 
 
