@@ -94,7 +94,8 @@ def time_loads(repeat: int) -> list:
     """The mnist-sample cold and warm load rows of ``mlp-weights bench``."""
     print("speed: mlp-weights bench --no-synthetic", file=sys.stderr, flush=True)
     cmd = [sys.executable, "-m", "mlp_weights", "bench", "--no-synthetic", "--repeat", str(repeat)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    # Its progress lines (stderr) pass through; its table (stdout) is read.
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
     rows = []
     for row in parse_table(out):
         if row["scenario"] == LOAD_SCENARIO and row["step"] in LOAD_STEPS:
