@@ -14,6 +14,7 @@ import pytest
 
 from mlp_weights import diagnostics as dg
 from mlp_weights import suite
+from mlp_weights.baselines import snapshot_path
 from mlp_weights.cli import main
 from mlp_weights.reading import diagnostics_record, read_change
 from mlp_weights.results import FAIL, PASS, Kind, LayerFailure, LayerResult
@@ -243,7 +244,7 @@ def test_new_snapshots_keep_the_diagnostics_exactly(tmp_path):
 def old_snapshot(folder: Path, name: str = "digits") -> Path:
     """A copy of the baselines whose snapshot has no diagnostics (as written before them)."""
     shutil.copytree(BASELINES, folder)
-    path = folder / f"{name}.npz"
+    path = snapshot_path(folder, name)
     save_snapshot(dataclasses.replace(load_snapshot(path, name), diagnostics=None), path)
     with np.load(path) as npz:
         assert DIAGNOSTICS_FIELD not in npz.files
@@ -254,14 +255,15 @@ def new_snapshot(folder: Path, result, name: str = "digits") -> Path:
     """A copy of the baselines whose snapshot is ``result``, diagnostics included."""
     shutil.copytree(BASELINES, folder)
     save_snapshot(
-        Snapshot.from_result(result, SCENARIOS[name].settings_json()), folder / f"{name}.npz"
+        Snapshot.from_result(result, SCENARIOS[name].settings_json()),
+        snapshot_path(folder, name),
     )
     return folder
 
 
 def test_old_snapshots_load_and_the_training_layer_still_works(tmp_path):
     folder = old_snapshot(tmp_path / "old")
-    assert load_snapshot(folder / "digits.npz", "digits").diagnostics is None
+    assert load_snapshot(snapshot_path(folder, "digits"), "digits").diagnostics is None
     finding = suite.check_training("digits", folder)
     assert finding.kind is None
     assert finding.diagnostics["baseline"] is None

@@ -354,11 +354,11 @@ def test_failed_regen_keeps_the_old_baselines(project, monkeypatch, capsys):
 
 
 def test_a_snapshot_without_diagnostics_is_rewritten_with_them(project, capsys):
-    snap = project / "baseline_images" / "digits.npz"
-    stored = load_snapshot(snap, "digits")
+    path = snap(project / "baseline_images", "digits")
+    stored = load_snapshot(path, "digits")
     assert stored.diagnostics is not None
-    save_snapshot(dataclasses.replace(stored, diagnostics=None), snap)
+    save_snapshot(dataclasses.replace(stored, diagnostics=None), path)
     assert regen(project / "baseline_images") == 0
-    assert load_snapshot(snap, "digits").diagnostics == stored.diagnostics
+    assert load_snapshot(path, "digits").diagnostics == stored.diagnostics
     out = capsys.readouterr().out
-    assert f"rewrote {snap}: the stored snapshot predates the weight diagnostics" in out
+    assert f"rewrote {path}: the stored snapshot predates the weight diagnostics" in out
