@@ -136,9 +136,10 @@ def test_training_change_fails_training_not_rendering(pytester, tmp_path, untouc
     assert "scikit-learn 1.9" in run.output or "scikit-learn" in run.output
     # ... with the snapshot it was compared with, so the page can be rebuilt
     # from the results folder alone.
-    assert training["baseline_file"] == str(baselines / "digits.npz")
+    assert training["baseline_file"] == str(baselines / "training" / "all" / "digits.npz")
     assert (
-        Path(training["baseline_snapshot"]).read_bytes() == (baselines / "digits.npz").read_bytes()
+        Path(training["baseline_snapshot"]).read_bytes()
+        == (baselines / "training" / "all" / "digits.npz").read_bytes()
     )
     # The page shows the failures first, and training's loss curves and weight grids.
     html = (run.results_dir / "verdict.html").read_text(encoding="utf-8")
