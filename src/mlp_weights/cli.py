@@ -56,9 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    add_run_parser(sub)
+    add_regen_parser(sub)
+    add_bench_parser(sub)
+    add_bisect_parser(sub)
+    add_report_parser(sub)
+    add_generations_parser(sub)
+    return parser
 
+
+def add_run_parser(subparsers) -> None:
+    """The ``run`` subcommand: the seed example on one scenario."""
     names = ", ".join(SCENARIOS)
-    run = sub.add_parser("run", help="train one scenario and write its weight grid")
+    run = subparsers.add_parser("run", help="train one scenario and write its weight grid")
     run.add_argument(
         "--dataset",
         default="mnist",
@@ -90,9 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--show", action="store_true", help="also open the figure in a window")
 
+
+def add_regen_parser(subparsers) -> None:
+    """The ``regen`` subcommand: deliberate rewriting of the baselines."""
     from .baselines import REGEN_LAYERS
 
-    regen = sub.add_parser(
+    regen = subparsers.add_parser(
         "regen", help="deliberately rewrite baseline images, snapshots and manifest"
     )
     regen.add_argument(
@@ -139,7 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     regen.add_argument("--quiet", action="store_true", help="hide training output")
     add_regen_generation_options(regen)
 
-    bench = sub.add_parser("bench", help="time and measure each step of the pipeline")
+
+def add_bench_parser(subparsers) -> None:
+    """The ``bench`` subcommand: timings and memory of each step."""
+    bench = subparsers.add_parser("bench", help="time and measure each step of the pipeline")
     bench.add_argument(
         "--repeat",
         type=positive_int,
@@ -158,11 +174,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--no-synthetic", action="store_true", help="skip the full-MNIST-shaped synthetic array"
     )
-
-    add_bisect_parser(sub)
-    add_report_parser(sub)
-    add_generations_parser(sub)
-    return parser
 
 
 def add_bisect_parser(subparsers) -> None:

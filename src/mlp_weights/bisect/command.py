@@ -170,6 +170,16 @@ def recorded_version(
     return next(iter(found.values()))
 
 
+def probe_environment(index_url: str) -> dict:
+    """Where the probes ran: Python, platform, installer and index."""
+    return {
+        "python": index_module.python_version_text(),
+        "platform": sys.platform,
+        "installer": Installer(find_uv(), index_url).name,
+        "index_url": index_url,
+    }
+
+
 def timing_line(probes: list[ProbeResult], wall_time: float) -> str:
     """``"wall time 61.2 s; 7 probes run (median 8.8 s), 0 from the cache"``."""
     run = [p.elapsed for p in probes if not p.cached and p.elapsed > 0]
@@ -298,21 +308,7 @@ class Bisection:
         recorded = recorded_version(library, baseline_dir, scenarios, layers, repo / PINS_FILE)
         index_url = resolve_index_url(request.index_url)
         releases = self.list_releases(library, index_url)
-        good = find_release(releases, request.good or recorded, library)
-        if request.bad:
-            bad = find_release(releases, request.bad, library)
-        else:
-            bad = newest_installable(releases, request.pre)
-            if bad is None:
-                raise MLPWeightsError(f"no release of {library} installs on this Python")
-        if good.version == bad.version:
-            raise UsageError(
-                f"both ends are {library} {good} (--good defaults to the baselines' version, "
-                "--bad to the newest release); give a different --good or --bad"
-            )
-        for end in (good, bad):
-            if not end.installable:
-                raise MLPWeightsError(f"{library} {end} cannot be tried here: {end.reason}")
+        good, bad = self.find_ends(releases, recorded)
         in_range = releases_between(releases, good.version, bad.version, request.pre)
         candidates = [str(release.version) for release in in_range]
         not_installable = {str(r.version): r.reason for r in in_range if not r.installable}
@@ -352,12 +348,6 @@ class Bisection:
         bad_outcome = search.outcomes.get(str(bad.version))
         if request.good and request.bad and (good_outcome, bad_outcome) == (MOVES, HOLDS):
             self.out(f"note: --good {good} moves and --bad {bad} holds; searched between them")
-        environment = {
-            "python": index_module.python_version_text(),
-            "platform": sys.platform,
-            "installer": Installer(find_uv(), index_url).name,
-            "index_url": index_url,
-        }
         report = report_dict(
             library=library,
             mode=mode,
@@ -366,7 +356,7 @@ class Bisection:
             scenarios=scenarios,
             search=search,
             probes=self.probes,
-            environment=environment,
+            environment=probe_environment(index_url),
             wall_time=time.perf_counter() - started,
         )
         report["generations"] = [g.name for g in chosen]
@@ -389,18 +379,42 @@ class Bisection:
                 )
             )
         ]
+        self.say_report(report)
+        if search.status == ALL_MOVED:
+            raise MLPWeightsError(report["verdict"][0])
+        return 0
+
+    def find_ends(self, releases, recorded: str | None):
+        """The ``--good`` and ``--bad`` releases, checked: different, and both installable."""
+        request, library = self.request, self.request.library
+        good = find_release(releases, request.good or recorded, library)
+        if request.bad:
+            bad = find_release(releases, request.bad, library)
+        else:
+            bad = newest_installable(releases, request.pre)
+            if bad is None:
+                raise MLPWeightsError(f"no release of {library} installs on this Python")
+        if good.version == bad.version:
+            raise UsageError(
+                f"both ends are {library} {good} (--good defaults to the baselines' version, "
+                "--bad to the newest release); give a different --good or --bad"
+            )
+        for end in (good, bad):
+            if not end.installable:
+                raise MLPWeightsError(f"{library} {end} cannot be tried here: {end.reason}")
+        return good, bad
+
+    def say_report(self, report: dict) -> None:
+        """Write bisect.json and bisect.md, and say the report, in lines."""
         probes = list(self.probes.values())
         lines = terminal_lines(report, probes)
-        json_path, md_path = write_reports(request.results_dir, report, probes)
+        json_path, md_path = write_reports(self.request.results_dir, report, probes)
         for line in lines:
             self.out(line)
         for command in report["declare"]:
             self.out(f"outside every declared range; declare a generation there: {command}")
         self.out(f"wrote {json_path} and {md_path.name}")
         self.out(timing_line(probes, report["wall_time_s"]))
-        if search.status == ALL_MOVED:
-            raise MLPWeightsError(report["verdict"][0])
-        return 0
 
     def search(self, candidates, ends, not_installable, cache, key, prober) -> SearchResult:
         """Probe ``request.jobs`` releases at a time until the search has its answer.
