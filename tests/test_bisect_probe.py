@@ -168,6 +168,9 @@ def test_a_probe_installs_the_release_with_the_other_pins_and_reads_the_verdict(
 
 def test_the_layers_run_with_the_callers_mlp_weights_settings(tmp_path, monkeypatch):
     """A setting such as the baselines' generation reaches every probe's test run."""
+    # Only this test's settings (tox sets MLP_WEIGHTS_PINNED, say).
+    for name in [n for n in os.environ if n.startswith("MLP_WEIGHTS_")]:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("MLP_WEIGHTS_GENERATION", "2")
     monkeypatch.setenv("MLP_WEIGHTS_BASELINE_DIR", str(tmp_path / "elsewhere"))
     runner, log = make_runner(tmp_path, lambda req, con: state(verdict=verdict_document()))
