@@ -220,6 +220,23 @@ def test_scikit_learn_data_is_the_default_home(tmp_path, monkeypatch):
     assert all(path.is_file() for path in cache_paths(DIGITS, home))
 
 
+@pytest.mark.parametrize("given", [None, "explicit", "~/tilde"])
+@pytest.mark.parametrize("env", [None, "from-env"])
+def test_the_data_home_is_the_one_scikit_learn_uses(tmp_path, monkeypatch, given, env):
+    """Our data home follows ``sklearn.datasets.get_data_home``'s rule exactly."""
+    from sklearn.datasets import get_data_home
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    if env is None:
+        monkeypatch.delenv("SCIKIT_LEARN_DATA", raising=False)
+    else:
+        monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / env))
+    if given == "explicit":
+        given = str(tmp_path / given)
+    ours = resolve_data_home(given)
+    assert ours == Path(get_data_home(given)) and ours.is_dir()
+
+
 def test_data_home_that_is_a_file_is_a_usage_error(tmp_path):
     path = tmp_path / "not-a-folder"
     path.write_text("keep me")
