@@ -90,9 +90,21 @@ def start_bisect(tmp_path: Path, url: str) -> tuple[subprocess.Popen, Path, Path
     command += ["--jobs", "2", "--data-home", str(tmp_path / "home")]
     command += ["--results-dir", str(tmp_path / "results")]
     process = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # As from a terminal: a test run started in the background (a CI
+        # script's `cmd &`, say) inherits SIGINT ignored, and so would the command.
+        preexec_fn=_default_sigint,
     )
     return process, temp, started
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_sigterm_and_ctrl_c_stop_both_probes_and_leave_no_folder(tmp_path):
