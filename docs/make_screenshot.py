@@ -1,9 +1,13 @@
 """Regenerate docs/verdict-page.png, the README's picture of a failing verdict page.
 
-The README's picture is the page ``tox -e oldest`` writes (matplotlib 3.7.0
-draws the weight grids one pixel off from the baselines made with 3.11.2):
+The README's picture is the page of the oldest stack (matplotlib 3.7.0)
+forced to compare with the images matplotlib 3.11.2 drew (its own
+generation, ``rendering/mpl-3.7``, holds):
 
-    tox -e oldest && python docs/make_screenshot.py --results mpl-results/oldest
+    tox -e oldest --notest
+    .tox/oldest/bin/python -m pytest -m layer --mlp-generation rendering/mpl-3.11 \
+        --mpl-results-path=mpl-results/oldest-forced
+    python docs/make_screenshot.py --results mpl-results/oldest-forced
 
 Without ``--results``, it makes its own failing run first: the layer tests
 of the offline scenarios with training changed the way the self-test
