@@ -71,6 +71,10 @@ def test_the_walk_says_whether_each_release_holds_against_its_own_generation(tmp
     assert "own generation" in header
     row = next(line for line in lines if line.startswith("3.10.9 "))
     assert "moves (rendering/mpl-3.7)" in row
+    # The timing counts the probes against the releases' own generations too.
+    probed = sum(1 for line in lines if line.startswith("probe "))
+    again = sum(1 for line in lines if line.startswith("against rendering/mpl-3.7: probe "))
+    assert again > 0 and f"; {probed + again} probes run" in lines[-1]
 
 
 def test_a_moving_side_outside_every_range_ends_with_the_command_that_declares_one(tmp_path):
