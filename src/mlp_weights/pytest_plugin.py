@@ -314,20 +314,32 @@ class SuitePlugin:
                 }
         return summary
 
-    def generation_label(self, layer: str) -> str | None:
-        generation, _ = self.generation(layer)
-        if generation is None:
+    def compared_generation(self, layer: str):
+        """The generation a test of ``layer`` compares its stored file with.
+
+        ``None`` for a layer that compares no stored file (scores, seed), or
+        when no generation could be chosen.
+        """
+        if layer not in COMPARES_FILES_OF:
             return None
+        generation, _ = self.generation(COMPARES_FILES_OF[layer])
+        return generation
+
+    def generation_label(self, generation) -> str:
         return generation.label + (", forced" if generation.name in self.forced else "")
 
     # -- hooks ------------------------------------------------------------------
 
     def pytest_report_header(self, config):
         text = ", ".join(f"{k} {v}" for k, v in self.now.items())
-        chosen = "; ".join(
-            self.generation_label(layer) or f"{layer}: {self.generation(layer)[1]}"
-            for layer in dict.fromkeys(COMPARES_FILES_OF.values())
-        )
+        labels = []
+        for layer in dict.fromkeys(COMPARES_FILES_OF.values()):
+            generation, error = self.generation(layer)
+            if generation is None:
+                labels.append(f"{layer}: {error}")
+            else:
+                labels.append(self.generation_label(generation))
+        chosen = "; ".join(labels)
         return [
             f"mlp-weights: baselines in {self.baseline_dir}",
             f"mlp-weights: generations {chosen}",
@@ -345,10 +357,8 @@ class SuitePlugin:
     def point_at_generation(self, item, layer: str) -> None:
         """Give an image test's comparison the chosen rendering generation's folder."""
         compare = item.get_closest_marker("mpl_image_compare")
-        if compare is None or layer not in COMPARES_FILES_OF:
-            return
-        generation, _ = self.generation(COMPARES_FILES_OF[layer])
-        if generation is None:
+        generation = self.compared_generation(layer)
+        if compare is None or generation is None:
             return
         folder = str(generation.directory(self.baseline_dir).absolute())
         item.add_marker(
@@ -375,8 +385,8 @@ class SuitePlugin:
             from .verdict import explain
 
             _, problem = self.baseline_facts(scenario, layer.name)
-            compared = COMPARES_FILES_OF.get(layer.name)
-            label = self.generation_label(compared) if compared else None
+            generation = self.compared_generation(layer.name)
+            label = self.generation_label(generation) if generation is not None else None
             text = explain(result, problem, label)
             if call.excinfo is not None and call.excinfo.errisinstance(LayerFailure):
                 # The finding says it all; a traceback of the check adds nothing.
@@ -393,9 +403,7 @@ class SuitePlugin:
             return LayerResult(layer, scenario, SKIP, nodeid=item.nodeid)
         finding, images = self.finding_of(item, call, report)
         status = FAIL if report.failed else PASS
-        generation = None
-        if layer in COMPARES_FILES_OF:
-            generation, _ = self.generation(COMPARES_FILES_OF[layer])
+        generation = self.compared_generation(layer)
         baseline_file = (
             generation.file_path(self.baseline_dir, scenario) if generation is not None else None
         )

@@ -109,8 +109,9 @@ def explain(
     generation = generation or result.generation
     if generation:
         lines.append(f"baseline generation: {generation}")
-    if moved_reading(result):
-        lines.append(f"what the weights say: {moved_reading(result)}")
+    reading = moved_reading(result)
+    if reading:
+        lines.append(f"what the weights say: {reading}")
     layer = LAYERS[result.layer]
     if result.kind is not None and result.kind.baseline_unusable:
         if result.kind is Kind.MISSING_BASELINE:
