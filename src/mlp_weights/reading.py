@@ -83,22 +83,22 @@ def outside_band(key: str, now: dict, then: dict) -> bool:
     return not (1 / width <= r <= width)
 
 
+#: How :func:`_change` says each diagnostic moved: the phrase around the two
+#: values, and their format. Others read ``"<label> 0.123 → 0.456"``.
+CHANGE_PHRASES = {
+    "max_weight_over_init_bound": ("max |w| {} → {} × initial bound", ".1f"),
+    "dead_units": ("dead units {} → {}", ""),
+    "fraction_at_init": ("weights still at their initial value {} → {}", ".1%"),
+    "stable_rank": ("stable rank {} → {}", ".1f"),
+    "min_unit_norm": ("smallest unit norm {} → {}", ".2f"),
+    "final_loss": ("final loss {} → {}", ".3g"),
+}
+
+
 def _change(key: str, now: dict, then: dict) -> str:
     """``"max |w| 5.3 → 22.4 × initial bound"`` and the like, for one key."""
-    a, b = then[key], now[key]
-    if key == "max_weight_over_init_bound":
-        return f"max |w| {a:.1f} → {b:.1f} × initial bound"
-    if key == "dead_units":
-        return f"dead units {a} → {b}"
-    if key == "fraction_at_init":
-        return f"weights still at their initial value {a:.1%} → {b:.1%}"
-    if key == "stable_rank":
-        return f"stable rank {a:.1f} → {b:.1f}"
-    if key == "min_unit_norm":
-        return f"smallest unit norm {a:.2f} → {b:.2f}"
-    if key == "final_loss":
-        return f"final loss {a:.3g} → {b:.3g}"
-    return f"{LABELS.get(key, key)} {a:.3g} → {b:.3g}"
+    phrase, spec = CHANGE_PHRASES.get(key, (f"{LABELS.get(key, key)} {{}} → {{}}", ".3g"))
+    return phrase.format(format(then[key], spec), format(now[key], spec))
 
 
 def _changes(keys, now: dict, then: dict) -> str:
