@@ -100,15 +100,11 @@ def _unusable(exc: MLPWeightsError) -> LayerFailure:
     return LayerFailure(Finding(kind, str(exc)))
 
 
-def _snapshot_file(where: str | os.PathLike, name: str) -> Path:
-    """A snapshot file as given, or, for a baseline folder, the one its generations choose."""
+def _baseline_file(where: str | os.PathLike, name: str, path_in_folder) -> Path:
+    """A baseline file as given, or, for a baseline folder, the one its generations choose
+    (``path_in_folder`` is :func:`snapshot_path` or :func:`image_path`)."""
     where = Path(where)
-    return snapshot_path(where, name) if where.is_dir() else where
-
-
-def _image_file(where: str | os.PathLike, name: str) -> Path:
-    where = Path(where)
-    return image_path(where, name) if where.is_dir() else where
+    return path_in_folder(where, name) if where.is_dir() else where
 
 
 def stored_snapshot(name: str, snapshot: str | os.PathLike) -> Snapshot:
@@ -118,13 +114,13 @@ def stored_snapshot(name: str, snapshot: str | os.PathLike) -> Snapshot:
     the training generation the installed versions select.
     """
     try:
-        return load_snapshot(_snapshot_file(snapshot, name), name)
+        return load_snapshot(_baseline_file(snapshot, name, snapshot_path), name)
     except (MissingBaselineError, DamagedBaselineError) as exc:
         raise _unusable(exc) from None
 
 
 def require_baseline_image(name: str, image: str | os.PathLike) -> Path:
-    path = _image_file(image, name)
+    path = _baseline_file(image, name, image_path)
     if not path.exists():
         raise LayerFailure(
             Finding(
