@@ -339,9 +339,16 @@ class Bisection:
             f"compared with {'; '.join(g.label for g in chosen)}: what {library} {good} selects"
         )
 
+        # Hashed once per run (and per forced generation), not once per release.
+        suite = suite_digest(repo)
+        baselines = {}
+
         def key(version: str, forced: str = forced) -> dict:
-            digests = (baselines_digest(baseline_dir, scenarios, forced), suite_digest(repo))
-            return key_material(library, version, other_pins, layers, scenarios, *digests)
+            if forced not in baselines:
+                baselines[forced] = baselines_digest(baseline_dir, scenarios, forced)
+            return key_material(
+                library, version, other_pins, layers, scenarios, baselines[forced], suite
+            )
 
         ends = (str(good.version), str(bad.version))
         search = self.search(candidates, ends, not_installable, cache, key, prober)
