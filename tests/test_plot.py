@@ -70,3 +70,53 @@ def test_unknown_format_is_refused(coefs, tmp_path):
     with pytest.raises(UsageError, match="unknown image format 'xyz'"):
         save_figure(plot_weight_grid(coefs, 28), tmp_path / "w.xyz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_layers_draw_the_same_weights_once_per_injection(coefs, monkeypatch):
+    """The image layers share a drawing only when the weights are equal bit for bit."""
+    from mlp_weights import inject, suite
+
+    drawn = []
+    monkeypatch.setattr(suite, "_DRAWINGS", {})
+    monkeypatch.setattr(suite, "render_weights", lambda w, scenario: drawn.append(w) or object())
+    first = suite.draw_weights("mnist-sample", coefs)
+    assert suite.draw_weights("mnist-sample", coefs.copy()) is first
+    nudged = coefs.copy()
+    nudged[0, 0] = np.nextafter(nudged[0, 0], np.inf)
+    assert suite.draw_weights("mnist-sample", nudged) is not first
+    assert len(drawn) == 2
+    inject.inject("drawing")
+    try:
+        under_change = suite.draw_weights("mnist-sample", coefs)
+    finally:
+        inject.undo_all()
+    assert under_change is not first and len(drawn) == 3
+    # The least recently used drawing goes first.
+    for seed in range(suite.DRAWINGS_KEPT):
+        suite.draw_weights(
+            "mnist-sample", np.random.RandomState(seed + 1).standard_normal((784, 40))
+        )
+    suite.draw_weights("mnist-sample", coefs)
+    assert len(drawn) == 4 + suite.DRAWINGS_KEPT
+
+
+def test_the_page_draws_the_same_weights_once_and_as_run_draws_them(coefs, monkeypatch):
+    from mlp_weights import inject, page_images, plot
+
+    scenario = get_scenario("mnist-sample")
+    page_images._weight_grid_png.cache_clear()
+    expected = page_images.figure_png(render_weights(coefs, scenario))
+    calls = []
+    draw = plot.plot_weight_grid
+    monkeypatch.setattr(plot, "plot_weight_grid", lambda *a, **k: calls.append(1) or draw(*a, **k))
+    assert page_images.weight_grid_png(coefs, scenario) == expected
+    assert page_images.weight_grid_png(coefs.copy(), scenario) == expected
+    assert len(calls) == 1
+    inject.inject("drawing")
+    try:
+        assert page_images.weight_grid_png(coefs, scenario) != expected
+    finally:
+        inject.undo_all()
+    assert len(calls) == 2
+    wider = page_images.weight_grid_png(coefs, scenario.with_overrides(vscale=1.0))
+    assert wider != expected and len(calls) == 3

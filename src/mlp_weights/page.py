@@ -19,6 +19,7 @@ diagnostics); then every other cell on one line.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 from importlib import resources
 from pathlib import Path
@@ -316,14 +317,19 @@ def page_context(data: dict, results_dir: Path) -> dict:
     }
 
 
-def render_page(data: dict, results_dir: str | Path) -> str:
-    """The HTML text of the page for a verdict (as read by :func:`load_verdict`)."""
+@functools.lru_cache(maxsize=1)
+def page_template():
+    """The page's template, compiled once per process (20 to 30 ms a compilation)."""
     import jinja2
 
     source = resources.files(__package__).joinpath(TEMPLATE_NAME).read_text(encoding="utf-8")
     environment = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    template = environment.from_string(source)
-    return template.render(page_context(data, Path(results_dir)))
+    return environment.from_string(source)
+
+
+def render_page(data: dict, results_dir: str | Path) -> str:
+    """The HTML text of the page for a verdict (as read by :func:`load_verdict`)."""
+    return page_template().render(page_context(data, Path(results_dir)))
 
 
 @contextlib.contextmanager
