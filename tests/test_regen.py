@@ -226,11 +226,11 @@ def test_dry_run_writes_nothing_and_shows_rms_and_array_errors(project, capsys, 
     baseline_dir = project / "baseline_images"
     perturb_snapshot(snap(baseline_dir), 1000 * RTOL)
     # Drawing the cube of the weights changes the pixels visibly.
-    from mlp_weights import plot
+    from mlp_weights import suite
 
-    draw = plot.render_weights
+    draw = suite.draw_weights
     monkeypatch.setattr(
-        plot, "render_weights", lambda coefs, *a, **k: draw(np.asarray(coefs) ** 3, *a, **k)
+        suite, "draw_weights", lambda name, coefs: draw(name, np.asarray(coefs) ** 3)
     )
     before = contents(baseline_dir)
     assert regen(baseline_dir, "--dry-run", reason=None) == 0

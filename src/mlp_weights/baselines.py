@@ -250,13 +250,18 @@ def image_rms(expected: Path, actual: Path) -> float | None:
 
 
 def decide_image(path: Path, scenario: Scenario, coefs, staging: Path) -> FileDecision:
-    """Keep the stored image when the new drawing has identical pixels."""
+    """Keep the stored image when the new drawing has identical pixels.
+
+    The drawing is the one the image layers compare (:func:`suite.draw_weights`).
+    """
     import numpy as np
 
-    from .plot import render_weights
+    from . import suite
+    from .plot import drawing_style, save_figure
 
     staged = staging / path.name
-    render_weights(coefs, scenario, staged)
+    with drawing_style():
+        save_figure(suite.draw_weights(scenario.name, coefs), staged)
     if not path.exists():
         return FileDecision(path, True, "no image yet", staged)
     try:
