@@ -156,10 +156,11 @@ def test_a_probe_installs_the_release_with_the_other_pins_and_reads_the_verdict(
     (run,) = runs(log)
     assert run["cwd"] == str(REPO)
     argv = run["argv"]
-    assert argv[:3] == ["-m", "pytest", "tests/test_layers.py"]
+    assert argv[:3] == ["-m", "mlp_weights.bisect.run_layers", "tests/test_layers.py"]
     assert argv[argv.index("-m", 1) + 1] == "rendering"
     assert argv[argv.index("-k") + 1] == "[mnist-sample] or [digits]"
     assert argv[argv.index("-p") + 1] == "no:cacheprovider"
+    assert "--mpl-generate-summary=" in argv, "no HTML summaries: the probe never reads them"
     assert f"--mlp-baseline-dir={REPO / 'baseline_images'}" in argv
     assert any(a.startswith("--mpl-results-path=") for a in argv)
     kept = sorted(path.name for path in runner.slot_folder(0).iterdir())
