@@ -63,6 +63,7 @@ runs = json.loads(log.read_text()) if log.exists() else []
 settings = {{k: v for k, v in os.environ.items() if k.startswith("MLP_WEIGHTS_")}}
 runs.append({{
     "argv": sys.argv[1:], "cwd": os.getcwd(), "installed": state["installed"], "env": settings,
+    "step_summary": os.environ.get("GITHUB_STEP_SUMMARY"),
 }})
 log.write_text(json.dumps(runs))
 if state["abi_error"]:
@@ -183,6 +184,15 @@ def test_the_layers_run_with_the_callers_mlp_weights_settings(tmp_path, monkeypa
         "MLP_WEIGHTS_GENERATION": "2",
         "MLP_WEIGHTS_BASELINE_DIR": str(tmp_path / "elsewhere"),
     }
+
+
+def test_the_layers_write_no_verdict_into_the_ci_jobs_summary(tmp_path, monkeypatch):
+    """The bisect's report goes there, not one verdict per probe."""
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    runner, log = make_runner(tmp_path, lambda req, con: state(verdict=verdict_document()))
+    runner.run("3.9.0")
+    (run,) = runs(log)
+    assert run["step_summary"] is None
 
 
 @pytest.mark.parametrize(("uv", "environments"), [("uv", 1), (None, 2)], ids=["uv", "pip"])

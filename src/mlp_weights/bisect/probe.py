@@ -57,6 +57,7 @@ from .results import (
 )
 from .run_layers import (
     LAYER_TESTS,
+    LAYERS_DROPPED_ENV,
     PROBE_ENV,
     TEST_TIMEOUT,
     failure_line,
@@ -203,11 +204,12 @@ class ProbeRunner:
         shutil.rmtree(bytecode, ignore_errors=True)
         self.bytecode.seed(env, bytecode)
         run_env = {**PROBE_ENV, "PYTHONPYCACHEPREFIX": str(bytecode), **self.extra_env}
+        run_env = {k: v for k, v in clean_env(run_env).items() if k not in LAYERS_DROPPED_ENV}
         try:
             return run_process(
                 self.test_command(self.installer.env_python(env), results),
                 cwd=self.repo,
-                env=clean_env(run_env),
+                env=run_env,
                 timeout=TEST_TIMEOUT,
             )
         finally:
