@@ -167,7 +167,7 @@ def test_a_probe_installs_the_release_with_the_other_pins_and_reads_the_verdict(
     assert f"--mlp-baseline-dir={REPO / 'baseline_images'}" in argv
     assert any(a.startswith("--mpl-results-path=") for a in argv)
     kept = sorted(path.name for path in runner.slot_folder(0).iterdir())
-    assert kept == ["env"], "results and bytecode are removed; uv makes the environment exact"
+    assert kept == ["bytecode", "env"], "results are removed; uv makes the environment exact"
 
 
 def test_the_layers_run_with_the_callers_mlp_weights_settings(tmp_path, monkeypatch):
@@ -523,6 +523,41 @@ def test_bytecode_is_reused_for_the_same_source_only(tmp_path):
 
 def site_dir(env: Path) -> Path:
     return env / "lib" / "python3.11" / "site-packages"
+
+
+def test_a_kept_bytecode_folder_is_brought_to_the_environments_sources(tmp_path):
+    """A slot keeps its bytecode: a file stays when its source did, else the stored one replaces
+    it, and with none stored Python's check of the source's hash compiles it again."""
+    store = BytecodeStore(tmp_path / "store")
+    other = tmp_path / "other" / "env"
+    write_dist(site_dir(other), "pkg", "2.0", {"mod": "VALUE = 2\n", "new": "VALUE = 3\n"})
+    import_all(other, tmp_path / "other" / "bytecode")
+    store.harvest(other, tmp_path / "other" / "bytecode")
+
+    env, prefix = tmp_path / "slot" / "env", tmp_path / "slot" / "bytecode"
+    write_dist(site_dir(env), "pkg", "1.0", {"mod": "VALUE = 1\n", "same": "VALUE = 0\n"})
+    assert import_all(env, prefix) == {"pkg.mod": 1, "pkg.same": 0}
+    store.harvest(env, prefix)
+    same = bytecode_path(prefix, site_dir(env) / "pkg" / "same.py")
+    inode = same.stat().st_ino
+
+    # The next probe in the slot: pkg 2.0, whose bytecode the other environment stored.
+    shutil.rmtree(site_dir(env))
+    modules = {"mod": "VALUE = 2\n", "new": "VALUE = 3\n", "same": "VALUE = 0\n"}
+    write_dist(site_dir(env), "pkg", "2.0", modules)
+    store.seed(env, prefix)
+    for name in ("mod", "new"):
+        digest = dict(sources(site_dir(env)))[str(site_dir(env) / "pkg" / f"{name}.py")]
+        assert bytecode_path(prefix, site_dir(env) / "pkg" / f"{name}.py").samefile(
+            store.path(digest)
+        ), "the stored bytecode of the new content"
+    assert same.stat().st_ino == inode, "an unchanged file stays"
+    assert import_all(env, prefix) == {"pkg.mod": 2, "pkg.new": 3, "pkg.same": 0}
+
+    # A new content with no bytecode stored: the stale file stays, Python compiles again.
+    (site_dir(env) / "pkg" / "mod.py").write_text("VALUE = 4\n")
+    store.seed(env, prefix)
+    assert import_all(env, prefix)["pkg.mod"] == 4
 
 
 def test_bytecode_of_sources_outside_the_environment_is_kept_by_their_content(tmp_path):

@@ -184,7 +184,14 @@ class BytecodeStore:
 
     def seed(self, env: Path, prefix: Path) -> int:
         """Link the stored bytecode of ``env``'s sources, and of the other sources
-        listed, under ``prefix``; how many."""
+        listed, under ``prefix``; how many are the store's now.
+
+        ``prefix`` may hold the bytecode of an earlier probe in the same
+        environment (a worker's slot keeps it): a file that is already the
+        stored one stays, one of another content is replaced by the stored
+        one, and one with none stored stays for Python to check (its source's
+        hash) and compile again if it must.
+        """
         site = site_packages(env)
         seeded = 0
         made: set[str] = set()
@@ -192,13 +199,26 @@ class BytecodeStore:
         for source, digest in [*(sources(site) if site else []), *self.other_sources()]:
             stored = os.path.join(root, digest[:2], f"{digest}.pyc")
             target = bytecode_file(prefix, source)
-            folder = os.path.dirname(target)
             try:
+                stored_stat = os.stat(stored)
+            except OSError:
+                continue
+            try:
+                if os.path.samestat(os.stat(target), stored_stat):
+                    seeded += 1
+                    continue
+                os.unlink(target)
+            except FileNotFoundError:
+                folder = os.path.dirname(target)
                 if folder not in made:
-                    if not os.path.exists(stored):
+                    try:
+                        os.makedirs(folder, exist_ok=True)
+                    except OSError:
                         continue
-                    os.makedirs(folder, exist_ok=True)
                     made.add(folder)
+            except OSError:
+                continue
+            try:
                 os.link(stored, target)
             except OSError:
                 continue
