@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -354,3 +356,21 @@ def test_probes_against_other_generations_work_in_the_first_probers_folder(tmp_p
     assert first.workdir.exists()
     prober.close()
     assert not first.workdir.exists()
+
+
+def test_the_pinned_stacks_version_imports_no_library(tmp_path):
+    """The bisect's own process reads the baselines' version from the pins: no matplotlib."""
+    code = (
+        "import sys; from pathlib import Path; "
+        "from mlp_weights.bisect.command import recorded_version; "
+        "repo = Path(sys.argv[1]); "
+        "print(recorded_version('matplotlib', repo / 'baseline_images', ['digits'], "
+        "['rendering'], repo / 'requirements' / 'pinned.txt')); "
+        "print('matplotlib' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(REPO)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    version, imported = done.stdout.split()
+    assert version[0].isdigit() and imported == "False"

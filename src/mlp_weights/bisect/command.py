@@ -147,10 +147,12 @@ def recorded_version(
 
     generation_layer = (lineage.file_layers(list(layers)) or ["training"])[0]
     generations = read_generations(baseline_dir)
-    stack = library_versions()
     if pins_file is not None:
         pinned = read_pins(pins_file)
         stack = lineage.stack_at(pins_file, library, pinned_version(pinned, library) or "")
+    else:
+        # Imports matplotlib and numpy (0.4 s): only when the installed stack is asked for.
+        stack = library_versions()
     generation = choose(generations, generation_layer, stack)
     found = {}
     for name in scenarios:
