@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,11 +19,13 @@ from bisect_fakes import (
     sdist_file,
     serve_index,
 )
-from mlp_weights.bisect.command import Bisection, BisectRequest, choose_layers
+from mlp_weights.bisect.command import Bisection, BisectRequest, LocalProber, choose_layers
+from mlp_weights.bisect.environment import Installer
 from mlp_weights.bisect.index import releases_from_page
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 from mlp_weights.cli import main
 from mlp_weights.errors import MLPWeightsError, UsageError
+from mlp_weights.generations import GENERATION_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 #: Wheels that install on any Python, so that the fakes hold under every tox environment.
@@ -324,3 +328,49 @@ def test_an_unwritable_cache_is_noted_not_fatal(tmp_path, monkeypatch):
     assert run.code == 0
     notes = [line for line in run.lines if line.startswith("note: probe not kept in ")]
     assert len(notes) == len(run.prober.calls) and notes[0].endswith(": Permission denied")
+
+
+def test_probes_against_other_generations_work_in_the_first_probers_folder(tmp_path, monkeypatch):
+    """A walk's own-generation probes: the same wheel, the same slots (their environments
+    and bytecode), another generation; the folder goes with the first prober."""
+    built = []
+
+    def build_wheel(self, repo, out):
+        out.mkdir(parents=True, exist_ok=True)
+        wheel = out / "mlp_weights-0-py3-none-any.whl"
+        wheel.write_text("")
+        built.append(wheel)
+        return wheel
+
+    monkeypatch.setattr(Installer, "build_wheel", build_wheel)
+    args = (REPO, "matplotlib", ["rendering"], ["digits"], "http://index.invalid/simple")
+    prober = LocalProber(*args, tmp_path / "home", 2, "rendering/mpl-3.11")
+    first = prober._ready()
+    again = prober.against("rendering/mpl-3.7")
+    second = again._ready()
+    assert len(built) == 1, "the project's wheel is built once"
+    assert (second.wheel, second.slot_folder(1)) == (first.wheel, first.slot_folder(1))
+    assert first.extra_env[GENERATION_ENV] == "rendering/mpl-3.11"
+    assert second.extra_env[GENERATION_ENV] == "rendering/mpl-3.7"
+    again.close()
+    assert first.workdir.exists()
+    prober.close()
+    assert not first.workdir.exists()
+
+
+def test_the_pinned_stacks_version_imports_no_library(tmp_path):
+    """The bisect's own process reads the baselines' version from the pins: no matplotlib."""
+    code = (
+        "import sys; from pathlib import Path; "
+        "from mlp_weights.bisect.command import recorded_version; "
+        "repo = Path(sys.argv[1]); "
+        "print(recorded_version('matplotlib', repo / 'baseline_images', ['digits'], "
+        "['rendering'], repo / 'requirements' / 'pinned.txt')); "
+        "print('matplotlib' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(REPO)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    version, imported = done.stdout.split()
+    assert version[0].isdigit() and imported == "False"

@@ -22,9 +22,9 @@ def moving_before(first_holding):
     return {v: MOVES if i < index else HOLDS for i, v in enumerate(FINALS)}
 
 
-def run(tmp_path, repo=REPO, **request):
+def run(tmp_path, repo=REPO, prober=None, **request):
     lines = []
-    prober = FakeProber(moving_before("3.11.0"))
+    prober = prober or FakeProber(moving_before("3.11.0"))
     made = []
 
     def factory(*args):
@@ -75,6 +75,33 @@ def test_the_walk_says_whether_each_release_holds_against_its_own_generation(tmp
     probed = sum(1 for line in lines if line.startswith("probe "))
     again = sum(1 for line in lines if line.startswith("against rendering/mpl-3.7: probe "))
     assert again > 0 and f"; {probed + again} probes run" in lines[-1]
+
+
+class SharingProber(FakeProber):
+    """A prober that makes its probers for other generations itself, as the real one does."""
+
+    def __init__(self, outcomes):
+        super().__init__(outcomes)
+        self.against_calls: list[str] = []
+        self.closes = 0
+
+    def against(self, forced):
+        self.against_calls.append(forced)
+        return self
+
+    def close(self):
+        self.closes += 1
+        super().close()
+
+
+def test_the_walks_own_generation_probes_come_from_the_first_prober(tmp_path):
+    """So that they reuse its folder (wheel, environments); every prober closes at the end."""
+    prober = SharingProber(moving_before("3.11.0"))
+    lines, report, made = run(tmp_path, prober=prober, bad="3.7.0", walk=True)
+    assert [args[-1] for args in made] == ["rendering/mpl-3.11"]
+    assert prober.against_calls == ["rendering/mpl-3.7"]
+    assert prober.closes == 2
+    assert report["own_generation"]["3.10.9"]["generation"] == "rendering/mpl-3.7"
 
 
 def test_a_moving_side_outside_every_range_ends_with_the_command_that_declares_one(tmp_path):

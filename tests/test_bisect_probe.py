@@ -25,8 +25,10 @@ from bisect_fakes import verdict_document
 from mlp_weights.bisect.bytecode import (
     BytecodeStore,
     bytecode_path,
+    file_digest,
     publish,
     site_packages,
+    source_file,
     sources,
 )
 from mlp_weights.bisect.environment import (
@@ -61,6 +63,7 @@ runs = json.loads(log.read_text()) if log.exists() else []
 settings = {{k: v for k, v in os.environ.items() if k.startswith("MLP_WEIGHTS_")}}
 runs.append({{
     "argv": sys.argv[1:], "cwd": os.getcwd(), "installed": state["installed"], "env": settings,
+    "step_summary": os.environ.get("GITHUB_STEP_SUMMARY"),
 }})
 log.write_text(json.dumps(runs))
 if state["abi_error"]:
@@ -156,14 +159,15 @@ def test_a_probe_installs_the_release_with_the_other_pins_and_reads_the_verdict(
     (run,) = runs(log)
     assert run["cwd"] == str(REPO)
     argv = run["argv"]
-    assert argv[:3] == ["-m", "pytest", "tests/test_layers.py"]
+    assert argv[:3] == ["-m", "mlp_weights.bisect.run_layers", "tests/test_layers.py"]
     assert argv[argv.index("-m", 1) + 1] == "rendering"
     assert argv[argv.index("-k") + 1] == "[mnist-sample] or [digits]"
     assert argv[argv.index("-p") + 1] == "no:cacheprovider"
+    assert "--mpl-generate-summary=" in argv, "no HTML summaries: the probe never reads them"
     assert f"--mlp-baseline-dir={REPO / 'baseline_images'}" in argv
     assert any(a.startswith("--mpl-results-path=") for a in argv)
     kept = sorted(path.name for path in runner.slot_folder(0).iterdir())
-    assert kept == ["env"], "results and bytecode are removed; uv makes the environment exact"
+    assert kept == ["bytecode", "env"], "results are removed; uv makes the environment exact"
 
 
 def test_the_layers_run_with_the_callers_mlp_weights_settings(tmp_path, monkeypatch):
@@ -180,6 +184,15 @@ def test_the_layers_run_with_the_callers_mlp_weights_settings(tmp_path, monkeypa
         "MLP_WEIGHTS_GENERATION": "2",
         "MLP_WEIGHTS_BASELINE_DIR": str(tmp_path / "elsewhere"),
     }
+
+
+def test_the_layers_write_no_verdict_into_the_ci_jobs_summary(tmp_path, monkeypatch):
+    """The bisect's report goes there, not one verdict per probe."""
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    runner, log = make_runner(tmp_path, lambda req, con: state(verdict=verdict_document()))
+    runner.run("3.9.0")
+    (run,) = runs(log)
+    assert run["step_summary"] is None
 
 
 @pytest.mark.parametrize(("uv", "environments"), [("uv", 1), (None, 2)], ids=["uv", "pip"])
@@ -461,18 +474,20 @@ def write_dist(site: Path, name: str, version: str, modules: dict[str, str]) -> 
     (dist_info / "RECORD").write_text("\n".join(record + [f"{dist_info.name}/RECORD,,"]))
 
 
-def import_all(env: Path, prefix: Path) -> dict[str, int]:
-    """Import every module of ``env`` with its bytecode under ``prefix``; ``module -> VALUE``."""
+def import_all(env: Path, prefix: Path, *others: str, path: Path | None = None) -> dict:
+    """Import every module of ``env`` (and ``others``, found in ``path``) with the bytecode
+    under ``prefix``; ``module -> VALUE``."""
     code = (
-        "import json, sys, importlib; sys.path.insert(0, sys.argv[1]); "
+        "import json, sys, importlib; sys.path[:0] = sys.argv[1].split('|'); "
         "names = sys.argv[2:]; "
         "print(json.dumps({n: importlib.import_module(n).VALUE for n in names}))"
     )
     site = site_packages(env)
-    names = [f"{p.parent.name}.{p.stem}" for p in sorted(site.glob("*/*.py"))]
+    names = [f"{p.parent.name}.{p.stem}" for p in sorted(site.glob("*/*.py"))] + list(others)
     environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    folders = "|".join(str(folder) for folder in (site, path) if folder is not None)
     done = subprocess.run(
-        [sys.executable, "-c", code, str(site), *names],
+        [sys.executable, "-c", code, folders, *names],
         env={**environ, "PYTHONPYCACHEPREFIX": str(prefix)},
         capture_output=True,
         text=True,
@@ -494,9 +509,12 @@ def test_bytecode_is_reused_for_the_same_source_only(tmp_path):
 
     assert store.seed(first, tmp_path / "a" / "bytecode") == 0
     assert import_all(first, tmp_path / "a" / "bytecode") == {"pkg.moved": 10, "pkg.same": 1}
-    assert store.harvest(first, tmp_path / "a" / "bytecode") == 2
+    store.harvest(first, tmp_path / "a" / "bytecode")
+    record = dict(sources(site_dir(first)))
+    assert all(store.path(digest).exists() for digest in record.values())
 
-    assert store.seed(second, tmp_path / "b" / "bytecode") == 1, "only the unchanged source"
+    seeded = store.seed(second, tmp_path / "b" / "bytecode") - len(store.other_sources())
+    assert seeded == 1, "only the unchanged source"
     assert import_all(second, tmp_path / "b" / "bytecode") == {"pkg.moved": 11, "pkg.same": 1}
     same = bytecode_path(tmp_path / "b" / "bytecode", site_dir(second) / "pkg" / "same.py")
     stored = store.path(next(d for p, d in sources(site_dir(second)) if p.endswith("same.py")))
@@ -505,6 +523,76 @@ def test_bytecode_is_reused_for_the_same_source_only(tmp_path):
 
 def site_dir(env: Path) -> Path:
     return env / "lib" / "python3.11" / "site-packages"
+
+
+def test_a_kept_bytecode_folder_is_brought_to_the_environments_sources(tmp_path):
+    """A slot keeps its bytecode: a file stays when its source did, else the stored one replaces
+    it, and with none stored Python's check of the source's hash compiles it again."""
+    store = BytecodeStore(tmp_path / "store")
+    other = tmp_path / "other" / "env"
+    write_dist(site_dir(other), "pkg", "2.0", {"mod": "VALUE = 2\n", "new": "VALUE = 3\n"})
+    import_all(other, tmp_path / "other" / "bytecode")
+    store.harvest(other, tmp_path / "other" / "bytecode")
+
+    env, prefix = tmp_path / "slot" / "env", tmp_path / "slot" / "bytecode"
+    write_dist(site_dir(env), "pkg", "1.0", {"mod": "VALUE = 1\n", "same": "VALUE = 0\n"})
+    assert import_all(env, prefix) == {"pkg.mod": 1, "pkg.same": 0}
+    store.harvest(env, prefix)
+    same = bytecode_path(prefix, site_dir(env) / "pkg" / "same.py")
+    inode = same.stat().st_ino
+
+    # The next probe in the slot: pkg 2.0, whose bytecode the other environment stored.
+    shutil.rmtree(site_dir(env))
+    modules = {"mod": "VALUE = 2\n", "new": "VALUE = 3\n", "same": "VALUE = 0\n"}
+    write_dist(site_dir(env), "pkg", "2.0", modules)
+    store.seed(env, prefix)
+    for name in ("mod", "new"):
+        digest = dict(sources(site_dir(env)))[str(site_dir(env) / "pkg" / f"{name}.py")]
+        assert bytecode_path(prefix, site_dir(env) / "pkg" / f"{name}.py").samefile(
+            store.path(digest)
+        ), "the stored bytecode of the new content"
+    assert same.stat().st_ino == inode, "an unchanged file stays"
+    assert import_all(env, prefix) == {"pkg.mod": 2, "pkg.new": 3, "pkg.same": 0}
+
+    # A new content with no bytecode stored: the stale file stays, Python compiles again.
+    (site_dir(env) / "pkg" / "mod.py").write_text("VALUE = 4\n")
+    store.seed(env, prefix)
+    assert import_all(env, prefix)["pkg.mod"] == 4
+
+
+def test_bytecode_of_sources_outside_the_environment_is_kept_by_their_content(tmp_path):
+    """The standard library's, say: listed by the store, reused for the very same content only."""
+    store = BytecodeStore(tmp_path / "store")
+    env = tmp_path / "a" / "env"
+    write_dist(site_dir(env), "pkg", "1.0", {"mod": "VALUE = 1\n"})
+    # In the environment but in no RECORD (as uv's _virtualenv.py): its path is the slot's.
+    (site_dir(env) / "unrecorded.py").write_text("VALUE = 2\n")
+    outside = tmp_path / "lib" / "helper.py"
+    outside.parent.mkdir()
+    outside.write_text("VALUE = 5\n")
+
+    first = tmp_path / "a" / "bytecode"
+    found = import_all(env, first, "helper", "unrecorded", path=outside.parent)
+    assert found == {"pkg.mod": 1, "helper": 5, "unrecorded": 2}
+    store.harvest(env, first)
+    assert str(outside) in store.others()
+    assert not [path for path in store.others() if path.startswith(str(env))]
+    assert store.path(file_digest(str(outside))).exists()
+    assert source_file(str(first), str(bytecode_path(first, outside))) == str(outside)
+
+    second = tmp_path / "b" / "bytecode"
+    store.seed(env, second)
+    assert bytecode_path(second, outside).samefile(store.path(file_digest(str(outside))))
+    assert import_all(env, second, "helper", path=outside.parent)["helper"] == 5
+
+    # Another content, as long and as old: Python's own check could not tell.
+    stat = outside.stat()
+    outside.write_text("VALUE = 6\n")
+    os.utime(outside, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    third = tmp_path / "c" / "bytecode"
+    store.seed(env, third)
+    assert not bytecode_path(third, outside).exists(), "no bytecode of another content"
+    assert import_all(env, third, "helper", path=outside.parent)["helper"] == 6
 
 
 def test_publishing_never_shows_a_part_of_a_file(tmp_path):

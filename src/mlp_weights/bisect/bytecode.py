@@ -21,15 +21,28 @@ alone); the store keeps it stamped with the source's hash instead
 (PEP 552, checked: Python hashes the source at import and compiles again
 should it differ), so it is valid in every environment.
 
+The same goes for the sources a probe imports from outside its
+environment: ``PYTHONPYCACHEPREFIX`` also moves the bytecode of the
+interpreter's standard library away from its ``__pycache__``, so without
+the store a probe compiled some 170 modules of it again (0.45 s of a
+2.0 s run). They have no ``RECORD``: the store keeps the list of them
+(:data:`OTHERS_NAME`, one path a line), and their bytecode by the SHA-256
+of their content, which the seeding computes (:func:`file_digest`).
+
 Probes running side by side, and two bisects at once, share the store
 without locks: Python writes each ``.pyc`` to a temporary name and renames
 it, so a linked file is never changed in place, and the store is written
 only by linking a finished file under a temporary name and renaming it
 (:func:`publish`). A reader finds the old file or the new one, never a part.
+The list of other sources is replaced whole, in the same way; of two
+harvests at once, one's additions may be lost, and are compiled and listed
+again by a later probe.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
 import os
 import sys
@@ -43,6 +56,8 @@ HEADER_SIZE = 16
 TIMESTAMP_FLAGS = (0).to_bytes(4, "little")
 #: Hash-based, and checked against the source at every import.
 CHECKED_HASH_FLAGS = (0b11).to_bytes(4, "little")
+#: The store's list of the sources outside every ``RECORD`` whose bytecode it has.
+OTHERS_NAME = "others.txt"
 
 
 def site_packages(env: Path) -> Path | None:
@@ -72,6 +87,13 @@ def sources(site: Path) -> list[tuple[str, str]]:
     return found
 
 
+def file_digest(path: str) -> str:
+    """The SHA-256 of a file's content, written as ``RECORD`` writes it (URL-safe base64)."""
+    with open(path, "rb") as fh:
+        digest = hashlib.sha256(fh.read()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
 def bytecode_file(prefix: str, source: str) -> str:
     """Where Python looks for ``source``'s bytecode under ``PYTHONPYCACHEPREFIX=prefix``.
 
@@ -81,6 +103,21 @@ def bytecode_file(prefix: str, source: str) -> str:
     folder, name = os.path.split(os.path.splitdrive(os.path.abspath(source))[1])
     stem = name.rsplit(".", 1)[0]
     return os.path.join(prefix, folder.lstrip(os.sep), f"{stem}.{sys.implementation.cache_tag}.pyc")
+
+
+def source_file(prefix: str, compiled: str) -> str | None:
+    """The source whose bytecode Python writes at ``compiled`` (the reverse of
+    :func:`bytecode_file`); ``None`` for another file, such as pytest's rewritten tests."""
+    folder, name = os.path.split(compiled)
+    suffix = f".{sys.implementation.cache_tag}.pyc"
+    if not name.endswith(suffix) or len(name) == len(suffix):
+        return None
+    relative = os.path.relpath(folder, prefix)
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return None
+    drive = os.path.splitdrive(os.path.abspath(prefix))[0]
+    source = os.path.join(drive + os.sep, relative, name[: -len(suffix)] + ".py")
+    return os.path.normpath(source)
 
 
 def bytecode_path(prefix: Path, source: str | os.PathLike) -> Path:
@@ -127,22 +164,61 @@ class BytecodeStore:
     def path(self, digest: str) -> Path:
         return self.root / digest[:2] / f"{digest}.pyc"
 
+    def others(self) -> list[str]:
+        """The listed sources outside every ``RECORD`` (:data:`OTHERS_NAME`)."""
+        try:
+            text = (self.root / OTHERS_NAME).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return []
+        return [line for line in text.splitlines() if line]
+
+    def other_sources(self) -> list[tuple[str, str]]:
+        """``(source file, SHA-256)`` of the listed other sources that are here now."""
+        found = []
+        for source in self.others():
+            try:
+                found.append((source, file_digest(source)))
+            except OSError:
+                continue
+        return found
+
     def seed(self, env: Path, prefix: Path) -> int:
-        """Link the stored bytecode of ``env``'s sources under ``prefix``; how many."""
+        """Link the stored bytecode of ``env``'s sources, and of the other sources
+        listed, under ``prefix``; how many are the store's now.
+
+        ``prefix`` may hold the bytecode of an earlier probe in the same
+        environment (a worker's slot keeps it): a file that is already the
+        stored one stays, one of another content is replaced by the stored
+        one, and one with none stored stays for Python to check (its source's
+        hash) and compile again if it must.
+        """
         site = site_packages(env)
         seeded = 0
         made: set[str] = set()
         root, prefix = str(self.root), os.fspath(prefix)
-        for source, digest in sources(site) if site else []:
+        for source, digest in [*(sources(site) if site else []), *self.other_sources()]:
             stored = os.path.join(root, digest[:2], f"{digest}.pyc")
             target = bytecode_file(prefix, source)
-            folder = os.path.dirname(target)
             try:
+                stored_stat = os.stat(stored)
+            except OSError:
+                continue
+            try:
+                if os.path.samestat(os.stat(target), stored_stat):
+                    seeded += 1
+                    continue
+                os.unlink(target)
+            except FileNotFoundError:
+                folder = os.path.dirname(target)
                 if folder not in made:
-                    if not os.path.exists(stored):
+                    try:
+                        os.makedirs(folder, exist_ok=True)
+                    except OSError:
                         continue
-                    os.makedirs(folder, exist_ok=True)
                     made.add(folder)
+            except OSError:
+                continue
+            try:
                 os.link(stored, target)
             except OSError:
                 continue
@@ -150,14 +226,17 @@ class BytecodeStore:
         return seeded
 
     def harvest(self, env: Path, prefix: Path) -> int:
-        """Publish the bytecode Python wrote under ``prefix`` for ``env``'s sources; how many.
+        """Publish the bytecode Python wrote under ``prefix``; how many files.
 
         Python replaces a file it compiles anew, so only files with a single
-        link are new: the others are the store's own.
+        link are new: the others are the store's own. Those of ``env``'s
+        sources are kept by their ``RECORD`` hash; those of sources outside
+        ``env`` by the hash of their content, and the sources are listed.
         """
         site = site_packages(env)
         if site is None:
             return 0
+        prefix = os.fspath(prefix)
         written = {}
         for folder, _, names in os.walk(prefix):
             for name in names:
@@ -171,18 +250,52 @@ class BytecodeStore:
         if not written:
             return published
         for source, digest in sources(site):
-            compiled = bytecode_file(os.fspath(prefix), source)
+            compiled = bytecode_file(prefix, source)
             if compiled not in written:
                 continue
+            del written[compiled]
+            if self._publish(compiled, source, digest):
+                published += 1
+        inside = os.path.join(os.path.abspath(env), "")
+        listed = []
+        for compiled in written:
+            source = source_file(prefix, compiled)
+            if source is None or source.startswith(inside) or not os.path.isfile(source):
+                continue
             try:
-                stamped = hash_stamped(Path(compiled).read_bytes(), Path(source).read_bytes())
-                if stamped is None:
-                    continue
-                # Written beside the probe's own file, then published: never a part in the store.
-                os.unlink(compiled)
-                Path(compiled).write_bytes(stamped)
-                publish(Path(compiled), self.path(digest))
+                digest = file_digest(source)
             except OSError:
                 continue
-            published += 1
+            if self._publish(compiled, source, digest):
+                published += 1
+                listed.append(source)
+        if listed:
+            self._list_others(listed)
         return published
+
+    def _publish(self, compiled: str, source: str, digest: str) -> bool:
+        """Publish ``compiled``, stamped with its source's hash, as ``digest``'s bytecode."""
+        try:
+            stamped = hash_stamped(Path(compiled).read_bytes(), Path(source).read_bytes())
+            if stamped is None:
+                return False
+            # Written beside the probe's own file, then published: never a part in the store.
+            os.unlink(compiled)
+            Path(compiled).write_bytes(stamped)
+            publish(Path(compiled), self.path(digest))
+        except OSError:
+            return False
+        return True
+
+    def _list_others(self, sources: list[str]) -> None:
+        """Add ``sources`` to the list of other sources (dropping those gone), replaced whole."""
+        kept = [source for source in self.others() if os.path.isfile(source)]
+        listed = sorted(set(kept) | set(sources))
+        target = self.root / OTHERS_NAME
+        temporary = target.with_name(f".{OTHERS_NAME}.{uuid.uuid4().hex}.tmp")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            temporary.write_text("".join(f"{source}\n" for source in listed), encoding="utf-8")
+            os.replace(temporary, target)
+        except OSError:
+            temporary.unlink(missing_ok=True)

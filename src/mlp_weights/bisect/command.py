@@ -147,10 +147,12 @@ def recorded_version(
 
     generation_layer = (lineage.file_layers(list(layers)) or ["training"])[0]
     generations = read_generations(baseline_dir)
-    stack = library_versions()
     if pins_file is not None:
         pinned = read_pins(pins_file)
         stack = lineage.stack_at(pins_file, library, pinned_version(pinned, library) or "")
+    else:
+        # Imports matplotlib and numpy (0.4 s): only when the installed stack is asked for.
+        stack = library_versions()
     generation = choose(generations, generation_layer, stack)
     found = {}
     for name in scenarios:
@@ -193,7 +195,8 @@ class LocalProber:
 
     Up to ``jobs`` probes run at once, each on a slot of its own (see
     :meth:`.ProbeRunner.run`); :meth:`cancel` stops one, :meth:`close` removes
-    everything (call it once no probe runs any more).
+    everything (call it once no probe runs any more). :meth:`against` makes
+    a prober for other generations that works in this one's folder.
     """
 
     def __init__(
@@ -203,9 +206,12 @@ class LocalProber:
         self.scenarios, self.index_url, self.data_home = scenarios, index_url, data_home
         # The generations every probe compares with (see bisect.generations).
         self.forced = forced
+        self.jobs = jobs
         self.installer = Installer(find_uv(), index_url)
         self.workdir: Path | None = None
         self.runner: ProbeRunner | None = None
+        #: The prober whose work folder, wheel and slots this one uses (see :meth:`against`).
+        self.base: LocalProber | None = None
         #: One guards the runner (built once), the other the probes' cancel events, so
         #: that a probe can be cancelled while the wheel is being built.
         self._build_lock = threading.Lock()
@@ -222,22 +228,48 @@ class LocalProber:
             extra_env["SCIKIT_LEARN_DATA"] = str(Path(self.data_home).resolve())
         return extra_env
 
+    def against(self, forced: str) -> LocalProber:
+        """A prober of the same releases against the generations ``forced`` names.
+
+        It works in this prober's folder: the project's wheel is built once,
+        and each slot's environment and bytecode serve the next probe on
+        that slot, whichever prober runs it. Use one of the two at a time;
+        closing this one removes the folder.
+        """
+        other = LocalProber(
+            self.repo,
+            self.library,
+            self.layers,
+            self.scenarios,
+            self.index_url,
+            self.data_home,
+            self.jobs,
+            forced,
+        )
+        other.base = self
+        return other
+
     def _ready(self) -> ProbeRunner:
         """The runner, made on first use: a work folder and the project's wheel in it."""
         with self._build_lock:
             if self.runner is None:
                 from ..data import resolve_data_home
 
-                if self.workdir is None:
-                    self.workdir = Path(tempfile.mkdtemp(prefix="mlp-weights-bisect-"))
-                wheel = self.installer.build_wheel(self.repo, self.workdir / "dist")
+                if self.base is not None:
+                    base = self.base._ready()
+                    workdir, wheel = base.workdir, base.wheel
+                else:
+                    if self.workdir is None:
+                        self.workdir = Path(tempfile.mkdtemp(prefix="mlp-weights-bisect-"))
+                    workdir = self.workdir
+                    wheel = self.installer.build_wheel(self.repo, workdir / "dist")
                 extra_env = self.probe_env()
                 store = resolve_data_home(self.data_home) / CACHE_SUBDIR / BYTECODE_SUBDIR
                 self.runner = ProbeRunner(
                     self.repo,
                     self.installer,
                     wheel,
-                    self.workdir,
+                    workdir,
                     self.library,
                     self.layers,
                     self.scenarios,
@@ -276,7 +308,8 @@ class LocalProber:
         with self._build_lock:
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)
-                self.workdir, self.runner = None, None
+                self.workdir = None
+            self.runner = None
 
 
 @dataclass
@@ -295,8 +328,20 @@ class Bisection:
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     #: A walk's probes again against the generations a release's own version selects.
     again: list[ProbeResult] = field(default_factory=list)
+    #: The probers made so far; closed when the run ends, however it ends.
+    probers: list = field(default_factory=list)
 
     def run(self) -> int:
+        try:
+            return self._run()
+        finally:
+            # Every probe has stopped (each search closes its pool): the folders can go.
+            while self.probers:
+                close = getattr(self.probers.pop(), "close", None)
+                if close is not None:
+                    close()
+
+    def _run(self) -> int:
         started = time.perf_counter()
         request = self.request
         library = check_library(request.library)
@@ -324,9 +369,23 @@ class Bisection:
         make = self.make_prober or LocalProber
 
         def new_prober(forced: str):
-            return make(
-                repo, library, layers, scenarios, index_url, request.data_home, request.jobs, forced
-            )
+            # A walk's probes against other generations work in the first prober's folder.
+            first = self.probers[0] if self.probers else None
+            if hasattr(first, "against"):
+                made = first.against(forced)
+            else:
+                made = make(
+                    repo,
+                    library,
+                    layers,
+                    scenarios,
+                    index_url,
+                    request.data_home,
+                    request.jobs,
+                    forced,
+                )
+            self.probers.append(made)
+            return made
 
         prober = new_prober(forced)
         mode = "walk" if request.walk else "bisect"
@@ -431,8 +490,8 @@ class Bisection:
         """Probe ``request.jobs`` releases at a time until the search has its answer.
 
         Releases come from the cache when they can; each finished probe is
-        stored and said in one line, here, as it comes back. The prober is
-        closed (and every probe in flight stopped) however this ends.
+        stored and said in one line, here, as it comes back. Every probe in
+        flight is stopped however this ends (:meth:`run` closes the prober).
         """
         request = self.request
         library = request.library
@@ -474,9 +533,6 @@ class Bisection:
             raise
         finally:
             pool.close()
-            close = getattr(prober, "close", None)
-            if close is not None:
-                close()
 
     def own_generation_column(
         self, generations, layers, pins_file, chosen, new_prober, key, cache
@@ -538,9 +594,6 @@ class Bisection:
             run_search(plan, pool, instant, record)
         finally:
             pool.close()
-            close = getattr(prober, "close", None)
-            if close is not None:
-                close()
         return [results[version] for version in versions]
 
 

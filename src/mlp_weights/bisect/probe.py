@@ -8,8 +8,11 @@ the run's results (:mod:`.results`) and removes the environment.
 
 Probes can run side by side, each on a worker *slot* with a folder of its
 own; all share the compiled bytecode (:mod:`.bytecode`). With uv, a slot
-keeps its environment from one probe to the next (uv makes it exact); it
-is deleted after a probe that did not end normally.
+keeps its environment from one probe to the next (uv makes it exact), and
+the bytecode folder of that environment with it: the next probe's seeding
+replaces only the files whose source changed, where making the folder anew
+and deleting it cost a probe about 0.25 s of linking and unlinking some 1,800
+files. Both are deleted after a probe that did not end normally.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from .results import (
 )
 from .run_layers import (
     LAYER_TESTS,
+    LAYERS_DROPPED_ENV,
     PROBE_ENV,
     TEST_TIMEOUT,
     failure_line,
@@ -146,9 +150,9 @@ class ProbeRunner:
     def run(self, version: str, slot: int = 0, cancel: threading.Event | None = None):
         """Probe one release on ``slot``.
 
-        Its results and bytecode folders are gone when this returns or
-        raises; the environment too, unless the installer makes it exact for
-        the next probe and this one ended normally.
+        Its results folder is gone when this returns or raises; the
+        environment and its bytecode folder too, unless the installer makes
+        the environment exact for the next probe and this one ended normally.
 
         Raises
         ------
@@ -164,8 +168,7 @@ class ProbeRunner:
                 result = self._probe(folder, version)
             ended = True
         finally:
-            for name in ("results", "bytecode"):
-                shutil.rmtree(folder / name, ignore_errors=True)
+            shutil.rmtree(folder / "results", ignore_errors=True)
             if not (ended and self.installer.syncs_exactly):
                 shutil.rmtree(folder, ignore_errors=True)
         result.elapsed = round(time.perf_counter() - start, 2)
@@ -200,14 +203,14 @@ class ProbeRunner:
 
     def _run_layers(self, env: Path, results: Path, bytecode: Path):
         """The layers' run, with the stored bytecode of this environment's sources."""
-        shutil.rmtree(bytecode, ignore_errors=True)
         self.bytecode.seed(env, bytecode)
         run_env = {**PROBE_ENV, "PYTHONPYCACHEPREFIX": str(bytecode), **self.extra_env}
+        run_env = {k: v for k, v in clean_env(run_env).items() if k not in LAYERS_DROPPED_ENV}
         try:
             return run_process(
                 self.test_command(self.installer.env_python(env), results),
                 cwd=self.repo,
-                env=clean_env(run_env),
+                env=run_env,
                 timeout=TEST_TIMEOUT,
             )
         finally:
