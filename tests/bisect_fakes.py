@@ -83,7 +83,8 @@ def serve_index(pages: dict, content_type: str = JSON_CONTENT_TYPE):
         "Handler", (IndexHandler,), {"pages": pages, "content_type": content_type, "requests": []}
     )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop's next poll: 0.5 s by default, per server.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/simple"

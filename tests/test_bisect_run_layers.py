@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mlp_weights.bisect.run_layers import RUNNER, layers_command
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,19 +63,26 @@ def run_tests(folder: Path, fails: bool = True, thread: bool = False):
     )
 
 
-def test_the_run_is_pytests_with_its_exit_code_and_reports(tmp_path):
-    done = run_tests(tmp_path)
+@pytest.fixture(scope="module")
+def failed_run(tmp_path_factory):
+    """One run with a failing test, and its folder (a process start costs about 0.3 s)."""
+    folder = tmp_path_factory.mktemp("failed-run")
+    return run_tests(folder), folder
+
+
+def test_the_run_is_pytests_with_its_exit_code_and_reports(failed_run, tmp_path):
+    done, folder = failed_run
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 failed, 2 passed" in done.stdout, "the output reaches the probe whole"
-    assert (tmp_path / "junit.xml").read_text().count("<testcase") == 3
+    assert (folder / "junit.xml").read_text().count("<testcase") == 3
     assert run_tests(tmp_path, fails=False).returncode == 0
 
 
-def test_the_process_ends_after_the_exit_handlers_without_a_teardown(tmp_path):
-    done = run_tests(tmp_path)
+def test_the_process_ends_after_the_exit_handlers_without_a_teardown(failed_run):
+    done, folder = failed_run
     assert done.returncode == 1
-    assert (tmp_path / "atexit").exists(), "exit handlers run"
-    assert not (tmp_path / "teardown").exists(), "the interpreter is not torn down"
+    assert (folder / "atexit").exists(), "exit handlers run"
+    assert not (folder / "teardown").exists(), "the interpreter is not torn down"
 
 
 def test_a_thread_still_running_is_waited_for(tmp_path):
@@ -89,8 +98,10 @@ def test_a_probes_run_writes_the_verdict_and_no_summaries(tmp_path):
     results.mkdir()
     command = layers_command(Path(sys.executable), REPO, results, ["rendering"], ["digits"])
     environ = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    environ.update(MPLBACKEND="agg", MLP_WEIGHTS_GENERATION="rendering/mpl-3.11")
-    environ.pop("GITHUB_STEP_SUMMARY", None)
+    environ["MPLBACKEND"] = "agg"
+    # The generation this stack selects (the oldest stack has its own).
+    for name in ("GITHUB_STEP_SUMMARY", "MLP_WEIGHTS_GENERATION"):
+        environ.pop(name, None)
     done = subprocess.run(
         command, cwd=REPO, capture_output=True, text=True, timeout=300, env=environ
     )
