@@ -94,6 +94,13 @@ def test_ci_names_every_supported_python_the_oldest_stack_and_lint():
 
 def test_ci_runs_environments_side_by_side_and_prints_each_whole():
     assert re.search(r"^export TOX_PARALLEL=[2-9]$", CI_RUN, re.M)
+    # ... each in one process: the suites' `-n auto` reads this variable, passed on by tox.
+    assert re.search(r"^export PYTEST_XDIST_AUTO_NUM_WORKERS=0$", CI_RUN, re.M)
+    config = tox_config()
+    assert "PYTEST_XDIST_AUTO_NUM_WORKERS" in resolved(config, "testenv", "passenv")
+    for section in [*PINNED_ENVS, *STACK_ENVS, *GATE_ENVS]:
+        for command in resolved(config, section, "commands"):
+            assert " -n 2" not in command, f"{section}: {command}"
     # Without it, tox prints only a failing environment's output in parallel
     # mode, and the closing lines repeated at the end would be missing.
     assert 'export TOX_OVERRIDE="testenv.parallel_show_output=true"' in CI_RUN
