@@ -222,6 +222,26 @@ def test_allow_unpinned_runs_and_the_manifest_says_so(project, capsys):
     ]
 
 
+def test_allow_unpinned_runs_without_a_pins_file_and_the_manifest_says_so(
+    tmp_path, capsys, monkeypatch
+):
+    """A baseline folder outside any checkout, where no pins file can be found
+    (as for an installed wheel, whose package has no checkout around it)."""
+    monkeypatch.setenv(baselines.PINNED_FILE_ENV, str(tmp_path / "requirements" / "pinned.txt"))
+    baseline_dir = tmp_path / "baselines"
+    assert regen(baseline_dir) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("mlp-weights: error: cannot read the pins ") and "\n" not in error
+    assert not baseline_dir.exists()
+    assert regen(baseline_dir, "--allow-unpinned") == 0
+    manifest = json.loads((baseline_dir / "manifest.json").read_text())
+    entry = manifest["generations"]["training/all"]["scenarios"]["digits"]
+    assert entry["allow_unpinned"] is True
+    assert entry["unpinned"] == [
+        f"no pins could be read from {tmp_path / 'requirements' / 'pinned.txt'}"
+    ]
+
+
 def test_dry_run_writes_nothing_and_shows_rms_and_array_errors(project, capsys, monkeypatch):
     baseline_dir = project / "baseline_images"
     perturb_snapshot(snap(baseline_dir), 1000 * RTOL)

@@ -159,10 +159,19 @@ def plan_targets(generations, layers, request: GenerationRequest, versions, reas
 
 
 def check_stack(pinned_file: Path, allow_unpinned: bool, dry_run: bool, generation=None):
-    """Refuse a stack other than the pinned one, unless allowed or only a dry run."""
+    """Refuse a stack other than the pinned one, unless allowed or only a dry run.
+
+    Allowed, a pins file that cannot be read is one more mismatch (recorded
+    in the manifest), not an error: nothing is pinned then.
+    """
     from .environment import library_versions
 
-    mismatches = unpinned_libraries(pinned_file, library_versions())
+    try:
+        mismatches = unpinned_libraries(pinned_file, library_versions())
+    except MLPWeightsError:
+        if not allow_unpinned:
+            raise
+        mismatches = [f"no pins could be read from {pinned_file}"]
     if mismatches and not allow_unpinned and not dry_run:
         target = f" {generation.name}" if generation is not None else ""
         raise MLPWeightsError(
