@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import configparser
-import os
 import platform
 import re
 import subprocess
@@ -179,15 +178,36 @@ def test_ci_and_the_job_summary_reach_the_suite():
     assert {"GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS", "CI"} <= set(passenv)
 
 
-def tox_steps(*args, env=None):
-    clean = {k: v for k, v in os.environ.items() if k not in ("CI", "MLP_WEIGHTS_STRICT")}
-    return subprocess.run(
-        [sys.executable, str(TOX_STEPS), *args],
-        capture_output=True,
-        text=True,
-        env={**clean, **(env or {})},
-        timeout=60,
+@pytest.fixture
+def tox_steps(monkeypatch, capfd):
+    """``tox_steps.py ARGS`` run in this process (its own child, for ``report``, is real)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tox_steps", TOX_STEPS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def run(*args, env=None):
+        with monkeypatch.context() as patch:
+            for name in ("CI", "MLP_WEIGHTS_STRICT"):
+                patch.delenv(name, raising=False)
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            capfd.readouterr()
+            code = module.main(list(args))
+        out, err = capfd.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    return run
+
+
+def test_the_script_runs_as_tox_runs_it():
+    done = subprocess.run(
+        [sys.executable, str(TOX_STEPS), "tested", "py312"], capture_output=True, text=True
     )
+    assert done.returncode == 0 and done.stdout.startswith("py312: tested Python ")
+    done = subprocess.run([sys.executable, str(TOX_STEPS)], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.startswith("usage: tox_steps.py ")
 
 
 def exits_with(status: int) -> list[str]:
@@ -204,7 +224,7 @@ def exits_with(status: int) -> list[str]:
         ({"CI": "true", "MLP_WEIGHTS_STRICT": "0"}, 0),
     ],
 )
-def test_failing_layers_end_red_only_in_ci_or_when_asked(env, expected):
+def test_failing_layers_end_red_only_in_ci_or_when_asked(tox_steps, env, expected):
     proc = tox_steps(*exits_with(1), env=env)
     assert proc.returncode == expected, proc.stdout
     assert proc.stdout.startswith("the report\n"), "the report is always shown in full"
@@ -212,11 +232,11 @@ def test_failing_layers_end_red_only_in_ci_or_when_asked(env, expected):
 
 
 @pytest.mark.parametrize("status", [0, 2, 3, 4, 5])
-def test_other_statuses_are_always_kept(status):
+def test_other_statuses_are_always_kept(tox_steps, status):
     assert tox_steps(*exits_with(status)).returncode == status
 
 
-def test_environment_lists_the_interpreter_and_every_distribution():
+def test_environment_lists_the_interpreter_and_every_distribution(tox_steps):
     proc = tox_steps("environment")
     assert proc.returncode == 0
     lines = proc.stdout.splitlines()
@@ -235,7 +255,7 @@ def test_every_environment_says_last_which_python_it_tested():
 
 
 @pytest.mark.parametrize("env_name", ["py", "py312"])
-def test_tested_names_the_python_and_for_py_that_it_was_the_only_one(env_name):
+def test_tested_names_the_python_and_for_py_that_it_was_the_only_one(tox_steps, env_name):
     proc = tox_steps("tested", env_name)
     assert proc.returncode == 0
     assert proc.stdout.startswith(f"{env_name}: tested Python {platform.python_version()} (")
