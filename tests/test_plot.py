@@ -103,7 +103,8 @@ def test_the_layers_draw_the_same_weights_once_per_injection(coefs, monkeypatch)
 def test_the_page_draws_the_same_weights_once_and_as_run_draws_them(coefs, monkeypatch):
     from mlp_weights import inject, page_images, plot
 
-    scenario = get_scenario("mnist-sample")
+    # Two panels: a drawing of 16 takes 0.1 s, and the cache does not care.
+    scenario = get_scenario("mnist-sample").with_overrides(grid=(1, 2))
     page_images._weight_grid_png.cache_clear()
     expected = page_images.figure_png(render_weights(coefs, scenario))
     calls = []
