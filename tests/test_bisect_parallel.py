@@ -202,7 +202,7 @@ PROGRESS = re.compile(
 @pytest.mark.parametrize("walk_all", [False, True], ids=["bisect", "walk"])
 def test_the_command_with_two_workers_says_what_it_says_with_one(tmp_path, walk_all):
     outcomes = moving_before("3.11.0")
-    delays = {v: 0.03 * (i % 3) for i, v in enumerate(FINALS)}
+    delays = {v: 0.01 * (i % 3) for i, v in enumerate(FINALS)}
     one = Run(tmp_path / "one", SlowFake(outcomes, delays), bad="3.7.0", walk=walk_all)()
     two = Run(tmp_path / "two", SlowFake(outcomes, delays), bad="3.7.0", walk=walk_all, jobs=2)()
     assert two.report()["verdict"] == one.report()["verdict"]
