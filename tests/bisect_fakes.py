@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from mlp_weights.bisect.index import JSON_CONTENT_TYPE
 from mlp_weights.bisect.results import Cell, ProbeResult
 from mlp_weights.bisect.search import MOVES, UNTESTABLE
+from page_data import layer
 
 LINUX_311 = "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64"
 
@@ -173,12 +174,11 @@ class FakeProber:
 
 def verdict_document(rendering_rms=12.573, training_rel=None) -> dict:
     """A ``verdict.json`` as the suite writes it (schema 1)."""
-    training = {
-        "layer": "training",
-        "status": "pass" if training_rel is None else "fail",
-        "kind": None if training_rel is None else "moved",
-        "message": "" if training_rel is None else "a fresh fit differs",
-        "amount": {
+    training = layer(
+        "training",
+        "pass" if training_rel is None else "fail",
+        message="" if training_rel is None else "a fresh fit differs",
+        amount={
             "arrays": [
                 {
                     "name": "loss curve",
@@ -198,49 +198,24 @@ def verdict_document(rendering_rms=12.573, training_rel=None) -> dict:
             "rtol": 1e-9,
             "atol": 0.0,
         },
-        "moved": [],
-        "blamed": [],
-        "images": None,
-        "obtained": None,
-    }
-    rendering = {
-        "layer": "rendering",
-        "status": "fail" if rendering_rms else "pass",
-        "kind": "moved" if rendering_rms else None,
-        "message": f"image moved by RMS {rendering_rms} (tolerance 0.05)" if rendering_rms else "",
-        "amount": {
+    )
+    rendering = layer(
+        "rendering",
+        "fail" if rendering_rms else "pass",
+        message=f"image moved by RMS {rendering_rms} (tolerance 0.05)" if rendering_rms else "",
+        amount={
             "image_rms": rendering_rms,
             "tolerance": 0.05,
             "size_now": None,
             "size_baseline": None,
         },
-        "moved": [],
-        "blamed": [],
-        "images": None,
-        "obtained": None,
-    }
-    scores = {
-        "layer": "scores",
-        "status": "pass",
-        "kind": None,
-        "message": "",
-        "amount": {"scores": {"train": 0.99, "test": 0.93}, "floors": {"train": 0.9, "test": 0.85}},
-        "moved": [],
-        "blamed": [],
-        "images": None,
-        "obtained": None,
-    }
-    pipeline = {
-        "layer": "pipeline",
-        "status": "not-run",
-        "kind": None,
-        "message": "",
-        "amount": None,
-        "moved": [],
-        "blamed": [],
-        "images": None,
-        "obtained": None,
-    }
+    )
+    scores = layer(
+        "scores",
+        "pass",
+        amount={"scores": {"train": 0.99, "test": 0.93}, "floors": {"train": 0.9, "test": 0.85}},
+    )
+    pipeline = layer("pipeline", "not-run")
     return {
         "schema": "mlp-weights-verdict",
         "schema_version": 1,
