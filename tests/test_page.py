@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import io
 import json
 import shutil
@@ -141,6 +142,30 @@ def test_passing_page_collapses_every_cell_to_one_line(tmp_path):
     assert "nothing moved" in html
     assert parsed.cells == ["pass", "pass"]
     assert html.count("<details") == 2 and "<section" not in html
+
+
+def test_writing_the_page_freezes_only_objects_nobody_else_froze(tmp_path, monkeypatch):
+    folder = passing_results(tmp_path / "results")
+    data = page.load_verdict(folder)
+    frozen_while_rendering = []
+    render = page.render_page
+
+    def recording(*args):
+        frozen_while_rendering.append(gc.get_freeze_count())
+        return render(*args)
+
+    monkeypatch.setattr(page, "render_page", recording)
+    assert gc.get_freeze_count() == 0
+    page.write_page(data, folder)
+    assert frozen_while_rendering[0] > 0 and gc.get_freeze_count() == 0
+    # What a host process froze stays frozen, however the page's writing ends.
+    gc.freeze()
+    try:
+        held = gc.get_freeze_count()
+        page.write_page(data, folder)
+        assert gc.get_freeze_count() == held
+    finally:
+        gc.unfreeze()
 
 
 def test_text_from_the_verdict_is_escaped(tmp_path):
