@@ -222,6 +222,33 @@ def test_speed_script_times_the_suite_as_a_user_runs_it(monkeypatch):
     assert speed.SUITE_RUNS == {"serial": [], "n2": ["-n", "2"]}
 
 
+def test_every_test_of_the_44defb6_set_is_still_defined():
+    """The set the suite's goals were set for: a rename must be followed there."""
+    speed = _speed_script()
+    nodes = speed.SUITE_44DEFB6.read_text(encoding="utf-8").splitlines()
+    assert len(nodes) == len(set(nodes)) == 375
+    for node in nodes:
+        path, name = node.split("::")
+        source = (speed.REPO / path).read_text(encoding="utf-8")
+        assert f"def {name.split('[')[0]}(" in source, node
+
+
+def test_a_test_of_the_set_no_longer_collected_stops_the_script(tmp_path, monkeypatch):
+    speed = _speed_script()
+    listed = tmp_path / "set.txt"
+    listed.write_text("tests/test_a.py::test_one\ntests/test_a.py::test_two[x]\n")
+    collected = "tests/test_a.py::test_one\ntests/test_a.py::test_two[y]\n\n2 tests collected\n"
+    monkeypatch.setattr(
+        speed.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, collected, "")
+    )
+    with pytest.raises(SystemExit) as info:
+        speed.read_test_set(listed)
+    assert "1 test(s) of set.txt are no longer collected" in str(info.value)
+    assert "tests/test_a.py::test_two[x]" in str(info.value)
+    listed.write_text("tests/test_a.py::test_one\n")
+    assert speed.read_test_set(listed) == ["tests/test_a.py::test_one"]
+
+
 def test_speed_script_refuses_zero_repeats(capsys):
     speed = _speed_script()
     with pytest.raises(SystemExit) as info:
