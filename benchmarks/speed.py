@@ -42,7 +42,7 @@ DEFAULT_REPEAT = 3
 DATA_HOME_ENV = "SCIKIT_LEARN_DATA"
 #: The suite's two commands, after ``python -m pytest -q``.
 SUITE_RUNS = {"serial": [], "n2": ["-n", "2"]}
-#: The tests of commit 44defb6, one node ID a line (four under the names they have now).
+#: The tests of commit 44defb6, one node ID a line (four replaced by their successors).
 SUITE_44DEFB6 = Path(__file__).resolve().parent / "suite-44defb6.txt"
 #: The load rows of ``mlp-weights bench`` that this prints.
 LOAD_SCENARIO = "mnist-sample"
