@@ -144,28 +144,31 @@ def test_passing_page_collapses_every_cell_to_one_line(tmp_path):
     assert html.count("<details") == 2 and "<section" not in html
 
 
-def test_writing_the_page_freezes_only_objects_nobody_else_froze(tmp_path, monkeypatch):
+def test_writing_the_page_holds_collection_off_and_leaves_the_collector_as_it_was(
+    tmp_path, monkeypatch
+):
     folder = passing_results(tmp_path / "results")
     data = page.load_verdict(folder)
-    frozen_while_rendering = []
+    collecting_while_rendering = []
     render = page.render_page
 
     def recording(*args):
-        frozen_while_rendering.append(gc.get_freeze_count())
+        collecting_while_rendering.append(gc.isenabled())
         return render(*args)
 
     monkeypatch.setattr(page, "render_page", recording)
-    assert gc.get_freeze_count() == 0
+    frozen = gc.get_freeze_count()
+    assert gc.isenabled()
     page.write_page(data, folder)
-    assert frozen_while_rendering[0] > 0 and gc.get_freeze_count() == 0
-    # What a host process froze stays frozen, however the page's writing ends.
-    gc.freeze()
+    assert collecting_while_rendering == [False] and gc.isenabled()
+    # A process that holds collection off itself keeps it off.
+    gc.disable()
     try:
-        held = gc.get_freeze_count()
         page.write_page(data, folder)
-        assert gc.get_freeze_count() == held
+        assert not gc.isenabled()
     finally:
-        gc.unfreeze()
+        gc.enable()
+    assert gc.get_freeze_count() == frozen
 
 
 def test_text_from_the_verdict_is_escaped(tmp_path):
