@@ -54,7 +54,13 @@ class Run:
         }
 
 
-def run_layers(pytester, *args, baselines: Path = BASELINES) -> Run:
+def run_layers(pytester, *args, baselines: Path = BASELINES, mpl_summaries: bool = False) -> Run:
+    """Run the layer tests on the offline scenarios; ``args`` are added to the command.
+
+    pytest-mpl's HTML summaries are left out unless asked for: the
+    self-tests read the verdict, and the summaries of their inner runs took
+    0.3 to 0.5 s of CPU in all.
+    """
     results = pytester.path / f"results-{len(list(pytester.path.glob('results-*')))}"
     argv = [
         str(LAYER_TESTS),
@@ -64,6 +70,7 @@ def run_layers(pytester, *args, baselines: Path = BASELINES) -> Run:
         OFFLINE,
         f"--mpl-results-path={results}",
         f"--mlp-baseline-dir={baselines}",
+        *(() if mpl_summaries else ("--mpl-generate-summary=",)),
         *args,
     ]
     return Run(pytester.runpytest_inprocess(*argv), results)
@@ -181,8 +188,16 @@ def test_same_verdicts_under_xdist(pytester, tmp_path):
     baselines = copy_baselines(tmp_path / "baselines", **{"scikit-learn": "0.0-baseline"})
     serial = run_layers(pytester, "--mlp-inject=training", "-k", "digits", baselines=baselines)
     # Workers are processes of their own; the controller runs in this one.
+    # With pytest-mpl's summaries, whose per-worker files the controller merges.
     parallel = run_layers(
-        pytester, "--mlp-inject=training", "-k", "digits", "-n", "2", baselines=baselines
+        pytester,
+        "--mlp-inject=training",
+        "-k",
+        "digits",
+        "-n",
+        "2",
+        baselines=baselines,
+        mpl_summaries=True,
     )
     assert parallel.ret == 1, parallel.output
     for key in ("layers_run", "counts"):
@@ -191,6 +206,7 @@ def test_same_verdicts_under_xdist(pytester, tmp_path):
         s["verdict"] for s in serial.verdict["scenarios"]
     ]
     assert "mlp-weights verdict" in parallel.output
+    assert (parallel.results_dir / "fig_comparison_basic.html").exists()
     assert not list(parallel.results_dir.glob("results-xdist-*.json"))
 
 
