@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from bisect_fakes import verdict_document
+from mlp_weights.bisect import environment
 from mlp_weights.bisect.bytecode import (
     BytecodeStore,
     bytecode_path,
@@ -38,7 +39,9 @@ from mlp_weights.bisect.environment import (
     installer_error,
     read_pins,
 )
+from mlp_weights.bisect.index import IndexUnreachableError
 from mlp_weights.bisect.probe import ProbeRunner
+from mlp_weights.bisect.process import Cancelled, Finished, cancel_scope, pause
 from mlp_weights.bisect.resolve import NUMPY1_ONLY, extra_requirements
 from mlp_weights.bisect.results import (
     Cell,
@@ -362,6 +365,55 @@ def test_installer_errors_are_cut_to_their_reason():
         "Could not find a version that satisfies the requirement matplotlib==3.0.0"
     )
     assert installer_error("") == "no output"
+
+
+UV_DOWNLOAD_BROKE = """\
+  × Failed to download `kiwisolver==1.5.1`
+  ├─▶ Failed to fetch: `https://files.example/kiwisolver-1.5.1-cp311-manylinux_x86_64.whl`
+  ├─▶ Request failed after 3 retries
+  ╰─▶ error decoding response body
+"""
+
+
+def test_a_broken_download_is_tried_again_then_stops_the_bisect(monkeypatch):
+    """Never "does not install on this Python" (which is cached) for a download that broke."""
+    calls, answers = [], []
+
+    def run_process(argv, **kwargs):
+        calls.append(argv)
+        return answers.pop(0)
+
+    monkeypatch.setattr(environment, "run_process", run_process)
+    monkeypatch.setattr(environment, "NETWORK_RETRY_SECONDS", 0.0)
+    installer = Installer("uv", "https://index.example/simple")
+    answers[:] = [Finished(1, "", UV_DOWNLOAD_BROKE), Finished(0, "installed", "")]
+    assert installer._run(["uv", "pip", "install", "kiwisolver"]) == "installed"
+    assert len(calls) == 2
+
+    calls.clear()
+    answers[:] = [Finished(1, "", UV_DOWNLOAD_BROKE)] * 2
+    with pytest.raises(IndexUnreachableError) as info:
+        installer._run(["uv", "pip", "install", "kiwisolver"])
+    assert len(calls) == 2
+    assert str(info.value) == (
+        "package index https://index.example/simple cannot be reached while installing, twice "
+        "(Failed to download `kiwisolver==1.5.1`: error decoding response body)"
+    )
+
+    # A release that does not resolve fails at once, as before.
+    calls.clear()
+    answers[:] = [Finished(1, "", UV_CONFLICT)]
+    with pytest.raises(InstallFailed, match="Because matplotlib==3.7.3"):
+        installer._run(["uv", "pip", "install", "matplotlib==3.7.3"])
+    assert len(calls) == 1
+
+
+def test_the_pause_before_another_try_ends_when_the_probe_is_cancelled():
+    stop = threading.Event()
+    stop.set()
+    with cancel_scope(stop), pytest.raises(Cancelled):
+        pause(60)
+    pause(0.0)  # outside a probe: a plain wait
 
 
 def test_the_keyword_selects_exactly_the_scenarios(tmp_path):

@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name
 
 from ..errors import MLPWeightsError
 from .index import IndexUnreachableError
-from .process import run_process
+from .process import pause, run_process
 from .results import one_line
 
 #: The pins every probe keeps, apart from the library bisected.
@@ -46,14 +46,26 @@ DROPPED_ENV = (
     "PYTHONDONTWRITEBYTECODE",
     "PYTHONPYCACHEPREFIX",
 )
-#: Phrases of uv's and pip's errors that mean the index could not be reached.
+#: Phrases of uv's and pip's errors that mean the index or a download could
+#: not be reached, not that the release cannot be installed. uv puts "Failed
+#: to download `name==version`" (or "Failed to fetch") over whatever broke
+#: on the way: a refused or reset connection, a timeout, a body cut short.
 NETWORK_ERRORS = (
     "error sending request",
     "dns error",
     "connection refused",
     "failed to establish a new connection",
     "temporary failure in name resolution",
+    "failed to download",
+    "failed to fetch",
+    "request failed after",
+    "connection reset",
+    "operation timed out",
+    "read timed out",
 )
+#: Seconds before an install that failed on the network is tried once more;
+#: a download that broke off usually works the next time.
+NETWORK_RETRY_SECONDS = 2.0
 
 
 def read_pins(path: str | os.PathLike) -> dict[str, str]:
@@ -103,6 +115,16 @@ def installer_error(output: str) -> str:
                     rest = " ".join(lines[index : index + 2])
                 return one_line(rest.replace("╰─▶", "").strip())
     return one_line(lines[-1] if lines else "no output")
+
+
+def network_error(output: str) -> str:
+    """:func:`installer_error`, after what uv failed to download when it says so."""
+    cause = installer_error(output)
+    for line in output.splitlines():
+        what = line.strip(" ×│├╰─▶")
+        if what.lower().startswith("failed to download") and what not in cause:
+            return one_line(f"{what}: {cause}")
+    return cause
 
 
 def find_uv() -> str | None:
@@ -185,19 +207,28 @@ class Installer:
         return bool(self.uv)
 
     def _run(self, argv: list[str], timeout: float = INSTALL_TIMEOUT) -> str:
-        try:
-            done = run_process(argv, env=clean_env(), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise InstallFailed(f"{Path(argv[0]).name} took longer than {timeout} s") from None
-        if done.returncode != 0:
+        """The command's output; its one-line error as :class:`InstallFailed`.
+
+        A failure on the network is tried once more; when it fails again,
+        :class:`IndexUnreachableError` stops the bisect (a release is never
+        called uninstallable, or cached as such, for a download that broke).
+        """
+        for last_try in (False, True):
+            try:
+                done = run_process(argv, env=clean_env(), timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise InstallFailed(f"{Path(argv[0]).name} took longer than {timeout} s") from None
+            if done.returncode == 0:
+                return done.stdout
             output = done.stderr + "\n" + done.stdout
-            if any(phrase in output.lower() for phrase in NETWORK_ERRORS):
-                raise IndexUnreachableError(
-                    f"package index {self.index_url} cannot be reached while installing "
-                    f"({installer_error(output)})"
-                )
-            raise InstallFailed(installer_error(output))
-        return done.stdout
+            if not any(phrase in output.lower() for phrase in NETWORK_ERRORS):
+                raise InstallFailed(installer_error(output))
+            if not last_try:
+                pause(NETWORK_RETRY_SECONDS)
+        raise IndexUnreachableError(
+            f"package index {self.index_url} cannot be reached while installing, "
+            f"twice ({network_error(output)})"
+        )
 
     def env_python(self, env: Path) -> Path:
         return env / ("Scripts" if os.name == "nt" else "bin") / "python"

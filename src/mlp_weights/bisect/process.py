@@ -63,6 +63,15 @@ def check_cancelled() -> None:
         raise Cancelled
 
 
+def pause(seconds: float) -> None:
+    """Wait ``seconds``; raise :class:`Cancelled` as soon as the probe is cancelled."""
+    event = getattr(_scope, "event", None)
+    if event is None:
+        time.sleep(seconds)
+    elif event.wait(seconds):
+        raise Cancelled
+
+
 def _kill(process: subprocess.Popen) -> None:
     try:
         if os.name == "posix":
