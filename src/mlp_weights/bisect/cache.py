@@ -126,6 +126,8 @@ class ProbeCache:
             result = ProbeResult.from_dict(stored["result"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        if not result.cacheable:  # kept by an earlier version that should not have
+            return None
         result.cached = True
         return result
 

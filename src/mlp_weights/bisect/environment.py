@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name
 from ..errors import MLPWeightsError
 from .index import IndexUnreachableError
 from .process import pause, run_process
-from .results import one_line
+from .results import NETWORK_ERRORS, one_line
 
 #: The pins every probe keeps, apart from the library bisected.
 PINS_FILE = Path("requirements") / "pinned.txt"
@@ -45,23 +45,6 @@ DROPPED_ENV = (
     # Probes share compiled bytecode (see .bytecode).
     "PYTHONDONTWRITEBYTECODE",
     "PYTHONPYCACHEPREFIX",
-)
-#: Phrases of uv's and pip's errors that mean the index or a download could
-#: not be reached, not that the release cannot be installed. uv puts "Failed
-#: to download `name==version`" (or "Failed to fetch") over whatever broke
-#: on the way: a refused or reset connection, a timeout, a body cut short.
-NETWORK_ERRORS = (
-    "error sending request",
-    "dns error",
-    "connection refused",
-    "failed to establish a new connection",
-    "temporary failure in name resolution",
-    "failed to download",
-    "failed to fetch",
-    "request failed after",
-    "connection reset",
-    "operation timed out",
-    "read timed out",
 )
 #: Seconds before an install that failed on the network is tried once more;
 #: a download that broke off usually works the next time.
