@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 from mlp_weights.bisect.index import JSON_CONTENT_TYPE
 from mlp_weights.bisect.results import Cell, ProbeResult
@@ -78,20 +79,43 @@ class IndexHandler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve_index(pages: dict, content_type: str = JSON_CONTENT_TYPE):
-    """A simple index on 127.0.0.1 serving ``pages`` (name -> PEP 691 dict); yields its URL."""
-    handler = type(
-        "Handler", (IndexHandler,), {"pages": pages, "content_type": content_type, "requests": []}
-    )
+def _serving(handler):
+    """An HTTP server on 127.0.0.1 with ``handler``; yields its address, ``http://...:port``."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     # shutdown() waits for the loop's next poll: 0.5 s by default, per server.
     thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/simple"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def serve_index(pages: dict, content_type: str = JSON_CONTENT_TYPE):
+    """A simple index on 127.0.0.1 serving ``pages`` (name -> PEP 691 dict); yields its URL."""
+    handler = type(
+        "Handler", (IndexHandler,), {"pages": pages, "content_type": content_type, "requests": []}
+    )
+    with _serving(handler) as address:
+        yield f"{address}/simple"
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve_folder(folder):
+    """The files of ``folder`` over HTTP on 127.0.0.1 (a PEP 503 index, say); yields the address.
+
+    Over HTTP, uv revalidates what it caches, as with a real index; a
+    ``file://`` index it reads as local files.
+    """
+    with _serving(functools.partial(QuietFiles, directory=str(folder))) as address:
+        yield address
 
 
 @contextlib.contextmanager

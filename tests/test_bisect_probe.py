@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bisect_fakes import verdict_document
+from bisect_fakes import serve_folder, verdict_document
 from mlp_weights.bisect import environment
 from mlp_weights.bisect.bytecode import (
     BytecodeStore,
@@ -33,6 +33,8 @@ from mlp_weights.bisect.bytecode import (
     sources,
 )
 from mlp_weights.bisect.environment import (
+    REQUESTED_NAME,
+    RESOLVED_NAME,
     Installer,
     InstallFailed,
     find_uv,
@@ -493,23 +495,42 @@ def test_environments_are_made_with_uv_or_else_venv_and_pip(monkeypatch, tmp_pat
         Installer, "_run", lambda self, argv, timeout=0: commands.append(argv) or ""
     )
     env = tmp_path / "env"
+    env.mkdir()  # as creating it does
     installer.create(env)
-    installer.install(env, ["matplotlib==3.9.0"], tmp_path / "pins.txt")
+    installer.install(env, ["matplotlib==3.9.0", "numpy<2"], tmp_path / "pins.txt")
     installer.frozen(env)
-    create, install, freeze = commands
     python = str(env / "bin" / "python")
     wheels_only = ["--only-binary", ":all:", "--index-url", "http://index.invalid/simple"]
     pins = ["-c", str(tmp_path / "pins.txt")]
     if uv:
+        create, resolve, sync, freeze = commands
         assert create == [uv, "venv", "--quiet", "--python", "/py/python", str(env)]
-        assert install[:5] == [uv, "pip", "install", "--quiet", "--exact"]
-        assert install[5:8] == ["--upgrade", "--python", python]
+        # Resolved as for an empty environment, then the environment made exactly that;
+        # never --upgrade, --refresh or --reinstall, which unpack every wheel again.
+        requested, resolved = env / REQUESTED_NAME, env / RESOLVED_NAME
+        assert requested.read_text() == "matplotlib==3.9.0\nnumpy<2\n"
+        assert resolve == [
+            *[uv, "pip", "compile", "--quiet", "--no-header", "--python", python],
+            *[*wheels_only, *pins, "-o", str(resolved), str(requested)],
+        ]
+        assert sync == [
+            uv,
+            "pip",
+            "sync",
+            "--quiet",
+            "--python",
+            python,
+            *wheels_only,
+            str(resolved),
+        ]
         assert freeze == [uv, "pip", "freeze", "--python", python]
+        assert not {"--upgrade", "-U", "--refresh", "--reinstall"} & {*resolve, *sync}
     else:
+        create, install, freeze = commands
         assert create == ["/py/python", "-m", "venv", str(env)]
         assert install[:4] == [python, "-m", "pip", "install"]
+        assert install[-8:] == [*wheels_only, *pins, "matplotlib==3.9.0", "numpy<2"]
         assert freeze == [python, "-m", "pip", "freeze", "--all"]
-    assert install[-7:] == [*wheels_only, *pins, "matplotlib==3.9.0"]
 
 
 def write_dist(site: Path, name: str, version: str, modules: dict[str, str]) -> None:
@@ -725,8 +746,11 @@ def test_two_probes_at_once_share_uvs_cache(tmp_path, monkeypatch):
     assert errors == []
     for name in ("a", "b"):
         assert installer.installed(tmp_path / name) == {"tinypkg": "1.0"}
+    # A third environment is filled from the cache alone.
     monkeypatch.setenv("UV_OFFLINE", "1")
-    installer.install(tmp_path / "a", ["--reinstall", "tinypkg==1.0"], None)
+    installer.create(tmp_path / "c")
+    installer.install(tmp_path / "c", ["tinypkg==1.0"], None)
+    assert installer.installed(tmp_path / "c") == {"tinypkg": "1.0"}
 
 
 @pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
@@ -743,3 +767,28 @@ def test_a_reused_environment_holds_what_a_new_one_would(tmp_path, monkeypatch):
     installer.install(new, ["tinypkg>=1"], None)
     assert installer.installed(env) == installer.installed(new) == {"tinypkg": "2.0"}
     assert installer.frozen(env) == installer.installed(env), "as uv pip freeze lists them"
+
+
+@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
+def test_probes_take_wheels_from_uvs_cache_without_unpacking_them_again(tmp_path, monkeypatch):
+    """``uv pip install --upgrade`` implies ``--refresh``: each probe unpacked a new copy."""
+    cache = tmp_path / "uv-cache"
+    monkeypatch.setenv("UV_CACHE_DIR", str(cache))
+    releases = (("tinypkg", "1.0"), ("tinypkg", "2.0"), ("otherpkg", "1.0"))
+    tiny_index(tmp_path, releases)
+
+    def unpacked() -> int:
+        return sum(1 for _ in (cache / "archive-v0").iterdir())
+
+    with serve_folder(tmp_path) as address:
+        installer = Installer(find_uv(), f"{address}/simple")
+        env = tmp_path / "env"
+        installer.create(env)
+        installer.install(env, ["tinypkg==2.0", "otherpkg==1.0"], None)
+        after_first = unpacked()
+        installer.install(env, ["tinypkg==1.0"], None)  # the worker's next probe
+        installer.install(env, ["tinypkg==2.0", "otherpkg==1.0"], None)
+        installer.create(tmp_path / "new")
+        installer.install(tmp_path / "new", ["tinypkg==2.0", "otherpkg==1.0"], None)
+    assert after_first == 2 and unpacked() == 3, "one copy of each wheel"
+    assert installer.installed(env) == {"tinypkg": "2.0", "otherpkg": "1.0"}

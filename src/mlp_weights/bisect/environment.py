@@ -2,12 +2,15 @@
 
 uv creates and fills an environment in about a second with a warm cache;
 without uv, :mod:`venv` and pip do the same, more slowly. uv also brings an
-existing environment to exactly what a new one would get (``--exact``
-removes every package not asked for; ``--upgrade`` makes it resolve as for
-an empty environment, where it would otherwise keep the versions installed
-if they fit), so a worker keeps one environment and changes only what
-differs from its last probe, where a new environment means linking, and
-later deleting, some 20,000 files. Probes that run
+existing environment to exactly what a new one would get: ``uv pip
+compile`` resolves the requirements as for an empty environment (it does
+not look at what is installed), then ``uv pip sync`` installs exactly that
+and removes the rest. So a worker keeps one environment and changes only
+what differs from its last probe, where a new environment means linking,
+and later deleting, some 20,000 files. (``uv pip install --exact
+--upgrade`` would do both in one process, but ``--upgrade`` implies
+``--refresh``: every probe downloaded and unpacked every wheel again and
+added a copy of it to uv's cache.) Probes that run
 side by side share uv's cache: uv takes its own locks on it, so two
 installs at once neither corrupt it nor wait for each other longer than
 one wheel's unpacking.
@@ -32,6 +35,9 @@ from .results import NETWORK_ERRORS, one_line
 
 #: The pins every probe keeps, apart from the library bisected.
 PINS_FILE = Path("requirements") / "pinned.txt"
+#: A probe's requirements, and the versions uv resolved for them, inside its environment.
+REQUESTED_NAME = "mlp-weights-requested.txt"
+RESOLVED_NAME = "mlp-weights-resolved.txt"
 #: Seconds an install may take before the probe gives up on it.
 INSTALL_TIMEOUT = 600
 #: Variables of the calling environment that would leak into a probe's.
@@ -225,17 +231,31 @@ class Installer:
         return self.env_python(env)
 
     def install(self, env: Path, requirements: list[str], constraints: Path | None) -> None:
-        """Install wheels only (never build from source); with uv, nothing else stays."""
+        """Install wheels only (never build from source); with uv, nothing else stays.
+
+        With uv, the requirements are resolved as for an empty environment
+        (``uv pip compile`` into ``<env>/RESOLVED_NAME``), then the
+        environment is made exactly that (``uv pip sync``), from uv's cache
+        where it holds the wheels.
+        """
         options = ["--only-binary", ":all:", "--index-url", self.index_url]
-        if constraints is not None:
-            options += ["-c", str(constraints)]
-        if self.uv:
-            argv = [self.uv, "pip", "install", "--quiet", "--exact", "--upgrade"]
-            argv += ["--python", str(self.env_python(env))]
-        else:
+        if not self.uv:
             argv = [str(self.env_python(env)), "-m", "pip", "install", "--quiet"]
             argv += ["--disable-pip-version-check"]
-        self._run(argv + options + requirements)
+            if constraints is not None:
+                options += ["-c", str(constraints)]
+            self._run(argv + options + requirements)
+            return
+        python = ["--python", str(self.env_python(env))]
+        wanted, resolved = env / REQUESTED_NAME, env / RESOLVED_NAME
+        wanted.write_text("".join(f"{line}\n" for line in requirements), encoding="utf-8")
+        # uv prefers the versions of an existing output file (the last probe's).
+        resolved.unlink(missing_ok=True)
+        compile_argv = [self.uv, "pip", "compile", "--quiet", "--no-header", *python, *options]
+        if constraints is not None:
+            compile_argv += ["-c", str(constraints)]
+        self._run([*compile_argv, "-o", str(resolved), str(wanted)])
+        self._run([self.uv, "pip", "sync", "--quiet", *python, *options, str(resolved)])
 
     def installed(self, env: Path) -> dict[str, str]:
         """``canonical name -> version`` of every package in the environment.
