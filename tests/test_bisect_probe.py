@@ -533,6 +533,36 @@ def test_environments_are_made_with_uv_or_else_venv_and_pip(monkeypatch, tmp_pat
         assert freeze == [python, "-m", "pip", "freeze", "--all"]
 
 
+def test_after_the_first_resolution_uvs_cache_answers_first(monkeypatch, tmp_path):
+    """Each online resolution asks the index about every cached page (0.3 s a probe)."""
+    installer = Installer(uv="/usr/bin/uv", index_url="http://index.invalid/simple")
+    online, offline, offline_answers = [], [], []
+    monkeypatch.setattr(Installer, "_run", lambda self, argv, timeout=0: online.append(argv) or "")
+
+    def run_process(argv, **kwargs):
+        offline.append(argv)
+        return offline_answers.pop(0)
+
+    monkeypatch.setattr(environment, "run_process", run_process)
+    env = tmp_path / "env"
+    env.mkdir()
+    installer.install(env, ["matplotlib==3.9.0"], None)
+    assert [argv[2] for argv in online] == ["compile", "sync"] and offline == []
+
+    online.clear()
+    offline_answers[:] = [Finished(0, "", "")]
+    installer.install(env, ["matplotlib==3.9.1"], None)
+    assert [argv[2] for argv in offline] == ["compile"] and offline[0][-1] == "--offline"
+    assert [argv[2] for argv in online] == ["sync"]
+
+    # What the cache cannot answer (a release not seen yet) is read from the index.
+    online.clear()
+    offline_answers[:] = [Finished(2, "", "Network connectivity is disabled")]
+    installer.install(env, ["matplotlib==3.9.2"], None)
+    assert [argv[2] for argv in online] == ["compile", "sync"]
+    assert "--offline" not in online[0]
+
+
 def write_dist(site: Path, name: str, version: str, modules: dict[str, str]) -> None:
     """An installed distribution: its modules and a RECORD with their SHA-256, as a wheel's."""
     dist_info = site / f"{name}-{version}.dist-info"
