@@ -48,13 +48,15 @@ def run(args: argparse.Namespace, jobs: int, walk: bool) -> dict:
         command += ["--good", args.good]
     if walk:
         command.append("--walk")
-    results = tempfile.mkdtemp(prefix="bisect-speed-")
-    command += ["--results-dir", results]
     load_before = os.getloadavg()[0]
     cpu_before = children_cpu()
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-    wall = time.perf_counter() - start
+    # The report files are not read (the progress lines are): nothing stays behind.
+    with tempfile.TemporaryDirectory(prefix="bisect-speed-") as results:
+        start = time.perf_counter()
+        done = subprocess.run(
+            [*command, "--results-dir", results], cwd=REPO, capture_output=True, text=True
+        )
+        wall = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"bisect failed (exit {done.returncode}): {done.stderr.strip()}")
     times = [float(m.group(3)) for m in PROGRESS.finditer(done.stdout)]
