@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 import threading
 import zipfile
 from pathlib import Path
@@ -418,41 +417,25 @@ def test_the_pause_before_another_try_ends_when_the_probe_is_cancelled():
     pause(0.0)  # outside a probe: a plain wait
 
 
-def test_the_keyword_selects_exactly_the_scenarios(tmp_path):
+def test_the_keyword_selects_exactly_the_scenarios(pytester, monkeypatch):
     """``mnist`` must not also select ``mnist-sample``: checked with pytest itself."""
-    (tmp_path / "test_k.py").write_text(
-        textwrap.dedent(
-            """
-            import pytest
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    pytester.makepyfile(
+        test_k="""
+        import pytest
 
-            @pytest.mark.parametrize("s", ["mnist", "mnist-sample", "digits"])
-            def test_x(s):
-                pass
-            """
-        )
+        @pytest.mark.parametrize("s", ["mnist", "mnist-sample", "digits"])
+        def test_x(s):
+            pass
+        """
     )
 
     def collected(scenarios):
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "--co",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "-k",
-                keyword_expression(scenarios),
-                "test_k.py",
-            ],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"},
+        expression = keyword_expression(scenarios)
+        result = pytester.runpytest_inprocess(
+            "--co", "-q", "-p", "no:cacheprovider", "-k", expression
         )
-        return [line.split("[")[1].rstrip("]") for line in done.stdout.splitlines() if "[" in line]
+        return [line.split("[")[1].rstrip("]") for line in result.outlines if "test_x[" in line]
 
     assert collected(["mnist"]) == ["mnist"]
     assert collected(["mnist-sample", "digits"]) == ["mnist-sample", "digits"]
