@@ -53,6 +53,7 @@ from mlp_weights.bisect.results import (
 )
 from mlp_weights.bisect.run_layers import keyword_expression
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
+from mlp_weights.errors import MLPWeightsError
 
 REPO = Path(__file__).resolve().parent.parent
 PINNED = read_pins(REPO / "requirements" / "pinned.txt")
@@ -376,6 +377,43 @@ UV_DOWNLOAD_BROKE = """\
 """
 
 
+UV_CONNECT_FAILED = """\
+error: Failed to download `kiwisolver==1.5.1`
+  cause: Failed to fetch: `https://files.example/kiwisolver-1.5.1-cp311-manylinux_x86_64.whl`
+  cause: Request failed after 3 retries
+  cause: error sending request for url (https://files.example/kiwisolver-1.5.1.whl)
+  cause: client error (Connect)
+"""
+UV_DISK_FULL = """\
+error: Failed to download `pillow==13.0.0`
+  cause: Failed to extract archive: pillow-13.0.0-cp311-cp311-manylinux_2_28_x86_64.whl
+  cause: I/O operation failed during extraction
+  cause: failed to write to file `/tmp/.tmpZw/PIL/TiffImagePlugin.py`: No space left on device \
+(os error 28)
+
+hint: `pillow` (v13.0.0) was included because `matplotlib` (v3.11.2) depends on `pillow`
+"""
+
+
+def test_a_full_disk_stops_the_bisect_and_says_so(monkeypatch):
+    """uv reports it as a failed download: it is neither the release nor the network."""
+    calls = []
+
+    def run_process(argv, **kwargs):
+        calls.append(argv)
+        return Finished(1, "", UV_DISK_FULL)
+
+    monkeypatch.setattr(environment, "run_process", run_process)
+    with pytest.raises(MLPWeightsError) as info:
+        Installer("uv", "https://index.example/simple")._run(["uv", "pip", "sync", "x.txt"])
+    assert type(info.value) is MLPWeightsError and len(calls) == 1
+    assert str(info.value).startswith(
+        "no space left on the device while installing (Failed to download `pillow==13.0.0`: "
+        "failed to write to file"
+    )
+    assert str(info.value).endswith("free some, e.g. with `uv cache prune`")
+
+
 def test_a_broken_download_is_tried_again_then_stops_the_bisect(monkeypatch):
     """Never "does not install on this Python" (which is cached) for a download that broke."""
     calls, answers = [], []
@@ -399,6 +437,14 @@ def test_a_broken_download_is_tried_again_then_stops_the_bisect(monkeypatch):
     assert str(info.value) == (
         "package index https://index.example/simple cannot be reached while installing, twice "
         "(Failed to download `kiwisolver==1.5.1`: error decoding response body)"
+    )
+
+    # uv's other style of error: what failed, then the cause at the bottom.
+    answers[:] = [Finished(1, "", UV_CONNECT_FAILED)] * 2
+    with pytest.raises(IndexUnreachableError) as info:
+        installer._run(["uv", "pip", "install", "kiwisolver"])
+    assert str(info.value).endswith(
+        "(Failed to download `kiwisolver==1.5.1`: client error (Connect))"
     )
 
     # A release that does not resolve fails at once, as before.

@@ -53,6 +53,8 @@ DROPPED_ENV = (
     "PYTHONDONTWRITEBYTECODE",
     "PYTHONPYCACHEPREFIX",
 )
+#: What the system says when a file cannot be written for want of space.
+DISK_FULL = ("no space left on device", "disk quota exceeded")
 #: Seconds before an install that failed on the network is tried once more;
 #: a download that broke off usually works the next time.
 NETWORK_RETRY_SECONDS = 2.0
@@ -107,14 +109,28 @@ def installer_error(output: str) -> str:
     return one_line(lines[-1] if lines else "no output")
 
 
-def network_error(output: str) -> str:
-    """:func:`installer_error`, after what uv failed to download when it says so."""
-    cause = installer_error(output)
+#: How uv begins the lines of an error and its causes, outermost first, in
+#: its two styles ("error: ..." then "cause: ...", or "×" then "├─▶"/"╰─▶").
+_CHAIN_MARKERS = ("×", "├─▶", "╰─▶", "error:", "caused by:", "cause:")
+
+
+def error_chain(output: str) -> list[str]:
+    """uv's error, then each of its causes, as uv lists them."""
+    chain = []
     for line in output.splitlines():
-        what = line.strip(" ×│├╰─▶")
-        if what.lower().startswith("failed to download") and what not in cause:
-            return one_line(f"{what}: {cause}")
-    return cause
+        text = line.strip()
+        marker = next((m for m in _CHAIN_MARKERS if text.lower().startswith(m)), None)
+        if marker and text[len(marker) :].strip():
+            chain.append(text[len(marker) :].strip())
+    return chain
+
+
+def error_summary(output: str) -> str:
+    """What failed and why at the bottom, in one line: ``Failed to download `x`: cause``."""
+    chain = error_chain(output)
+    if len(chain) >= 2:
+        return one_line(f"{chain[0]}: {chain[-1]}")
+    return one_line(chain[0]) if chain else installer_error(output)
 
 
 def find_uv() -> str | None:
@@ -213,13 +229,19 @@ class Installer:
             if done.returncode == 0:
                 return done.stdout
             output = done.stderr + "\n" + done.stdout
+            if any(phrase in output.lower() for phrase in DISK_FULL):
+                # uv says "Failed to download" for this too: neither the release nor the network.
+                raise MLPWeightsError(
+                    f"no space left on the device while installing ({error_summary(output)}); "
+                    "free some, e.g. with `uv cache prune`"
+                )
             if not any(phrase in output.lower() for phrase in NETWORK_ERRORS):
                 raise InstallFailed(installer_error(output))
             if not last_try:
                 pause(NETWORK_RETRY_SECONDS)
         raise IndexUnreachableError(
             f"package index {self.index_url} cannot be reached while installing, "
-            f"twice ({network_error(output)})"
+            f"twice ({error_summary(output)})"
         )
 
     def env_python(self, env: Path) -> Path:
