@@ -167,20 +167,13 @@ def weight_grid_png(coefs, scenario) -> bytes:
 
     coefs = np.ascontiguousarray(coefs)
     return _weight_grid_png(
-        coefs.tobytes(),
-        coefs.dtype.str,
-        coefs.shape,
-        (scenario.image_side, scenario.grid, scenario.vscale),
-        active_injections(),
+        coefs.tobytes(), coefs.dtype.str, coefs.shape, scenario, active_injections()
     )
 
 
 @functools.lru_cache(maxsize=16)
-def _weight_grid_png(data: bytes, dtype: str, shape: tuple, drawing: tuple, injections) -> bytes:
-    from .plot import drawing_style, plot_weight_grid
+def _weight_grid_png(data: bytes, dtype: str, shape: tuple, scenario, injections) -> bytes:
+    from .plot import render_weights
 
     coefs = np.frombuffer(data, dtype=dtype).reshape(shape)
-    image_side, grid, vscale = drawing
-    with drawing_style():
-        figure = plot_weight_grid(coefs, image_side, grid, vscale)
-    return figure_png(figure)
+    return figure_png(render_weights(coefs, scenario))
