@@ -57,6 +57,12 @@ def png(baseline_dir, scenario="digits"):
     return baseline_dir / "rendering" / "all" / f"{scenario}.png"
 
 
+def manifest_entry(baseline_dir, generation="training/all", scenario="digits"):
+    """A scenario's entry in a generation of the manifest regen wrote."""
+    manifest = json.loads((baseline_dir / "manifest.json").read_text())
+    return manifest["generations"][generation]["scenarios"][scenario]
+
+
 @pytest.fixture(scope="module")
 def made_once(tmp_path_factory):
     """A project folder whose digits baselines were just regenerated."""
@@ -213,8 +219,7 @@ def test_allow_unpinned_runs_and_the_manifest_says_so(project, capsys):
     write_pins(project, numpy="0.0.1")
     perturb_snapshot(snap(baseline_dir), 1000 * RTOL)
     assert regen(baseline_dir, "--allow-unpinned") == 0
-    manifest = json.loads((baseline_dir / "manifest.json").read_text())
-    entry = manifest["generations"]["training/all"]["scenarios"]["digits"]
+    entry = manifest_entry(baseline_dir)
     assert entry["allow_unpinned"] is True
     assert entry["unpinned"] == [
         f"numpy {library_versions()['numpy']} is installed, "
@@ -234,8 +239,7 @@ def test_allow_unpinned_runs_without_a_pins_file_and_the_manifest_says_so(
     assert error.startswith("mlp-weights: error: cannot read the pins ") and "\n" not in error
     assert not baseline_dir.exists()
     assert regen(baseline_dir, "--allow-unpinned") == 0
-    manifest = json.loads((baseline_dir / "manifest.json").read_text())
-    entry = manifest["generations"]["training/all"]["scenarios"]["digits"]
+    entry = manifest_entry(baseline_dir)
     assert entry["allow_unpinned"] is True
     assert entry["unpinned"] == [
         f"no pins could be read from {tmp_path / 'requirements' / 'pinned.txt'}"
@@ -296,8 +300,7 @@ def test_rendering_layer_redraws_the_stored_weights_and_trains_nothing(
 
     render_weights(load_snapshot(snap_file, "digits").coefs, scenario, expected)
     assert png_after == expected.read_bytes()
-    manifest = json.loads((baseline_dir / "manifest.json").read_text())
-    entry = manifest["generations"]["rendering/all"]["scenarios"]["digits"]
+    entry = manifest_entry(baseline_dir, "rendering/all")
     assert entry["regenerated"] == {
         "layers": ["rendering"],
         "rewritten": ["digits.png"],
