@@ -149,6 +149,34 @@ def test_blame_follows_the_manifest(pytester):
     assert layer(verdict, "training")["blamed"] == ["local change"]
 
 
+def test_a_runs_plugin_object_is_freed_with_the_run(repo_baselines):
+    """The plugin's cached answers live on the plugin object, so each in-process
+    run (``pytester``, or ``pytest.main`` called again) frees its plugin and,
+    with it, its whole ``Config``. A cache on the class kept 26 of them alive
+    by the end of this suite, for the garbage collector to walk on every full
+    pass."""
+    import gc
+    import weakref
+
+    from mlp_weights.pytest_plugin import SuitePlugin
+
+    class Options:
+        def getoption(self, name, default=None):
+            return default
+
+    plugin = SuitePlugin(Options(), repo_baselines)
+    generation, _ = plugin.generation("training")
+    facts, _ = plugin.baseline_facts("digits")
+    assert generation is not None and facts is not None
+    # Asked again, the same answers: cached, not read again.
+    assert plugin.generation("training")[0] is generation
+    assert plugin.baseline_facts("digits")[0] is facts
+    freed = weakref.ref(plugin)
+    del plugin
+    gc.collect()
+    assert freed() is None
+
+
 IMAGE_TEST = """
 import pytest
 from matplotlib.figure import Figure

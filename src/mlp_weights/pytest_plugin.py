@@ -164,6 +164,27 @@ class LayerRun:
         return self.plugin.chosen_file("rendering", scenario)
 
 
+def _memo_per_run(method):
+    """Cache ``method``'s answers on the plugin object itself, which ends with its run.
+
+    ``functools.cache`` on a method would keep every plugin object, and with it
+    the whole ``Config`` of its run, for the life of the process: each
+    in-process run (``pytester``, or ``pytest.main`` called again) would add
+    one, and the garbage collector would walk them all on every full pass.
+    """
+
+    @functools.wraps(method)
+    def cached(self, *args):
+        key = (method.__name__, *args)
+        try:
+            return self._memo[key]
+        except KeyError:
+            answer = self._memo[key] = method(self, *args)
+            return answer
+
+    return cached
+
+
 class SuitePlugin:
     """The state of one pytest run of the suite."""
 
@@ -175,6 +196,7 @@ class SuitePlugin:
         self.records: list[LayerResult] = []
         self.written: list[Path] = []
         self._verdict = None
+        self._memo: dict = {}
 
     # -- where things are -------------------------------------------------------
 
@@ -224,7 +246,7 @@ class SuitePlugin:
 
         return environment_versions()
 
-    @functools.cache  # noqa: B019  (one plugin object per run)
+    @_memo_per_run
     def baseline_facts(
         self, scenario: str, layer: str = "training"
     ) -> tuple[dict | None, str | None]:
@@ -276,7 +298,7 @@ class SuitePlugin:
             except UsageError as exc:
                 raise pytest.UsageError(f"mlp-weights: {exc}") from None
 
-    @functools.cache  # noqa: B019  (one plugin object per run)
+    @_memo_per_run
     def generation(self, layer: str):
         """``(generation, error)``: the generation ``layer`` compares with in this run."""
         from .generations import choose
