@@ -159,11 +159,33 @@ def test_version_and_help():
 
 def test_show_without_a_display_says_where_the_figure_is(tmp_path, capsys, monkeypatch):
     import matplotlib
+    import matplotlib.pyplot as plt
 
     monkeypatch.setattr(matplotlib, "get_backend", lambda: "agg")
     out = tmp_path / "w.png"
+    open_before = plt.get_fignums()
     assert main(["run", "--dataset", "digits", "--quiet", "--show", "--out", str(out)]) == 0
     assert f"--show: no display here (backend agg); the figure is in {out}" in (
         capsys.readouterr().err
     )
     assert out.exists()
+    # No figure is left open in pyplot for a window that cannot open.
+    assert plt.get_fignums() == open_before
+
+
+def test_show_with_a_display_opens_the_grid_in_a_window(tmp_path, monkeypatch):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    shown = []
+
+    def show():
+        fig = plt.gcf()
+        shown.append(len(fig.axes))
+        plt.close(fig)  # as closing the window does
+
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: "TkAgg")
+    monkeypatch.setattr(plt, "show", show)
+    args = ["run", "--dataset", "digits", "--quiet", "--show", "--max-iter", "1"]
+    assert main([*args, "--out", str(tmp_path / "w.png")]) == 0
+    assert shown == [16]

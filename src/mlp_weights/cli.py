@@ -342,19 +342,31 @@ def cmd_run(args) -> int:
     render_weights(result.coefs, scenario, out)
     print(f"wrote {out}", file=sys.stderr)
     if args.show:
-        import matplotlib
-        import matplotlib.pyplot as plt
-
-        render_weights(result.coefs, scenario, fig=plt.figure())
-        if matplotlib.get_backend().lower() in ("agg", "pdf", "svg", "ps", "cairo"):
-            print(
-                f"--show: no display here (backend {matplotlib.get_backend()}); "
-                f"the figure is in {out}",
-                file=sys.stderr,
-            )
-        else:
-            plt.show()
+        show_in_a_window(result.coefs, scenario, out)
     return 0
+
+
+def show_in_a_window(coefs, scenario, out: Path) -> None:
+    """``--show``: the figure in a window, or where it is when there is no display.
+
+    The figure is drawn into pyplot only when a window can open: a figure
+    drawn for a backend without one would stay open in pyplot for nothing.
+    """
+    import matplotlib
+
+    from .plot import render_weights
+
+    backend = matplotlib.get_backend()
+    if backend.lower() in ("agg", "pdf", "svg", "ps", "cairo"):
+        print(
+            f"--show: no display here (backend {backend}); the figure is in {out}",
+            file=sys.stderr,
+        )
+        return
+    import matplotlib.pyplot as plt
+
+    render_weights(coefs, scenario, fig=plt.figure())
+    plt.show()
 
 
 def check_writable(out: Path) -> None:
