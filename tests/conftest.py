@@ -42,16 +42,23 @@ def warm_process(tmp_path_factory):
     ``pytester`` unloads the modules an inner run imported when it ends;
     compiled extensions (numpy's, scipy's) cannot be loaded twice in one
     process, and a module loaded again makes classes that no longer match
-    the ones other modules hold. Loading them here first keeps them. It also
-    fits both offline scenarios once, for every inner run to share.
+    the ones other modules hold. Loading them here first keeps them, and
+    keeps what they cache: the page's modules, first imported by an inner
+    run's end, were loaded 26 times in this suite, and each time compiled
+    the page's template again and lost the page's drawings. It also fits
+    both offline scenarios once, for every inner run to share.
     """
+    import importlib.readers  # noqa: F401  (what importlib.resources.files loads)
+
     import matplotlib.pyplot  # noqa: F401  (pytest-mpl imports it per test)
     import matplotlib.testing.compare
     import matplotlib.testing.decorators  # noqa: F401
     import pytest_mpl.plugin  # noqa: F401
     import pytest_mpl.summary.html  # noqa: F401
 
-    from mlp_weights import suite
+    from mlp_weights import page, page_images, reading, suite  # noqa: F401
+
+    page.page_template()
     from mlp_weights.baselines import image_path
     from mlp_weights.manifest import environment_versions
 
