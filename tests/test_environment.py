@@ -34,3 +34,29 @@ def test_the_facts_are_recorded_without_importing_scikit_learn():
     assert seen["imported"] == []
     assert seen["facts"]["scikit-learn"] == sklearn.__version__
     assert seen["blas"] and all(name in seen["facts"]["blas"] for name in seen["blas"])
+
+
+def test_the_blas_is_inspected_once_per_process(monkeypatch):
+    """Every later answer is the first one, in a dictionary of the caller's own."""
+    import threadpoolctl
+
+    from mlp_weights import environment
+
+    calls = []
+
+    def threadpool_info():
+        calls.append(1)
+        return [{"user_api": "blas", "internal_api": "openblas", "version": "0.0",
+                 "architecture": "Fake", "num_threads": 1}]  # fmt: skip
+
+    environment._blas_facts.cache_clear()
+    monkeypatch.setattr(threadpoolctl, "threadpool_info", threadpool_info)
+    try:
+        first = environment.environment_facts()
+        first["blas-kernel"] = "changed by a caller"
+        second = environment.environment_facts()
+    finally:
+        environment._blas_facts.cache_clear()
+    assert len(calls) == 1
+    assert second["blas-kernel"] == "Fake"
+    assert second["blas"] == "openblas 0.0 (unknown)"

@@ -14,6 +14,7 @@ Identical pins can give different results when one of the latter differs
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import platform
 
@@ -61,8 +62,16 @@ def library_versions() -> dict[str, str]:
     }
 
 
+@functools.lru_cache(maxsize=1)
 def _blas_facts() -> dict[str, str]:
-    """BLAS libraries, kernels and threads as threadpoolctl sees them while training."""
+    """BLAS libraries, kernels and threads as threadpoolctl sees them while training.
+
+    Asked once per process: the imports below load, for good, every BLAS
+    that training uses, and the threads are read under training's own limit,
+    so a second answer would be the same. Each inspection walks every loaded
+    library (5 to 15 ms); a test session asked about 60 times.
+    Callers get the dictionary spread into their own, never this one.
+    """
     try:
         from threadpoolctl import threadpool_info
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
