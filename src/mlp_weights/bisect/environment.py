@@ -229,13 +229,14 @@ class Installer:
             if done.returncode == 0:
                 return done.stdout
             output = done.stderr + "\n" + done.stdout
-            if any(phrase in output.lower() for phrase in DISK_FULL):
+            lowered = output.lower()
+            if any(phrase in lowered for phrase in DISK_FULL):
                 # uv says "Failed to download" for this too: neither the release nor the network.
                 raise MLPWeightsError(
                     f"no space left on the device while installing ({error_summary(output)}); "
                     "free some, e.g. with `uv cache prune`"
                 )
-            if not any(phrase in output.lower() for phrase in NETWORK_ERRORS):
+            if not any(phrase in lowered for phrase in NETWORK_ERRORS):
                 raise InstallFailed(installer_error(output))
             if not last_try:
                 pause(NETWORK_RETRY_SECONDS)
