@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from mlp_weights.bench.summary import results_table, table_row
-from mlp_weights.table import parse_table
+from mlp_weights.core.table import parse_table
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_REPEAT = 3

@@ -74,8 +74,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as folder:
         if args.results:
-            from mlp_weights.errors import MLPWeightsError
-            from mlp_weights.page import rebuild_page
+            from mlp_weights.core.errors import MLPWeightsError
+            from mlp_weights.report.page import rebuild_page
 
             # The page as today's template draws it, from the folder's verdict.
             try:

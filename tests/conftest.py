@@ -56,11 +56,14 @@ def warm_process(tmp_path_factory):
     import pytest_mpl.plugin  # noqa: F401
     import pytest_mpl.summary.html  # noqa: F401
 
-    from mlp_weights import page, page_images, reading, suite  # noqa: F401
+    from mlp_weights.report import images as page_images  # noqa: F401
+    from mlp_weights.report import page  # noqa: F401
+    from mlp_weights.suite import checks as suite  # noqa: F401
+    from mlp_weights.suite import reading  # noqa: F401
 
     page.page_template()
-    from mlp_weights.baselines import image_path
-    from mlp_weights.manifest import environment_versions
+    from mlp_weights.baselines.manifest import environment_versions
+    from mlp_weights.baselines.store import image_path
 
     environment_versions()
     folder = tmp_path_factory.mktemp("warm")
@@ -78,7 +81,7 @@ def outer_homes() -> dict[str, str]:
     """Where this run keeps data and matplotlib's font list, resolved before ``HOME`` moves."""
     import matplotlib
 
-    from mlp_weights.data import resolve_data_home
+    from mlp_weights.pipeline.data import resolve_data_home
 
     return {
         DATA_HOME_ENV: os.fspath(resolve_data_home()),

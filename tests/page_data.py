@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mlp_weights.report import SCHEMA, SCHEMA_VERSION
-from mlp_weights.scenarios import SCENARIOS
-from mlp_weights.snapshot import Snapshot, save_snapshot
+from mlp_weights.baselines.snapshot import Snapshot, save_snapshot
+from mlp_weights.pipeline.scenarios import SCENARIOS
+from mlp_weights.report.views import SCHEMA, SCHEMA_VERSION
 
 NOW = {
     "python": "3.11.7",

@@ -16,10 +16,10 @@ import pytest
 
 from mlp_weights.bench import runner, summary, synthetic, worker
 from mlp_weights.cli import main
-from mlp_weights.data import cache_paths, read_cache
-from mlp_weights.errors import MLPWeightsError
-from mlp_weights.scenarios import SCENARIOS
-from mlp_weights.table import parse_table
+from mlp_weights.core.errors import MLPWeightsError
+from mlp_weights.core.table import parse_table
+from mlp_weights.pipeline.data import cache_paths, read_cache
+from mlp_weights.pipeline.scenarios import SCENARIOS
 
 
 def test_summarize_gives_median_and_spread():
@@ -155,7 +155,7 @@ print(json.dumps([big.peak_rss, small.peak_rss, big.stdout, small.stdout]))
 def test_workers_measure_a_cold_and_a_warm_run(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from mlp_weights.data import load_dataset
+    from mlp_weights.pipeline.data import load_dataset
 
     scenario = SCENARIOS["digits"]
     cold, filled, warm = tmp_path / "cold", tmp_path / "filled", tmp_path / "warm"

@@ -19,13 +19,13 @@ from bisect_fakes import (
     sdist_file,
     serve_index,
 )
+from mlp_weights.baselines.generations import GENERATION_ENV
 from mlp_weights.bisect.command import Bisection, BisectRequest, LocalProber, choose_layers
 from mlp_weights.bisect.environment import Installer
 from mlp_weights.bisect.index import releases_from_page
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 from mlp_weights.cli import main
-from mlp_weights.errors import MLPWeightsError, UsageError
-from mlp_weights.generations import GENERATION_ENV
+from mlp_weights.core.errors import MLPWeightsError, UsageError
 
 REPO = Path(__file__).resolve().parent.parent
 #: Wheels that install on any Python, so that the fakes hold under every tox environment.

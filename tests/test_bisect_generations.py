@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 from bisect_fakes import MATPLOTLIB_VERSIONS, FakeProber, project_page
+from mlp_weights.baselines.generations import GENERATION_ENV
 from mlp_weights.bisect.command import Bisection, BisectRequest
 from mlp_weights.bisect.index import releases_from_page
 from mlp_weights.bisect.search import HOLDS, MOVES
-from mlp_weights.generations import GENERATION_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 ANY_TAG = "py3-none-any"

@@ -26,7 +26,7 @@ from mlp_weights.bisect.index import (
     releases_from_page,
     resolve_index_url,
 )
-from mlp_weights.errors import UsageError
+from mlp_weights.core.errors import UsageError
 
 TAGS = {Tag("cp311", "cp311", "manylinux_2_17_x86_64"), Tag("py3", "none", "any")}
 PYTHON = Version("3.11.7")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mlp_weights.suite import IMAGE_TOLERANCE
+from mlp_weights.suite.checks import IMAGE_TOLERANCE
 
 REPO = Path(__file__).resolve().parent.parent
 NETWORK_TESTS = os.environ.get("MLP_WEIGHTS_NETWORK_TESTS") == "1"

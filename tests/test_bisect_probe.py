@@ -53,7 +53,7 @@ from mlp_weights.bisect.results import (
 )
 from mlp_weights.bisect.run_layers import keyword_expression
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
-from mlp_weights.errors import MLPWeightsError
+from mlp_weights.core.errors import MLPWeightsError
 
 REPO = Path(__file__).resolve().parent.parent
 PINNED = read_pins(REPO / "requirements" / "pinned.txt")

@@ -78,7 +78,7 @@ def test_mnist_offline_fails_fast_with_one_line(tmp_path, capsys, monkeypatch):
     # urllib reads the proxy variables when it builds its default opener.
     monkeypatch.setattr(urllib.request, "_opener", None)
     # The pause between tries is tested with the data layer; here it only waits.
-    monkeypatch.setattr("mlp_weights.data.sources.OPENML_RETRY_DELAY", 0.001)
+    monkeypatch.setattr("mlp_weights.pipeline.data.sources.OPENML_RETRY_DELAY", 0.001)
     args = ["run", "--dataset", "mnist", "--data-home", str(tmp_path / "empty")]
     code = main([*args, "--out", str(tmp_path / "w.png")])
     stderr = capsys.readouterr().err

@@ -26,8 +26,9 @@ import numpy as np
 import pytest
 
 from fake_openml import fill_openml_cache
-from mlp_weights import _io
-from mlp_weights.data import (
+from mlp_weights.core import io as _io
+from mlp_weights.core.errors import DataUnavailableError, UsageError
+from mlp_weights.pipeline.data import (
     CACHE_FORMAT,
     CacheDamaged,
     Dataset,
@@ -41,8 +42,7 @@ from mlp_weights.data import (
     sources,
     write_cache,
 )
-from mlp_weights.errors import DataUnavailableError, UsageError
-from mlp_weights.scenarios import OFFLINE_SCENARIOS, get_scenario
+from mlp_weights.pipeline.scenarios import OFFLINE_SCENARIOS, get_scenario
 
 MNIST = get_scenario("mnist")
 SAMPLE = get_scenario("mnist-sample")

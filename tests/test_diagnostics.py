@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlp_weights import diagnostics as dg
-from mlp_weights import suite
-from mlp_weights.baselines import snapshot_path
+from mlp_weights.baselines.snapshot import DIAGNOSTICS_FIELD, Snapshot, load_snapshot, save_snapshot
+from mlp_weights.baselines.store import snapshot_path
 from mlp_weights.cli import main
-from mlp_weights.reading import diagnostics_record, read_change
-from mlp_weights.results import FAIL, PASS, Kind, LayerFailure, LayerResult
-from mlp_weights.scenarios import SCENARIOS
-from mlp_weights.snapshot import DIAGNOSTICS_FIELD, Snapshot, load_snapshot, save_snapshot
-from mlp_weights.verdict import ScenarioVerdict, explain, scenario_line
+from mlp_weights.pipeline import diagnostics as dg
+from mlp_weights.pipeline.scenarios import SCENARIOS
+from mlp_weights.suite import checks as suite
+from mlp_weights.suite.reading import diagnostics_record, read_change
+from mlp_weights.suite.results import FAIL, PASS, Kind, LayerFailure, LayerResult
+from mlp_weights.suite.verdict import ScenarioVerdict, explain, scenario_line
 
 REPO = Path(__file__).resolve().parent.parent
 BASELINES = REPO / "baseline_images"
@@ -141,8 +141,8 @@ OFFLINE = suite.scenario_params(["mnist-sample", "digits"])
 
 @pytest.fixture(scope="module")
 def variant_fit():
-    from mlp_weights.data import load_dataset
-    from mlp_weights.training import train
+    from mlp_weights.pipeline.data import load_dataset
+    from mlp_weights.pipeline.training import train
 
     fits = {}
 

@@ -12,7 +12,7 @@ import sklearn
 #: lists the BLAS libraries loaded by then, as training would find them.
 RECORD_THEN_TRAIN = """
 import json, sys
-from mlp_weights.environment import environment_facts, library_versions
+from mlp_weights.core.environment import environment_facts, library_versions
 facts = {**library_versions(), **environment_facts()}
 imported = sorted(m for m in sys.modules if m == "sklearn" or m.startswith("sklearn."))
 import sklearn.neural_network
@@ -40,7 +40,7 @@ def test_the_blas_is_inspected_once_per_process(monkeypatch):
     """Every later answer is the first one, in a dictionary of the caller's own."""
     import threadpoolctl
 
-    from mlp_weights import environment
+    from mlp_weights.core import environment
 
     calls = []
 

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mlp_weights.cli import main
-from mlp_weights.errors import BaselineError, UsageError
-from mlp_weights.generations import (
+from mlp_weights.baselines.generations import (
     GENERATION_ENV,
     Generation,
     NoGenerationError,
@@ -23,7 +21,9 @@ from mlp_weights.generations import (
     narrowed,
     read_generations,
 )
-from mlp_weights.ranges import parse_range, ranges_overlap
+from mlp_weights.baselines.ranges import parse_range, ranges_overlap
+from mlp_weights.cli import main
+from mlp_weights.core.errors import BaselineError, UsageError
 
 REPO = Path(__file__).resolve().parent.parent
 REPO_BASELINES = REPO / "baseline_images"

@@ -3,13 +3,13 @@
 ``training`` draws nothing and ``rendering`` trains nothing, so a failure in
 one of them points at scikit-learn or at matplotlib alone; ``pipeline`` is
 the seed example end to end. Each test calls one check of
-:mod:`mlp_weights.suite` with the files of the generations the plugin chose
+:mod:`mlp_weights.suite.checks` with the files of the generations the plugin chose
 for the installed versions (``layer_run``); the plugin blames and reports.
 """
 
 import pytest
 
-from mlp_weights import suite
+from mlp_weights.suite import checks as suite
 
 
 @pytest.mark.training

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mlp_weights import page
 from mlp_weights.cli import main
-from mlp_weights.page_images import amplified_difference
+from mlp_weights.report import page
+from mlp_weights.report.images import amplified_difference
 from page_data import (
     IMAGE_DIR,
     NOW,
@@ -253,9 +253,9 @@ def test_the_template_is_package_data():
 
     from conftest import REPO
 
-    assert resources.files("mlp_weights").joinpath(page.TEMPLATE_NAME).is_file()
+    assert resources.files("mlp_weights.report").joinpath(page.TEMPLATE_NAME).is_file()
     pyproject = (REPO / "pyproject.toml").read_text()
-    assert f'mlp_weights = ["{page.TEMPLATE_NAME}"]' in pyproject
+    assert f'"mlp_weights.report" = ["{page.TEMPLATE_NAME}"]' in pyproject
 
 
 def test_a_seed_failure_shows_its_arrays_and_no_figures(tmp_path):

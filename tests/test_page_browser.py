@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from browser import Browser, find_browser
-from mlp_weights.page import rebuild_page
+from mlp_weights.report.page import rebuild_page
 from page_data import failing_results, passing_results
 
 BROWSER = find_browser()

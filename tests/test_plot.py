@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from mlp_weights.errors import UsageError
-from mlp_weights.plot import STYLE, plot_weight_grid, render_weights, save_figure
-from mlp_weights.scenarios import get_scenario
+from mlp_weights.core.errors import UsageError
+from mlp_weights.pipeline.plot import STYLE, plot_weight_grid, render_weights, save_figure
+from mlp_weights.pipeline.scenarios import get_scenario
 
 
 @pytest.fixture
@@ -74,7 +74,8 @@ def test_unknown_format_is_refused(coefs, tmp_path):
 
 def test_the_layers_draw_the_same_weights_once_per_injection(coefs, monkeypatch):
     """The image layers share a drawing only when the weights are equal bit for bit."""
-    from mlp_weights import inject, suite
+    from mlp_weights.suite import checks as suite
+    from mlp_weights.suite import inject
 
     drawn = []
     monkeypatch.setattr(suite, "_DRAWINGS", {})
@@ -101,7 +102,9 @@ def test_the_layers_draw_the_same_weights_once_per_injection(coefs, monkeypatch)
 
 
 def test_the_page_draws_the_same_weights_once_and_as_run_draws_them(coefs, monkeypatch):
-    from mlp_weights import inject, page_images, plot
+    from mlp_weights.pipeline import plot
+    from mlp_weights.report import images as page_images
+    from mlp_weights.suite import inject
 
     # Two panels: a drawing of 16 takes 0.1 s, and the cache does not care.
     scenario = get_scenario("mnist-sample").with_overrides(grid=(1, 2))

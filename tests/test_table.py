@@ -1,10 +1,10 @@
-"""``mlp_weights.table``: the one table formatter, plain text and Markdown."""
+"""``mlp_weights.core.table``: the one table formatter, plain text and Markdown."""
 
 from __future__ import annotations
 
 import pytest
 
-from mlp_weights.table import MISSING, format_table, parse_table
+from mlp_weights.core.table import MISSING, format_table, parse_table
 
 
 def test_numbers_align_right_and_text_left():

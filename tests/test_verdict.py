@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from mlp_weights import report
-from mlp_weights.layers import LAYERS, layers_for_library, marker_lines
-from mlp_weights.results import FAIL, NOT_RUN, PASS, SKIP, Kind, LayerResult
-from mlp_weights.verdict import (
+from mlp_weights.core.layers import LAYERS, layers_for_library, marker_lines
+from mlp_weights.report import views as report
+from mlp_weights.suite.results import FAIL, NOT_RUN, PASS, SKIP, Kind, LayerResult
+from mlp_weights.suite.verdict import (
     LOCAL_CHANGE,
     SETTINGS,
     blame,

@@ -12,9 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__
-from .errors import MLPWeightsError, UsageError
-from .scenarios import OFFLINE_SCENARIOS, SCENARIOS
+from mlp_weights import __version__
+from mlp_weights.core.errors import MLPWeightsError, UsageError
+from mlp_weights.pipeline.scenarios import OFFLINE_SCENARIOS, SCENARIOS
 
 PROG = "mlp-weights"
 
@@ -103,7 +103,7 @@ def add_run_parser(subparsers) -> None:
 
 def add_regen_parser(subparsers) -> None:
     """The ``regen`` subcommand: deliberate rewriting of the baselines."""
-    from .baselines import REGEN_LAYERS
+    from mlp_weights.baselines.store import REGEN_LAYERS
 
     regen = subparsers.add_parser(
         "regen", help="deliberately rewrite baseline images, snapshots and manifest"
@@ -178,7 +178,7 @@ def add_bench_parser(subparsers) -> None:
 
 def add_bisect_parser(subparsers) -> None:
     """The ``bisect`` subcommand and its options."""
-    from .bisect.parallel import default_jobs
+    from mlp_weights.bisect.parallel import default_jobs
 
     bisect = subparsers.add_parser(
         "bisect",
@@ -297,8 +297,8 @@ def add_generations_parser(sub) -> None:
 
 
 def cmd_generations(args) -> int:
-    from .baselines import resolve_baseline_dir
-    from .generations_table import generations_report
+    from mlp_weights.baselines.listing import generations_report
+    from mlp_weights.baselines.store import resolve_baseline_dir
 
     lines, problems = generations_report(resolve_baseline_dir(args.baseline_dir))
     for line in lines:
@@ -309,10 +309,10 @@ def cmd_generations(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .data import load_dataset
-    from .plot import render_weights
-    from .scenarios import get_scenario
-    from .training import format_scores, train
+    from mlp_weights.pipeline.data import load_dataset
+    from mlp_weights.pipeline.plot import render_weights
+    from mlp_weights.pipeline.scenarios import get_scenario
+    from mlp_weights.pipeline.training import format_scores, train
 
     scenario = get_scenario(args.dataset)
     overrides = {}
@@ -336,7 +336,7 @@ def cmd_run(args) -> int:
     result = train(scenario, dataset, verbose=not args.quiet)
     print(format_scores(result))
     if not args.quiet and result.diagnostics is not None:
-        from .diagnostics import describe
+        from mlp_weights.pipeline.diagnostics import describe
 
         print("\n".join(describe(result.diagnostics)))
     render_weights(result.coefs, scenario, out)
@@ -354,7 +354,7 @@ def show_in_a_window(coefs, scenario, out: Path) -> None:
     """
     import matplotlib
 
-    from .plot import render_weights
+    from mlp_weights.pipeline.plot import render_weights
 
     backend = matplotlib.get_backend()
     if backend.lower() in ("agg", "pdf", "svg", "ps", "cairo"):
@@ -371,7 +371,7 @@ def show_in_a_window(coefs, scenario, out: Path) -> None:
 
 def check_writable(out: Path) -> None:
     """Fail before training when the output cannot possibly be written."""
-    from .plot import output_format
+    from mlp_weights.pipeline.plot import output_format
 
     if out.exists() and out.is_dir():
         raise UsageError(f"--out {str(out)!r} is a folder; give a file name such as weights.png")
@@ -382,8 +382,8 @@ def check_writable(out: Path) -> None:
 
 
 def cmd_regen(args) -> int:
-    from .baselines import REGEN_LAYERS, resolve_baseline_dir, scenarios_from_names
-    from .regen import GenerationRequest, regenerate
+    from mlp_weights.baselines.regen import GenerationRequest, regenerate
+    from mlp_weights.baselines.store import REGEN_LAYERS, resolve_baseline_dir, scenarios_from_names
 
     scenarios = scenarios_from_names(args.scenario, list(OFFLINE_SCENARIOS))
     baseline_dir = resolve_baseline_dir(args.baseline_dir)
@@ -405,13 +405,13 @@ def cmd_regen(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import run_benchmarks
+    from mlp_weights.bench import run_benchmarks
 
     return run_benchmarks(args)
 
 
 def cmd_bisect(args) -> int:
-    from .bisect.command import BisectRequest, Terminated, run_bisect
+    from mlp_weights.bisect.command import BisectRequest, Terminated, run_bisect
 
     request = BisectRequest(
         library=args.library,
@@ -434,7 +434,7 @@ def cmd_bisect(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .page import rebuild_page
+    from mlp_weights.report.page import rebuild_page
 
     print(f"wrote {rebuild_page(args.results_dir)}")
     return 0

@@ -9,14 +9,14 @@ What it does, in order:
 - at configure: refuses to run without ``--mpl`` (image tests would pass
   without comparing) or with pytest-mpl's generate options (baselines are
   written by ``mlp-weights regen`` only); registers the layer markers from
-  :data:`mlp_weights.layers.LAYERS`; hands the baseline folder to pytest-mpl;
+  :data:`mlp_weights.core.layers.LAYERS`; hands the baseline folder to pytest-mpl;
   refuses an unknown forced generation; clears what an earlier run left in
   the results folder; applies ``--mlp-inject``;
 - at collection: adds the umbrella marker ``layer`` to every layer test, and
   points each image test at the folder of the rendering generation chosen
-  for the installed versions (:mod:`mlp_weights.generations`);
+  for the installed versions (:mod:`mlp_weights.baselines.generations`);
 - after each layer test: turns its finding (or pytest-mpl's comparison) into
-  a typed :class:`~mlp_weights.results.LayerResult` with what moved and who
+  a typed :class:`~mlp_weights.suite.results.LayerResult` with what moved and who
   is blamed, adds the explanation to the failure, keeps a failing fit as
   ``<scenario>.obtained.npz`` beside a copy of the snapshot it was compared
   with (``<scenario>.baseline.npz``, so the page can be rebuilt from the
@@ -36,12 +36,12 @@ from pathlib import Path
 
 import pytest
 
-from .baselines import resolve_baseline_dir
-from .errors import BaselineError
-from .generations import COMPARES_FILES_OF
-from .layers import UMBRELLA_MARKER, layer_of_markers, marker_lines
-from .results import FAIL, PASS, SKIP, Finding, Kind, LayerFailure, LayerResult
-from .scenarios import SCENARIOS
+from mlp_weights.baselines.generations import COMPARES_FILES_OF
+from mlp_weights.baselines.store import resolve_baseline_dir
+from mlp_weights.core.errors import BaselineError
+from mlp_weights.core.layers import UMBRELLA_MARKER, layer_of_markers, marker_lines
+from mlp_weights.pipeline.scenarios import SCENARIOS
+from mlp_weights.suite.results import FAIL, PASS, SKIP, Finding, Kind, LayerFailure, LayerResult
 
 #: Key of the record in ``report.user_properties`` (how xdist carries it).
 USER_PROPERTY = "mlp-weights-result"
@@ -78,7 +78,7 @@ def pytest_addoption(parser):
         help="baseline folder to compare against (default: $MLP_WEIGHTS_BASELINE_DIR, "
         "else baseline_images/ in the root folder)",
     )
-    from .inject import INJECTIONS
+    from mlp_weights.suite.inject import INJECTIONS
 
     group.addoption(
         "--mlp-generation",
@@ -127,14 +127,14 @@ def pytest_configure(config):
     config.pluginmanager.register(plugin, SuitePlugin.name)
     if not hasattr(config, "workerinput"):
         plugin.clear_results_folder()
-    from .inject import inject
+    from mlp_weights.suite.inject import inject
 
     for name in config.getoption("--mlp-inject"):
         inject(name)
 
 
 def pytest_unconfigure(config):
-    from .inject import undo_all
+    from mlp_weights.suite.inject import undo_all
 
     undo_all()
 
@@ -242,7 +242,7 @@ class SuitePlugin:
 
     @functools.cached_property
     def now(self) -> dict:
-        from .manifest import environment_versions
+        from mlp_weights.baselines.manifest import environment_versions
 
         return environment_versions()
 
@@ -255,7 +255,7 @@ class SuitePlugin:
         ``None`` and the reason when the manifest cannot be read or holds no
         entry for it.
         """
-        from .manifest import manifest_path
+        from mlp_weights.baselines.manifest import manifest_path
 
         generation, error = self.generation(COMPARES_FILES_OF.get(layer, "training"))
         if generation is None:
@@ -272,14 +272,14 @@ class SuitePlugin:
 
     @functools.cached_property
     def forced(self) -> list[str]:
-        from .generations import forced_names
+        from mlp_weights.baselines.generations import forced_names
 
         return forced_names(self.config.getoption("--mlp-generation"))
 
     @functools.cached_property
     def generations(self):
         """The folder's generations, or ``None`` and the error that says why they cannot be read."""
-        from .generations import read_generations
+        from mlp_weights.baselines.generations import read_generations
 
         try:
             return read_generations(self.baseline_dir), None
@@ -288,8 +288,8 @@ class SuitePlugin:
 
     def check_forced_generations(self) -> None:
         """An unknown forced name is a usage error, before anything runs."""
-        from .errors import UsageError
-        from .generations import check_forced
+        from mlp_weights.baselines.generations import check_forced
+        from mlp_weights.core.errors import UsageError
 
         generations, _ = self.generations
         if self.forced and generations is not None:
@@ -301,7 +301,7 @@ class SuitePlugin:
     @_memo_per_run
     def generation(self, layer: str):
         """``(generation, error)``: the generation ``layer`` compares with in this run."""
-        from .generations import choose
+        from mlp_weights.baselines.generations import choose
 
         generations, error = self.generations
         if generations is None:
@@ -313,7 +313,7 @@ class SuitePlugin:
 
     def chosen_file(self, layer: str, scenario: str) -> Path:
         """The chosen generation's file; a typed failure, in one line, when there is none."""
-        from .errors import MissingBaselineError
+        from mlp_weights.core.errors import MissingBaselineError
 
         generation, error = self.generation(layer)
         if generation is None:
@@ -404,7 +404,7 @@ class SuitePlugin:
         result = self.layer_result(item, call, report, layer.name, scenario)
         report.user_properties.append((USER_PROPERTY, json.dumps(result.to_dict())))
         if result.status == FAIL:
-            from .verdict import explain
+            from mlp_weights.suite.verdict import explain
 
             _, problem = self.baseline_facts(scenario, layer.name)
             generation = self.compared_generation(layer.name)
@@ -418,8 +418,8 @@ class SuitePlugin:
 
     def layer_result(self, item, call, report, layer: str, scenario: str) -> LayerResult:
         """The typed record of one finished layer test."""
-        from .layers import LAYERS
-        from .verdict import blame
+        from mlp_weights.core.layers import LAYERS
+        from mlp_weights.suite.verdict import blame
 
         if report.skipped:
             return LayerResult(layer, scenario, SKIP, nodeid=item.nodeid)
@@ -476,7 +476,7 @@ class SuitePlugin:
         return getattr(plugin, "_test_results", {}).get(generate_test_name(item))
 
     def write_obtained(self, scenario: str, snapshot) -> Path:
-        from .snapshot import save_snapshot
+        from mlp_weights.baselines.snapshot import save_snapshot
 
         folder = self.results_dir
         folder.mkdir(parents=True, exist_ok=True)
@@ -497,7 +497,7 @@ class SuitePlugin:
 
     def verdict(self):
         if self._verdict is None:
-            from .verdict import build_verdict
+            from mlp_weights.suite.verdict import build_verdict
 
             scenarios = {r.scenario for r in self.records}
             baselines = {s: self.baseline_facts(s) for s in scenarios if s in SCENARIOS}
@@ -516,14 +516,14 @@ class SuitePlugin:
                 path.unlink(missing_ok=True)
         if not self.records:
             return
-        from .report import write_verdict
+        from mlp_weights.report.views import write_verdict
 
         self.written = write_verdict(self.verdict(), folder, self.baseline_dir)
 
     def pytest_terminal_summary(self, terminalreporter):
         if not self.records:
             return
-        from .report import to_text
+        from mlp_weights.report.views import to_text
 
         terminalreporter.write_sep("=", "mlp-weights verdict")
         for line in to_text(self.verdict()).splitlines():

@@ -41,6 +41,6 @@ other line starts with ``#``. Missing values are ``-``. Progress goes to
 stderr. MB are 10^6 bytes.
 """
 
-from .runner import run_benchmarks
+from mlp_weights.bench.runner import run_benchmarks
 
 __all__ = ["run_benchmarks"]

@@ -19,11 +19,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import MLPWeightsError, UsageError
-from ..scenarios import OFFLINE_SCENARIOS, SCENARIOS
-from .summary import MB, results_table, table_row
-from .synthetic import SYNTHETIC_NAME, SYNTHETIC_SHAPE
-from .worker import IMPORT_STATEMENT, RU_MAXRSS_UNIT, WARM_STEPS, WORKER_CODE
+from mlp_weights.bench.summary import MB, results_table, table_row
+from mlp_weights.bench.synthetic import SYNTHETIC_NAME, SYNTHETIC_SHAPE
+from mlp_weights.bench.worker import IMPORT_STATEMENT, RU_MAXRSS_UNIT, WARM_STEPS, WORKER_CODE
+from mlp_weights.core.errors import MLPWeightsError, UsageError
+from mlp_weights.pipeline.scenarios import OFFLINE_SCENARIOS, SCENARIOS
 
 #: The seed comparison runs this scenario; the seed script loads the same images.
 SEED_SCENARIO = "mnist-sample"
@@ -236,7 +236,7 @@ def header_notes(repeat: int, load_start: float) -> str:
     import numpy
     import sklearn
 
-    from .. import __version__
+    from mlp_weights import __version__
 
     load_end = os.getloadavg()[0]
     return "\n".join(

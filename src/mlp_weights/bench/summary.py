@@ -1,8 +1,8 @@
 """The numbers of ``mlp-weights bench``: summaries of repeated measurements, the results table.
 
-The table is printed with :func:`mlp_weights.table.format_table` in strict
+The table is printed with :func:`mlp_weights.core.table.format_table` in strict
 mode, so that each line splits on whitespace into one field per column and
-:func:`mlp_weights.table.parse_table` reads it back.
+:func:`mlp_weights.core.table.parse_table` reads it back.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from ..table import format_table
+from mlp_weights.core.table import format_table
 
 MB = 1_000_000
 

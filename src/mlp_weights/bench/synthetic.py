@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ..scenarios import SCENARIOS, Scenario
+from mlp_weights.pipeline.scenarios import SCENARIOS, Scenario
 
 SYNTHETIC_SHAPE = (70_000, 784)
 SYNTHETIC_SEED = 0
@@ -27,7 +27,7 @@ def make_synthetic(shape=SYNTHETIC_SHAPE, seed=SYNTHETIC_SEED):
     """A seeded random ``Dataset`` of ``uint8`` pixels and labels 0-9."""
     import numpy as np
 
-    from ..data import Dataset
+    from mlp_weights.pipeline.data import Dataset
 
     rng = np.random.RandomState(seed)
     X = rng.randint(0, 256, size=shape, dtype=np.uint8)

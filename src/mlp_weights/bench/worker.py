@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import MLPWeightsError
-from ..scenarios import SCENARIOS, Scenario
-from .synthetic import bench_scenario, make_synthetic
+from mlp_weights.bench.synthetic import bench_scenario, make_synthetic
+from mlp_weights.core.errors import MLPWeightsError
+from mlp_weights.pipeline.scenarios import SCENARIOS, Scenario
 
 #: What every run imports before its first step; the ``import`` rows time it.
 IMPORTED_MODULES = ("mlp_weights.cli", "sklearn.neural_network", "matplotlib.figure")
@@ -53,7 +53,7 @@ class _Steps:
 
 
 def _load_cold(scenario: Scenario, home: Path):
-    from ..data import load_dataset, resolve_data_home, write_cache
+    from mlp_weights.pipeline.data import load_dataset, resolve_data_home, write_cache
 
     if scenario.name in SCENARIOS:
         return load_dataset(scenario, home)
@@ -63,7 +63,7 @@ def _load_cold(scenario: Scenario, home: Path):
 
 
 def _load_warm(scenario: Scenario, home: Path):
-    from ..data import load_dataset, read_cache, resolve_data_home
+    from mlp_weights.pipeline.data import load_dataset, read_cache, resolve_data_home
 
     if scenario.name in SCENARIOS:
         return load_dataset(scenario, home)
@@ -75,7 +75,7 @@ def _load_warm(scenario: Scenario, home: Path):
 
 def _fill_cache(scenario: Scenario, home: Path, dataset) -> None:
     """Give ``home`` a valid cache of ``dataset`` unless it has one."""
-    from ..data import CacheDamaged, read_cache, resolve_data_home, write_cache
+    from mlp_weights.pipeline.data import CacheDamaged, read_cache, resolve_data_home, write_cache
 
     home = resolve_data_home(home)
     try:
@@ -109,8 +109,8 @@ def worker_main(spec_json: str) -> int:
     spec = json.loads(spec_json)
     for module in IMPORTED_MODULES:  # what the import rows time, outside every step
         importlib.import_module(module)
-    from ..plot import drawing_style, render_weights, save_figure
-    from ..training import train
+    from mlp_weights.pipeline.plot import drawing_style, render_weights, save_figure
+    from mlp_weights.pipeline.training import train
 
     scenario = bench_scenario(spec["scenario"])
     steps = _Steps()

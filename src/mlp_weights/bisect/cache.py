@@ -18,9 +18,9 @@ import platform
 import sysconfig
 from pathlib import Path
 
-from .._io import atomic_write
-from ..manifest import manifest_path
-from .results import ProbeResult
+from mlp_weights.baselines.manifest import manifest_path
+from mlp_weights.bisect.results import ProbeResult
+from mlp_weights.core.io import atomic_write
 
 CACHE_FORMAT = 1
 #: Bumped whenever a probe is made differently (what it installs, how it runs),
@@ -47,7 +47,7 @@ def _hash_files(paths) -> str:
 def baselines_digest(baseline_dir: Path, scenarios: list[str], forced: str = "") -> str:
     """SHA-256 over the manifest, every generation's files of the chosen scenarios, and
     the generations the probes are forced to compare with."""
-    from ..generations import read_generations
+    from mlp_weights.baselines.generations import read_generations
 
     files = [manifest_path(baseline_dir)]
     for generation in read_generations(baseline_dir):

@@ -22,14 +22,21 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from ..errors import BaselineError, MLPWeightsError, UsageError
-from ..generations import GENERATION_ENV, read_generations, scenarios_with_baselines
-from ..layers import layers_for_library
-from ..scenarios import SCENARIOS
-from . import generations as lineage
-from . import index as index_module
-from .cache import CACHE_SUBDIR, ProbeCache, baselines_digest, key_material, suite_digest
-from .environment import (
+from mlp_weights.baselines.generations import (
+    GENERATION_ENV,
+    read_generations,
+    scenarios_with_baselines,
+)
+from mlp_weights.bisect import generations as lineage
+from mlp_weights.bisect import index as index_module
+from mlp_weights.bisect.cache import (
+    CACHE_SUBDIR,
+    ProbeCache,
+    baselines_digest,
+    key_material,
+    suite_digest,
+)
+from mlp_weights.bisect.environment import (
     PINS_FILE,
     Installer,
     find_uv,
@@ -37,14 +44,19 @@ from .environment import (
     pins_without,
     read_pins,
 )
-from .index import find_release, newest_installable, releases_between, resolve_index_url
-from .parallel import ProbePool, run_search
-from .probe import ProbeRunner
-from .process import Cancelled, cancel_scope
-from .report import progress_line, report_dict, terminal_lines, write_reports
-from .results import ProbeResult
-from .run_layers import find_repository
-from .search import (
+from mlp_weights.bisect.index import (
+    find_release,
+    newest_installable,
+    releases_between,
+    resolve_index_url,
+)
+from mlp_weights.bisect.parallel import ProbePool, run_search
+from mlp_weights.bisect.probe import ProbeRunner
+from mlp_weights.bisect.process import Cancelled, cancel_scope
+from mlp_weights.bisect.report import progress_line, report_dict, terminal_lines, write_reports
+from mlp_weights.bisect.results import ProbeResult
+from mlp_weights.bisect.run_layers import find_repository
+from mlp_weights.bisect.search import (
     ALL_MOVED,
     HOLDS,
     MOVES,
@@ -54,6 +66,9 @@ from .search import (
     bisect_plan,
     walk_plan,
 )
+from mlp_weights.core.errors import BaselineError, MLPWeightsError, UsageError
+from mlp_weights.core.layers import layers_for_library
+from mlp_weights.pipeline.scenarios import SCENARIOS
 
 #: The libraries a bisect can move, each isolated by some layer.
 LIBRARIES = ("matplotlib", "scikit-learn", "numpy")
@@ -92,7 +107,7 @@ def check_library(name: str) -> str:
 
 def choose_scenarios(names, baseline_dir: Path, data_home) -> list[str]:
     """The scenarios to probe: those asked for, else every one with baselines and data here."""
-    from ..data import is_cached
+    from mlp_weights.pipeline.data import is_cached
 
     with_baselines = scenarios_with_baselines(read_generations(baseline_dir))
     if names:
@@ -142,8 +157,8 @@ def recorded_version(
     every probe keeps) selects for the first of ``layers`` that compares a
     stored file; without ``pins_file``, the installed stack.
     """
-    from ..environment import library_versions
-    from ..generations import choose
+    from mlp_weights.baselines.generations import choose
+    from mlp_weights.core.environment import library_versions
 
     generation_layer = (lineage.file_layers(list(layers)) or ["training"])[0]
     generations = read_generations(baseline_dir)
@@ -253,7 +268,7 @@ class LocalProber:
         """The runner, made on first use: a work folder and the project's wheel in it."""
         with self._build_lock:
             if self.runner is None:
-                from ..data import resolve_data_home
+                from mlp_weights.pipeline.data import resolve_data_home
 
                 if self.base is not None:
                     base = self.base._ready()
@@ -347,7 +362,7 @@ class Bisection:
         library = check_library(request.library)
         repo = self.repo or find_repository()
         baseline_dir = repo / "baseline_images"
-        from ..data import resolve_data_home
+        from mlp_weights.pipeline.data import resolve_data_home
 
         data_home = resolve_data_home(request.data_home)
         scenarios = choose_scenarios(request.scenarios, baseline_dir, request.data_home)

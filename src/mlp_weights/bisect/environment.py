@@ -29,10 +29,10 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from ..errors import MLPWeightsError
-from .index import IndexUnreachableError
-from .process import pause, run_process
-from .results import NETWORK_ERRORS, one_line
+from mlp_weights.bisect.index import IndexUnreachableError
+from mlp_weights.bisect.process import pause, run_process
+from mlp_weights.bisect.results import NETWORK_ERRORS, one_line
+from mlp_weights.core.errors import MLPWeightsError
 
 #: The pins every probe keeps, apart from the library bisected.
 PINS_FILE = Path("requirements") / "pinned.txt"

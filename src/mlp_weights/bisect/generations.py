@@ -2,7 +2,7 @@
 
 Every probe of one bisect compares with the generations the ``--good`` end
 selects: that release with every other library at its pin. They are forced
-in the probe through :data:`mlp_weights.generations.GENERATION_ENV`, so a
+in the probe through :data:`mlp_weights.baselines.generations.GENERATION_ENV`, so a
 probe whose own version would select another generation still answers the
 bisect's question. ``--walk`` adds, per release, whether it holds against
 the generation its own version selects; and when the moving side of a
@@ -16,11 +16,16 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from ..baselines import read_pins
-from ..environment import LIBRARIES
-from ..errors import BaselineError, MLPWeightsError
-from ..generations import COMPARES_FILES_OF, Generation, choose, read_generations
-from ..ranges import range_holds
+from mlp_weights.baselines.generations import (
+    COMPARES_FILES_OF,
+    Generation,
+    choose,
+    read_generations,
+)
+from mlp_weights.baselines.ranges import range_holds
+from mlp_weights.baselines.store import read_pins
+from mlp_weights.core.environment import LIBRARIES
+from mlp_weights.core.errors import BaselineError, MLPWeightsError
 
 #: Shown in the walk's column for a release no declared range holds.
 NO_GENERATION = "no generation"

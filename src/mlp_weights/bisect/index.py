@@ -28,7 +28,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from ..errors import MLPWeightsError, UsageError
+from mlp_weights.core.errors import MLPWeightsError, UsageError
 
 #: Where releases are listed and installed from unless told otherwise.
 DEFAULT_INDEX_URL = "https://pypi.org/simple"

@@ -18,9 +18,9 @@ import queue
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .process import Cancelled
-from .results import ProbeResult
-from .search import SearchResult
+from mlp_weights.bisect.process import Cancelled
+from mlp_weights.bisect.results import ProbeResult
+from mlp_weights.bisect.search import SearchResult
 
 #: Seconds the command's thread waits for a probe before it looks again; short,
 #: so that Ctrl-C and SIGTERM are handled at once.

@@ -25,8 +25,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .bytecode import BytecodeStore
-from .environment import (
+from mlp_weights.bisect.bytecode import BytecodeStore
+from mlp_weights.bisect.environment import (
     INSTALL_TIMEOUT,
     PINS_FILE,
     Installer,
@@ -38,8 +38,8 @@ from .environment import (
     pins_without,
     read_pins,
 )
-from .process import Cancelled, cancel_scope, run_process
-from .resolve import (
+from mlp_weights.bisect.process import Cancelled, cancel_scope, run_process
+from mlp_weights.bisect.resolve import (
     NUMPY1_BUILDS,
     NUMPY1_ONLY,
     extra_requirements,
@@ -47,7 +47,7 @@ from .resolve import (
     needs_numpy1,
     relaxed_pins,
 )
-from .results import (
+from mlp_weights.bisect.results import (
     NOT_INSTALLABLE,
     VERDICT_NAME,
     Cell,
@@ -58,7 +58,7 @@ from .results import (
     outcome_of,
     read_cells,
 )
-from .run_layers import (
+from mlp_weights.bisect.run_layers import (
     LAYER_TESTS,
     LAYERS_DROPPED_ENV,
     PROBE_ENV,
@@ -68,7 +68,7 @@ from .run_layers import (
     keyword_expression,
     layers_command,
 )
-from .search import UNTESTABLE
+from mlp_weights.bisect.search import UNTESTABLE
 
 __all__ = [
     "INSTALL_TIMEOUT",

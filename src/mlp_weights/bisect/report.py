@@ -1,6 +1,6 @@
 """What a bisect says: progress lines, the verdict line, the version table, bisect.json/.md.
 
-Every table goes through :func:`mlp_weights.table.format_table`; the same
+Every table goes through :func:`mlp_weights.core.table.format_table`; the same
 table is printed and written (plain in the terminal, Markdown in
 ``bisect.md``).
 """
@@ -13,10 +13,10 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from .._io import atomic_write
-from ..table import format_table
-from .results import Cell, ProbeResult
-from .search import ALL_MOVED, MOVES, NOTHING_MOVED, UNTESTABLE, SearchResult
+from mlp_weights.bisect.results import Cell, ProbeResult
+from mlp_weights.bisect.search import ALL_MOVED, MOVES, NOTHING_MOVED, UNTESTABLE, SearchResult
+from mlp_weights.core.io import atomic_write
+from mlp_weights.core.table import format_table
 
 REPORT_SCHEMA = "mlp-weights-bisect"
 REPORT_SCHEMA_VERSION = 1

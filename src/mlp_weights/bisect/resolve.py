@@ -17,10 +17,10 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from ..errors import MLPWeightsError
-from .environment import Installer, InstallFailed, pinned_version
-from .process import check_cancelled
-from .results import NOT_INSTALLABLE, ProbeResult
+from mlp_weights.bisect.environment import Installer, InstallFailed, pinned_version
+from mlp_weights.bisect.process import check_cancelled
+from mlp_weights.bisect.results import NOT_INSTALLABLE, ProbeResult
+from mlp_weights.core.errors import MLPWeightsError
 
 #: Releases from which on a library's wheels import with NumPy 2. Older ones
 #: were built against NumPy 1.x, whose ABI NumPy 2.0 broke, but not all of them

@@ -13,8 +13,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..layers import LAYERS
-from .search import HOLDS, MOVES, UNTESTABLE
+from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
+from mlp_weights.core.layers import LAYERS
 
 #: The verdict file the suite writes into its results folder, and the schema it follows.
 VERDICT_NAME = "verdict.json"

@@ -23,7 +23,7 @@ import sys
 import threading
 from pathlib import Path
 
-from ..errors import UsageError
+from mlp_weights.core.errors import UsageError
 
 #: The layer tests a probe runs (the seed's comparison lives in its own file).
 LAYER_TESTS = Path("tests") / "test_layers.py"

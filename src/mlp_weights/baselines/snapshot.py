@@ -4,7 +4,7 @@ A snapshot is an ``.npz`` of plain arrays (no pickles) holding the loss
 curve, the first-layer weights and the two scores, with the scenario's
 settings as JSON text so that a change of settings is told apart from a
 change of behaviour, and the fit's weight diagnostics
-(:mod:`mlp_weights.diagnostics`) as JSON text. Snapshots written before the
+(:mod:`mlp_weights.pipeline.diagnostics`) as JSON text. Snapshots written before the
 diagnostics existed lack that field; they load with ``diagnostics=None``.
 """
 
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write
-from .errors import DamagedBaselineError, MissingBaselineError
-from .training import TrainingResult
+from mlp_weights.core.errors import DamagedBaselineError, MissingBaselineError
+from mlp_weights.core.io import atomic_write
+from mlp_weights.pipeline.training import TrainingResult
 
 #: Adding a field keeps the format: older readers ignore ``diagnostics_json``.
 SNAPSHOT_FORMAT = 1

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import Dataset
-from .scenarios import Scenario
+from mlp_weights.pipeline.data import Dataset
+from mlp_weights.pipeline.scenarios import Scenario
 
 #: BLAS and OpenMP threads used while training and scoring. MLP results can
 #: differ with the thread count (scikit-learn issues 13108, 14603, 20516);
@@ -32,7 +32,7 @@ class TrainingResult:
     coefs: np.ndarray
     train_score: float
     test_score: float
-    #: What the weights say (:func:`mlp_weights.diagnostics.diagnose`).
+    #: What the weights say (:func:`mlp_weights.pipeline.diagnostics.diagnose`).
     diagnostics: dict | None = None
 
 
@@ -88,7 +88,7 @@ def train(scenario: Scenario, dataset: Dataset, verbose: bool = True) -> Trainin
 
 def fit_diagnostics(scenario: Scenario, mlp, X_train) -> dict:
     """The diagnostics of a fitted ``MLPClassifier`` on its (scaled) training set."""
-    from .diagnostics import diagnose, init_bound, initial_weights
+    from mlp_weights.pipeline.diagnostics import diagnose, init_bound, initial_weights
 
     W = np.asarray(mlp.coefs_[0], dtype=np.float64)
     n_inputs, n_units = W.shape

@@ -39,9 +39,9 @@ class Finding:
 
     ``kind`` is ``None`` for a pass. ``amount`` is JSON-able (see the
     ``verdict.json`` schema in the README). ``obtained`` is a fresh fit to
-    keep beside the verdict (a :class:`~mlp_weights.snapshot.Snapshot`).
+    keep beside the verdict (a :class:`~mlp_weights.baselines.snapshot.Snapshot`).
     ``diagnostics`` is the training layer's reading of the weights, now and
-    at the baseline (:func:`mlp_weights.reading.diagnostics_record`).
+    at the baseline (:func:`mlp_weights.suite.reading.diagnostics_record`).
     """
 
     kind: Kind | None = None

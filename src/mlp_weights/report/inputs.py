@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import MLPWeightsError
+from mlp_weights.core.errors import MLPWeightsError
 
 #: Bisection reports the page shows: one in the folder, or one per library
 #: in sub-folders (as the upgrade canary keeps them).
@@ -29,7 +29,7 @@ def load_verdict(results_dir: str | Path) -> dict:
     ResultsError
         When ``verdict.json`` is absent, damaged, or of a newer schema.
     """
-    from .report import JSON_NAME, SCHEMA, SCHEMA_VERSION
+    from mlp_weights.report.views import JSON_NAME, SCHEMA, SCHEMA_VERSION
 
     path = Path(results_dir) / JSON_NAME
     if not path.is_file():

@@ -15,7 +15,7 @@ Every load checks the hash; a file that does not match is reported and
 rebuilt from its source, never used.
 """
 
-from .cache import (
+from mlp_weights.pipeline.data.cache import (
     CACHE_FORMAT,
     CacheDamaged,
     cache_paths,
@@ -23,9 +23,9 @@ from .cache import (
     resolve_data_home,
     write_cache,
 )
-from .dataset import Dataset
-from .loader import is_cached, load_counts, load_dataset
-from .sources import SOURCES, load_from_source
+from mlp_weights.pipeline.data.dataset import Dataset
+from mlp_weights.pipeline.data.loader import is_cached, load_counts, load_dataset
+from mlp_weights.pipeline.data.sources import SOURCES, load_from_source
 
 __all__ = [
     "CACHE_FORMAT",

@@ -11,7 +11,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
-from .errors import UsageError
+from mlp_weights.core.errors import UsageError
 
 
 @dataclass(frozen=True)

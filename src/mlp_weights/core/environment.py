@@ -83,7 +83,7 @@ def _blas_facts() -> dict[str, str]:
     import numpy  # noqa: F401
     import scipy.linalg  # noqa: F401
 
-    from .training import training_threads
+    from mlp_weights.pipeline.training import training_threads
 
     with training_threads():
         blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]

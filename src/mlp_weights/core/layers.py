@@ -37,10 +37,10 @@ class Layer:
         What the layer checks, in one line (the marker's help).
     libraries : tuple of str
         Packages whose version can move the layer, most likely first;
-        keys of :func:`mlp_weights.environment.library_versions`.
+        keys of :func:`mlp_weights.core.environment.library_versions`.
     environment : tuple of str
         Other recorded facts that can move it; keys of
-        :func:`mlp_weights.environment.environment_facts`.
+        :func:`mlp_weights.core.environment.environment_facts`.
     combines : tuple of str
         Layers whose work this one repeats end to end. Its blame is theirs
         when they ran; alone it cannot tell which of them moved.

@@ -10,8 +10,8 @@ import matplotlib.style
 import numpy as np
 from matplotlib.figure import Figure
 
-from ._io import atomic_write
-from .errors import UsageError
+from mlp_weights.core.errors import UsageError
+from mlp_weights.core.io import atomic_write
 
 #: The seed's figure uses matplotlib's defaults; pytest-mpl would otherwise
 #: apply its own default ("classic"). Every figure of this package, in the CLI,

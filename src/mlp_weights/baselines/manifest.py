@@ -1,10 +1,10 @@
 """The baseline manifest: which library versions made each baseline file.
 
 ``baseline_images/manifest.json`` (format 2) lists the generations
-(:mod:`mlp_weights.generations`): per generation its layer, range and pins
+(:mod:`mlp_weights.baselines.generations`): per generation its layer, range and pins
 file, and per scenario an entry recording the versions of Python,
 scikit-learn, matplotlib and numpy (``versions``), the machine facts of
-:mod:`mlp_weights.environment` (``environment``: BLAS and its kernel,
+:mod:`mlp_weights.core.environment` (``environment``: BLAS and its kernel,
 numpy's SIMD targets, FreeType, platform), the pins file, and when and why
 the file was made. Verdicts compare the chosen generation's entry with what
 is in use now. Format 1 (one entry per scenario, files at the top) is still
@@ -18,8 +18,8 @@ import json
 import os
 from pathlib import Path
 
-from ._io import atomic_write
-from .errors import DamagedBaselineError, MissingBaselineError
+from mlp_weights.core.errors import DamagedBaselineError, MissingBaselineError
+from mlp_weights.core.io import atomic_write
 
 MANIFEST_FORMAT = 2
 #: Each format and the mapping it must hold.
@@ -33,7 +33,7 @@ def environment_versions() -> dict[str, str]:
     The manifest keeps them apart (``versions`` and ``environment``);
     :func:`recorded_facts` merges an entry's the same way.
     """
-    from .environment import environment_facts, library_versions
+    from mlp_weights.core.environment import environment_facts, library_versions
 
     return {**library_versions(), **environment_facts()}
 
@@ -85,8 +85,8 @@ def read_manifest(baseline_dir: str | os.PathLike, missing_ok: bool = False) -> 
 
 def scenario_entry(baseline_dir: str | os.PathLike, scenario: str, layer: str = "training") -> dict:
     """One scenario's entry (versions, date, reason) in the generation ``layer`` compares with."""
-    from .environment import library_versions
-    from .generations import choose, forced_names, read_generations
+    from mlp_weights.baselines.generations import choose, forced_names, read_generations
+    from mlp_weights.core.environment import library_versions
 
     generation = choose(read_generations(baseline_dir), layer, library_versions(), forced_names())
     try:
@@ -105,7 +105,7 @@ def now_iso() -> str:
 
 def make_entry(reason: str, files: dict[str, str], pins: str | None = None) -> dict:
     """A scenario's provenance: versions and machine facts now, date, reason, pins, files."""
-    from .environment import environment_facts, library_versions
+    from mlp_weights.core.environment import environment_facts, library_versions
 
     entry = {
         "created": now_iso(),

@@ -2,14 +2,14 @@
 
 A range maps libraries to version specifiers (``{"matplotlib": "<3.11"}``),
 read by :mod:`packaging` as pip reads them. Only libraries a layer depends
-on may appear (:data:`mlp_weights.layers.LAYERS`), never Python: the same
+on may appear (:data:`mlp_weights.core.layers.LAYERS`), never Python: the same
 baseline files hold across Python 3.10 to 3.13.
 """
 
 from __future__ import annotations
 
-from .errors import UsageError
-from .layers import LAYERS
+from mlp_weights.core.errors import UsageError
+from mlp_weights.core.layers import LAYERS
 
 #: Facts that never enter a range (see the module docstring).
 NOT_IN_RANGES = ("python",)

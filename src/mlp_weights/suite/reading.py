@@ -1,7 +1,7 @@
 """Reading a training change in the seed's words: diagnostics now against the baseline's.
 
 :func:`read_change` compares the diagnostics of a fresh fit
-(:func:`mlp_weights.diagnostics.diagnose`) with those stored in the
+(:func:`mlp_weights.pipeline.diagnostics.diagnose`) with those stored in the
 baseline snapshot and says, in one sentence with numbers, what kind of
 change it looks like: weights that grew (as with a higher learning rate),
 that shrank (as with stronger regularization), that stayed closer to their
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 
-from .diagnostics import LABELS
+from mlp_weights.pipeline.diagnostics import LABELS
 
 #: Bands within which a diagnostic counts as unchanged: a ratio now/then
 #: (either way) for the ``ratio`` kind, a difference in hidden units as a

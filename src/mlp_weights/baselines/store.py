@@ -2,8 +2,8 @@
 
 Per scenario, ``baseline_images/`` holds ``<scenario>.npz`` (the numeric
 snapshot) in a training generation's folder, ``<scenario>.png`` (the weight
-grid) in a rendering generation's folder (:mod:`mlp_weights.generations`),
-and an entry per generation in ``manifest.json``. :mod:`mlp_weights.regen`
+grid) in a rendering generation's folder (:mod:`mlp_weights.baselines.generations`),
+and an entry per generation in ``manifest.json``. :mod:`mlp_weights.baselines.regen`
 is the only writer; this module decides, file by file, whether a stored
 file is kept (a snapshot that a fresh fit matches within the training
 tolerance, an image whose pixels are identical) or rewritten, and why.
@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import BaselineError, MLPWeightsError
-from .layers import LAYERS
-from .scenarios import Scenario, get_scenario
+from mlp_weights.core.errors import BaselineError, MLPWeightsError
+from mlp_weights.core.layers import LAYERS
+from mlp_weights.pipeline.scenarios import Scenario, get_scenario
 
 #: Used when neither ``--baseline-dir`` nor ``MLP_WEIGHTS_BASELINE_DIR`` is given.
 DEFAULT_BASELINE_DIR = "baseline_images"
@@ -47,7 +47,7 @@ def resolve_baseline_dir(
 
 
 def _chosen_or_top(baseline_dir, layer: str, scenario: str, suffix: str) -> Path:
-    from .generations import chosen_path
+    from mlp_weights.baselines.generations import chosen_path
 
     try:
         return chosen_path(baseline_dir, layer, scenario)
@@ -196,7 +196,13 @@ def decide_snapshot(path: Path, scenario: Scenario, result, staging: Path):
     Returns the decision and the snapshot that is on disk afterwards (the
     stored one when kept), which is what the image is drawn from.
     """
-    from .snapshot import Snapshot, compare_training, load_snapshot, save_snapshot, settings_changes
+    from mlp_weights.baselines.snapshot import (
+        Snapshot,
+        compare_training,
+        load_snapshot,
+        save_snapshot,
+        settings_changes,
+    )
 
     fresh = Snapshot.from_result(result, scenario.settings_json())
     why = None
@@ -256,8 +262,8 @@ def decide_image(path: Path, scenario: Scenario, coefs, staging: Path) -> FileDe
     """
     import numpy as np
 
-    from . import suite
-    from .plot import drawing_style, save_figure
+    from mlp_weights.pipeline.plot import drawing_style, save_figure
+    from mlp_weights.suite import checks as suite
 
     staged = staging / path.name
     with drawing_style():
@@ -280,7 +286,7 @@ def decide_image(path: Path, scenario: Scenario, coefs, staging: Path) -> FileDe
 
 def replace_file(source: Path, target: Path) -> None:
     """Move a staged file into the baseline folder atomically (same file system)."""
-    from ._io import atomic_write
+    from mlp_weights.core.io import atomic_write
 
     with atomic_write(target) as fh:
         fh.write(source.read_bytes())

@@ -1,8 +1,8 @@
 """The layer checks, shared by ``tests/`` and importable on their own.
 
 The layer tests are thin: each calls one function here. A check returns a
-:class:`~mlp_weights.results.Finding` when it holds (with how close it was)
-and raises :class:`~mlp_weights.results.LayerFailure` with a typed finding
+:class:`~mlp_weights.suite.results.Finding` when it holds (with how close it was)
+and raises :class:`~mlp_weights.suite.results.LayerFailure` with a typed finding
 when it does not; the image checks return the figure pytest-mpl compares.
 The pytest plugin (:mod:`mlp_weights.pytest_plugin`) blames and reports.
 """
@@ -15,12 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .baselines import image_path, snapshot_path
-from .errors import DamagedBaselineError, MissingBaselineError, MLPWeightsError
-from .plot import SAVEFIG_KWARGS, STYLE, render_weights
-from .results import Finding, Kind, LayerFailure
-from .scenarios import SCENARIOS, Scenario
-from .snapshot import (
+from mlp_weights.baselines.snapshot import (
     ATOL,
     RTOL,
     WEIGHTS_ARRAY,
@@ -31,6 +26,11 @@ from .snapshot import (
     regen_command,
     settings_changes,
 )
+from mlp_weights.baselines.store import image_path, snapshot_path
+from mlp_weights.core.errors import DamagedBaselineError, MissingBaselineError, MLPWeightsError
+from mlp_weights.pipeline.plot import SAVEFIG_KWARGS, STYLE, render_weights
+from mlp_weights.pipeline.scenarios import SCENARIOS, Scenario
+from mlp_weights.suite.results import Finding, Kind, LayerFailure
 
 #: Image tolerance (RMS of pixel differences, 0-255 scale) for the rendering
 #: and pipeline layers. Measured with the pinned stack: the same weights drawn
@@ -48,7 +48,7 @@ MPL_COMPARE = {"style": STYLE, "tolerance": IMAGE_TOLERANCE, "savefig_kwargs": S
 
 def data_available(scenario: Scenario) -> tuple[bool, str]:
     """Whether a scenario's data loads offline; the reason when it does not."""
-    from .data import is_cached, resolve_data_home
+    from mlp_weights.pipeline.data import is_cached, resolve_data_home
 
     try:
         if is_cached(scenario):
@@ -87,9 +87,9 @@ _FITS: dict = {}
 
 def fresh_fit(name: str):
     """Load and train a scenario once per process and injection; layers share the fit."""
-    from .data import load_dataset
-    from .inject import active_injections
-    from .training import train
+    from mlp_weights.pipeline.data import load_dataset
+    from mlp_weights.pipeline.training import train
+    from mlp_weights.suite.inject import active_injections
 
     key = (name, active_injections())
     if key not in _FITS:
@@ -166,7 +166,7 @@ def check_training(name: str, snapshot: str | os.PathLike) -> Finding:
 
 def weight_diagnostics(snapshot: Snapshot, result, comparisons) -> dict:
     """The fresh fit's weight diagnostics against the snapshot's, with the reading."""
-    from .reading import diagnostics_record
+    from mlp_weights.suite.reading import diagnostics_record
 
     weights = next(c for c in comparisons if c.name == WEIGHTS_ARRAY)
     max_abs = weights.max_abs if not weights.shape_mismatch else None
@@ -210,7 +210,7 @@ def draw_weights(name: str, coefs):
     which saves it and changes nothing in it. A drawing change injected for
     the self-test makes another key, so it is drawn under the change.
     """
-    from .inject import active_injections
+    from mlp_weights.suite.inject import active_injections
 
     coefs = np.ascontiguousarray(coefs)
     digest = hashlib.sha256(coefs.view(np.uint8)).hexdigest()

@@ -1,7 +1,7 @@
 """Blame and the verdict: which recorded fact moved when a layer fails.
 
 Everything here is derived from the table of layers
-(:data:`mlp_weights.layers.LAYERS`):
+(:data:`mlp_weights.core.layers.LAYERS`):
 
 - a failing layer blames the libraries it depends on whose versions moved
   since the baseline; when none moved, the environment facts it depends on
@@ -12,7 +12,7 @@ Everything here is derived from the table of layers
   ran, and says which to run when they did not; it never guesses.
 
 :func:`build_verdict` turns the records of a run into a :class:`Verdict`,
-which :mod:`mlp_weights.report` renders as text, Markdown and JSON.
+which :mod:`mlp_weights.report.views` renders as text, Markdown and JSON.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
-from .environment import describe_move
-from .layers import LAYERS, Layer
-from .results import FAIL, NOT_RUN, PASS, SKIP, Kind, LayerResult, Move
-from .scenarios import SCENARIOS
+from mlp_weights.core.environment import describe_move
+from mlp_weights.core.layers import LAYERS, Layer
+from mlp_weights.pipeline.scenarios import SCENARIOS
+from mlp_weights.suite.results import FAIL, NOT_RUN, PASS, SKIP, Kind, LayerResult, Move
 
 #: Blamed when a layer failed and no recorded version or fact moved.
 LOCAL_CHANGE = "local change"

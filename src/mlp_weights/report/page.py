@@ -2,7 +2,7 @@
 
 The page is a view of ``verdict.json`` (and of the files it names in the
 results folder), like the terminal, JSON and Markdown views of
-:mod:`mlp_weights.report`. It is written after every run and rebuilt by
+:mod:`mlp_weights.report.views`. It is written after every run and rebuilt by
 ``mlp-weights report RESULTS_DIR``. It is one file: styles and scripts are
 inline, images are ``data:`` URIs, so it opens offline from a downloaded
 CI artifact and makes no request.
@@ -24,10 +24,10 @@ import gc
 from importlib import resources
 from pathlib import Path
 
-from ._io import atomic_write
-from .errors import MLPWeightsError
-from .page_inputs import ResultsError, load_bisections, load_verdict, resolve
-from .results import FAIL, NOT_RUN, SKIP, LayerResult
+from mlp_weights.core.errors import MLPWeightsError
+from mlp_weights.core.io import atomic_write
+from mlp_weights.report.inputs import ResultsError, load_bisections, load_verdict, resolve
+from mlp_weights.suite.results import FAIL, NOT_RUN, SKIP, LayerResult
 
 __all__ = ["PAGE_NAME", "ResultsError", "load_verdict", "rebuild_page", "write_page"]
 
@@ -71,7 +71,7 @@ def one_line_amount(layer: dict) -> str:
     """The amount in a few words, as the terminal and Markdown tables say it."""
     from dataclasses import fields
 
-    from .verdict import describe_amount
+    from mlp_weights.suite.verdict import describe_amount
 
     known = {f.name for f in fields(LayerResult)}
     try:
@@ -85,7 +85,7 @@ def one_line_amount(layer: dict) -> str:
 
 def image_part(layer: dict, results_dir: Path) -> dict:
     """Baseline, result, difference and amplified difference of an image layer."""
-    from .page_images import amplified_png, decode_png, png_data_uri, read_png
+    from mlp_weights.report.images import amplified_png, decode_png, png_data_uri, read_png
 
     images = layer.get("images") or {}
     part = {"panels": [], "rms": None, "tolerance": None, "n_differ": None, "n_pixels": None}
@@ -120,7 +120,7 @@ def image_part(layer: dict, results_dir: Path) -> dict:
 
 def _kept_image(scenario: dict, layer_names: tuple[str, ...], key: str, results_dir: Path):
     """PNG bytes of an image another layer of the scenario kept, the first found."""
-    from .page_images import read_png
+    from mlp_weights.report.images import read_png
 
     for layer in scenario.get("layers", []):
         if layer.get("layer") in layer_names:
@@ -131,7 +131,7 @@ def _kept_image(scenario: dict, layer_names: tuple[str, ...], key: str, results_
 
 
 def _snapshot(path: Path | None, scenario: str):
-    from .snapshot import load_snapshot
+    from mlp_weights.baselines.snapshot import load_snapshot
 
     if path is None:
         return None
@@ -148,8 +148,8 @@ def training_part(layer: dict, scenario: dict, results_dir: Path) -> dict:
     (baseline) layers kept, when they ran; otherwise they are drawn from the
     obtained fit and the copy of the snapshot.
     """
-    from .page_images import loss_curves_png, png_data_uri, weight_grid_png
-    from .scenarios import SCENARIOS
+    from mlp_weights.pipeline.scenarios import SCENARIOS
+    from mlp_weights.report.images import loss_curves_png, png_data_uri, weight_grid_png
 
     name = scenario["scenario"]
     now = _snapshot(resolve(results_dir, layer.get("obtained")), name)

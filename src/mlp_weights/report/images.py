@@ -3,7 +3,7 @@
 Everything here returns either a ``data:image/png;base64,...`` string or
 ``None`` (the page then says "missing"); a file that is absent or not a
 PNG never raises. Figures are drawn with the package's own plot functions,
-in its one style (:func:`mlp_weights.plot.drawing_style`).
+in its one style (:func:`mlp_weights.pipeline.plot.drawing_style`).
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def amplified_difference(baseline: np.ndarray, result: np.ndarray) -> tuple[byte
 
 def figure_png(fig) -> bytes:
     """PNG bytes of a matplotlib Figure, saved as the package saves figures."""
-    from .plot import SAVEFIG_KWARGS
+    from mlp_weights.pipeline.plot import SAVEFIG_KWARGS
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", **SAVEFIG_KWARGS)
@@ -131,7 +131,7 @@ def loss_curves_png(baseline, now) -> bytes:
     """
     from matplotlib.figure import Figure
 
-    from .plot import drawing_style
+    from mlp_weights.pipeline.plot import drawing_style
 
     with drawing_style():
         # Fixed margins, one axes, few ticks and a placed legend: drawn in 46 ms
@@ -163,7 +163,7 @@ def weight_grid_png(coefs, scenario) -> bytes:
     settings and injections in force: the pages of a test session's runs show
     the same baseline and fit again and again, at about 0.1 s a drawing.
     """
-    from .inject import active_injections
+    from mlp_weights.suite.inject import active_injections
 
     coefs = np.ascontiguousarray(coefs)
     return _weight_grid_png(
@@ -173,7 +173,7 @@ def weight_grid_png(coefs, scenario) -> bytes:
 
 @functools.lru_cache(maxsize=16)
 def _weight_grid_png(data: bytes, dtype: str, shape: tuple, scenario, injections) -> bytes:
-    from .plot import render_weights
+    from mlp_weights.pipeline.plot import render_weights
 
     coefs = np.frombuffer(data, dtype=dtype).reshape(shape)
     return figure_png(render_weights(coefs, scenario))

@@ -1,7 +1,7 @@
-"""Views of a :class:`~mlp_weights.verdict.Verdict`: terminal text, Markdown, JSON.
+"""Views of a :class:`~mlp_weights.suite.verdict.Verdict`: terminal text, Markdown, JSON.
 
 After every run the suite writes ``verdict.json``, ``verdict.md`` and the
-page ``verdict.html`` (:mod:`mlp_weights.page`) into the results folder;
+page ``verdict.html`` (:mod:`mlp_weights.report.page`) into the results folder;
 when ``GITHUB_STEP_SUMMARY`` is set, the Markdown is appended there too, so
 that it shows on the CI job's page. The JSON schema
 is documented in the README ("Reading a failure") and versioned by
@@ -15,10 +15,10 @@ import json
 import os
 from pathlib import Path
 
-from ._io import atomic_write
-from .results import FAIL, NOT_RUN, SKIP
-from .table import format_table
-from .verdict import Verdict, describe_amount
+from mlp_weights.core.io import atomic_write
+from mlp_weights.core.table import format_table
+from mlp_weights.suite.results import FAIL, NOT_RUN, SKIP
+from mlp_weights.suite.verdict import Verdict, describe_amount
 
 SCHEMA = "mlp-weights-verdict"
 #: Bumped whenever a field changes meaning or disappears; adding fields keeps it.
@@ -70,7 +70,7 @@ def page_link(in_summary: bool = False) -> str:
     In ``verdict.md`` the page is beside it; in a CI job summary it is in
     the run's artifacts, whose page GitHub's variables name.
     """
-    from .page import PAGE_NAME
+    from mlp_weights.report.page import PAGE_NAME
 
     text = "Images, loss curves and blame in one page"
     if not in_summary:
@@ -144,7 +144,7 @@ def to_json(verdict: Verdict, baseline_dir, results_dir) -> dict:
 def write_verdict(verdict: Verdict, results_dir, baseline_dir) -> list[Path]:
     """Write ``verdict.json``, ``verdict.md`` and ``verdict.html``; append the Markdown to
     the CI summary."""
-    from .page import write_page
+    from mlp_weights.report.page import write_page
 
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
