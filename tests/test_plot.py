@@ -72,49 +72,52 @@ def test_unknown_format_is_refused(coefs, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_layers_draw_the_same_weights_once_per_injection(coefs, monkeypatch):
-    """The image layers share a drawing only when the weights are equal bit for bit."""
-    from mlp_weights.suite import checks as suite
+def test_one_figure_cache_draws_the_same_weights_once_per_injection(coefs, monkeypatch):
+    """Every caller shares a drawing only when scenario and weights are equal bit for bit."""
+    from mlp_weights.pipeline import plot
     from mlp_weights.suite import inject
 
+    scenario = get_scenario("mnist-sample")
     drawn = []
-    monkeypatch.setattr(suite, "_DRAWINGS", {})
-    monkeypatch.setattr(suite, "render_weights", lambda w, scenario: drawn.append(w) or object())
-    first = suite.draw_weights("mnist-sample", coefs)
-    assert suite.draw_weights("mnist-sample", coefs.copy()) is first
+    monkeypatch.setattr(plot, "_DRAWINGS", {})
+    monkeypatch.setattr(plot, "render_weights", lambda w, s: drawn.append(w) or object())
+    first = plot.draw_weights(coefs, scenario)
+    assert plot.draw_weights(coefs.copy(), scenario) is first
     nudged = coefs.copy()
     nudged[0, 0] = np.nextafter(nudged[0, 0], np.inf)
-    assert suite.draw_weights("mnist-sample", nudged) is not first
-    assert len(drawn) == 2
+    assert plot.draw_weights(nudged, scenario) is not first
+    assert plot.draw_weights(coefs, scenario.with_overrides(vscale=1.0)) is not first
+    assert len(drawn) == 3
     inject.inject("drawing")
     try:
-        under_change = suite.draw_weights("mnist-sample", coefs)
+        under_change = plot.draw_weights(coefs, scenario)
     finally:
         inject.undo_all()
-    assert under_change is not first and len(drawn) == 3
+    assert under_change is not first and len(drawn) == 4
+    # Undoing the change forgets the drawings made under it.
+    assert plot.draw_weights(coefs, scenario) is not under_change and len(drawn) == 5
     # The least recently used drawing goes first.
-    for seed in range(suite.DRAWINGS_KEPT):
-        suite.draw_weights(
-            "mnist-sample", np.random.RandomState(seed + 1).standard_normal((784, 40))
-        )
-    suite.draw_weights("mnist-sample", coefs)
-    assert len(drawn) == 4 + suite.DRAWINGS_KEPT
+    for seed in range(plot.DRAWINGS_KEPT):
+        plot.draw_weights(np.random.RandomState(seed + 1).standard_normal((784, 40)), scenario)
+    plot.draw_weights(coefs, scenario)
+    assert len(drawn) == 6 + plot.DRAWINGS_KEPT
 
 
-def test_the_page_draws_the_same_weights_once_and_as_run_draws_them(coefs, monkeypatch):
+def test_the_page_draws_through_the_same_cache_as_run_draws(coefs, monkeypatch):
     from mlp_weights.pipeline import plot
     from mlp_weights.report import images as page_images
-    from mlp_weights.suite import inject
+    from mlp_weights.suite import checks, inject
 
     # Two panels: a drawing of 16 takes 0.1 s, and the cache does not care.
     scenario = get_scenario("mnist-sample").with_overrides(grid=(1, 2))
-    page_images._weight_grid_png.cache_clear()
+    monkeypatch.setattr(plot, "_DRAWINGS", {})
     expected = page_images.figure_png(render_weights(coefs, scenario))
     calls = []
     draw = plot.plot_weight_grid
     monkeypatch.setattr(plot, "plot_weight_grid", lambda *a, **k: calls.append(1) or draw(*a, **k))
     assert page_images.weight_grid_png(coefs, scenario) == expected
     assert page_images.weight_grid_png(coefs.copy(), scenario) == expected
+    assert plot.draw_weights(coefs, scenario) is plot.draw_weights(coefs.copy(), scenario)
     assert len(calls) == 1
     inject.inject("drawing")
     try:
@@ -124,3 +127,7 @@ def test_the_page_draws_the_same_weights_once_and_as_run_draws_them(coefs, monke
     assert len(calls) == 2
     wider = page_images.weight_grid_png(coefs, scenario.with_overrides(vscale=1.0))
     assert wider != expected and len(calls) == 3
+    # The layers draw through it too.
+    assert checks.draw_weights("mnist-sample", coefs) is plot.draw_weights(
+        coefs, get_scenario("mnist-sample")
+    )

@@ -251,11 +251,11 @@ def test_dry_run_writes_nothing_and_shows_rms_and_array_errors(project, capsys, 
     baseline_dir = project / "baseline_images"
     perturb_snapshot(snap(baseline_dir), 1000 * RTOL)
     # Drawing the cube of the weights changes the pixels visibly.
-    from mlp_weights.suite import checks as suite
+    from mlp_weights.pipeline import plot
 
-    draw = suite.draw_weights
+    draw = plot.draw_weights
     monkeypatch.setattr(
-        suite, "draw_weights", lambda name, coefs: draw(name, np.asarray(coefs) ** 3)
+        plot, "draw_weights", lambda coefs, scenario: draw(np.asarray(coefs) ** 3, scenario)
     )
     before = contents(baseline_dir)
     assert regen(baseline_dir, "--dry-run", reason=None) == 0

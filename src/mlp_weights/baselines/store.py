@@ -258,16 +258,15 @@ def image_rms(expected: Path, actual: Path) -> float | None:
 def decide_image(path: Path, scenario: Scenario, coefs, staging: Path) -> FileDecision:
     """Keep the stored image when the new drawing has identical pixels.
 
-    The drawing is the one the image layers compare (:func:`suite.draw_weights`).
+    The drawing is the one the image layers compare (:func:`plot.draw_weights`).
     """
     import numpy as np
 
-    from mlp_weights.pipeline.plot import drawing_style, save_figure
-    from mlp_weights.suite import checks as suite
+    from mlp_weights.pipeline.plot import draw_weights, drawing_style, save_figure
 
     staged = staging / path.name
     with drawing_style():
-        save_figure(suite.draw_weights(scenario.name, coefs), staged)
+        save_figure(draw_weights(coefs, scenario), staged)
     if not path.exists():
         return FileDecision(path, True, "no image yet", staged)
     try:

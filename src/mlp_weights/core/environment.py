@@ -62,6 +62,19 @@ def library_versions() -> dict[str, str]:
     }
 
 
+#: BLAS and OpenMP threads used while training and scoring. MLP results can
+#: differ with the thread count (scikit-learn issues 13108, 14603, 20516);
+#: one thread makes a fit independent of the machine's core count.
+TRAINING_THREADS = 1
+
+
+def training_threads():
+    """A context in which BLAS and OpenMP use :data:`TRAINING_THREADS` threads."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=TRAINING_THREADS)
+
+
 @functools.lru_cache(maxsize=1)
 def _blas_facts() -> dict[str, str]:
     """BLAS libraries, kernels and threads as threadpoolctl sees them while training.
@@ -82,8 +95,6 @@ def _blas_facts() -> dict[str, str]:
     # the pinned and the oldest stack), in a fifth of the time.
     import numpy  # noqa: F401
     import scipy.linalg  # noqa: F401
-
-    from mlp_weights.pipeline.training import training_threads
 
     with training_threads():
         blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]

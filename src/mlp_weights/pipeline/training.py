@@ -7,20 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mlp_weights.core.environment import training_threads
 from mlp_weights.pipeline.data import Dataset
 from mlp_weights.pipeline.scenarios import Scenario
-
-#: BLAS and OpenMP threads used while training and scoring. MLP results can
-#: differ with the thread count (scikit-learn issues 13108, 14603, 20516);
-#: one thread makes a fit independent of the machine's core count.
-TRAINING_THREADS = 1
-
-
-def training_threads():
-    """A context in which BLAS and OpenMP use :data:`TRAINING_THREADS` threads."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=TRAINING_THREADS)
 
 
 @dataclass(frozen=True)

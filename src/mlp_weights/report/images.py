@@ -157,23 +157,8 @@ def loss_curves_png(baseline, now) -> bytes:
 
 
 def weight_grid_png(coefs, scenario) -> bytes:
-    """The weight grid of ``coefs``, drawn as ``run`` draws it.
+    """The weight grid of ``coefs``, drawn as ``run`` draws it (through the one figure cache)."""
+    from mlp_weights.pipeline.plot import draw_weights, drawing_style
 
-    Drawn once per process for the same weights (bit for bit), drawing
-    settings and injections in force: the pages of a test session's runs show
-    the same baseline and fit again and again, at about 0.1 s a drawing.
-    """
-    from mlp_weights.suite.inject import active_injections
-
-    coefs = np.ascontiguousarray(coefs)
-    return _weight_grid_png(
-        coefs.tobytes(), coefs.dtype.str, coefs.shape, scenario, active_injections()
-    )
-
-
-@functools.lru_cache(maxsize=16)
-def _weight_grid_png(data: bytes, dtype: str, shape: tuple, scenario, injections) -> bytes:
-    from mlp_weights.pipeline.plot import render_weights
-
-    coefs = np.frombuffer(data, dtype=dtype).reshape(shape)
-    return figure_png(render_weights(coefs, scenario))
+    with drawing_style():
+        return figure_png(draw_weights(coefs, scenario))

@@ -9,11 +9,8 @@ The pytest plugin (:mod:`mlp_weights.pytest_plugin`) blames and reports.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
-
-import numpy as np
 
 from mlp_weights.baselines.snapshot import (
     ATOL,
@@ -28,7 +25,8 @@ from mlp_weights.baselines.snapshot import (
 )
 from mlp_weights.baselines.store import image_path, snapshot_path
 from mlp_weights.core.errors import DamagedBaselineError, MissingBaselineError, MLPWeightsError
-from mlp_weights.pipeline.plot import SAVEFIG_KWARGS, STYLE, render_weights
+from mlp_weights.pipeline import plot
+from mlp_weights.pipeline.plot import SAVEFIG_KWARGS, STYLE
 from mlp_weights.pipeline.scenarios import SCENARIOS, Scenario
 from mlp_weights.suite.results import Finding, Kind, LayerFailure
 
@@ -192,36 +190,9 @@ def arrays_finding(
     )
 
 
-#: Figures drawn in this process, newest last: (scenario, weights digest,
-#: injections) -> Figure. The rendering layer draws the stored weights and the
-#: pipeline layer a fresh fit; when that fit equals the snapshot bit for bit,
-#: both draw the same figure, and the self-tests' inner runs draw it again.
-#: A drawing takes about 0.08 s (16 axes), the comparison after it less.
-_DRAWINGS: dict = {}
-#: Figures kept at most, the least recently used dropped first.
-DRAWINGS_KEPT = 8
-
-
 def draw_weights(name: str, coefs):
-    """The figure the image layers compare: drawn as ``run`` and ``regen`` draw it.
-
-    Drawn once per process for the same scenario, weights (bit for bit) and
-    injections in force: a layer test returns the figure to pytest-mpl,
-    which saves it and changes nothing in it. A drawing change injected for
-    the self-test makes another key, so it is drawn under the change.
-    """
-    from mlp_weights.suite.inject import active_injections
-
-    coefs = np.ascontiguousarray(coefs)
-    digest = hashlib.sha256(coefs.view(np.uint8)).hexdigest()
-    key = (name, coefs.dtype.str, coefs.shape, digest, active_injections())
-    figure = _DRAWINGS.pop(key, None)
-    if figure is None:
-        figure = render_weights(coefs, SCENARIOS[name])
-    _DRAWINGS[key] = figure
-    while len(_DRAWINGS) > DRAWINGS_KEPT:
-        _DRAWINGS.pop(next(iter(_DRAWINGS)))
-    return figure
+    """The figure the image layers compare, drawn as ``run`` and ``regen`` draw it."""
+    return plot.draw_weights(coefs, SCENARIOS[name])
 
 
 def rendering_figure(

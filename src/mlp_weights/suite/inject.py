@@ -76,9 +76,17 @@ def inject(name: str) -> None:
     """Apply one injection (once) for this process, until :func:`undo_all`."""
     if name not in _ACTIVE:
         _ACTIVE[name] = INJECTIONS[name]()
+        _forget_drawings()
 
 
 def undo_all() -> None:
     """Undo every injection, newest first."""
     for name in reversed(list(_ACTIVE)):
         _ACTIVE.pop(name)()
+        _forget_drawings()
+
+
+def _forget_drawings() -> None:
+    from mlp_weights.pipeline.plot import forget_drawings
+
+    forget_drawings()
