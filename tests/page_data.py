@@ -18,7 +18,7 @@ from PIL import Image
 
 from mlp_weights.baselines.snapshot import Snapshot, save_snapshot
 from mlp_weights.pipeline.scenarios import SCENARIOS
-from mlp_weights.report.views import SCHEMA, SCHEMA_VERSION
+from mlp_weights.report.record import SCHEMA, SCHEMA_VERSION
 
 NOW = {
     "python": "3.11.7",

@@ -57,7 +57,7 @@ def test_cli_reference_lists_every_option(command):
 
 def test_suite_table_lists_every_layer_and_the_verdict_schema_fields():
     from mlp_weights.core.layers import LAYERS
-    from mlp_weights.report.views import SCHEMA, SCHEMA_VERSION
+    from mlp_weights.report.record import SCHEMA, SCHEMA_VERSION
 
     section = README.split("## The suite", 1)[1].split("\n## ", 1)[0]
     markers = re.findall(r"^\| `([a-z]+)` \|", section, re.M)

@@ -14,11 +14,9 @@ import re
 from pathlib import Path
 
 from mlp_weights.baselines.generations import Generation, overlaps
-from mlp_weights.baselines.store import read_pins
+from mlp_weights.baselines.store import PINS_GLOB, read_pins
 from mlp_weights.core.table import format_table
 
-#: Pins files are looked for here, relative to the project root.
-PINS_GLOB = "requirements/*.txt"
 TOX_INI = "tox.ini"
 #: Environments without a section of their own (py, py311, ...) use [testenv].
 BASE_ENVIRONMENTS = "py*"

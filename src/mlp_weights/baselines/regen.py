@@ -43,6 +43,7 @@ from mlp_weights.baselines.store import (
     decide_image,
     decide_snapshot,
     default_pinned_file,
+    project_root,
     replace_file,
     unpinned_libraries,
 )
@@ -58,11 +59,6 @@ class GenerationRequest:
     new_name: str | None = None
     ranges: list[str] = field(default_factory=list)
     pins: str | None = None
-
-
-def project_root(baseline_dir: Path) -> Path:
-    """The folder pins paths are relative to: the baseline folder's parent."""
-    return baseline_dir.resolve().parent
 
 
 def relative_pins(pins: Path, baseline_dir: Path) -> str:
@@ -88,7 +84,7 @@ def generation_pins(generation: Generation, baseline_dir: Path, explicit) -> Pat
     if not generation.pins:
         return default_pinned_file(baseline_dir)
     beside = project_root(baseline_dir) / generation.pins
-    checkout = Path(__file__).resolve().parents[2] / generation.pins
+    checkout = Path(__file__).resolve().parents[3] / generation.pins
     return beside if beside.is_file() or not checkout.is_file() else checkout
 
 

@@ -25,6 +25,8 @@ DEFAULT_BASELINE_DIR = "baseline_images"
 BASELINE_DIR_ENV = "MLP_WEIGHTS_BASELINE_DIR"
 #: The pins the baselines are made with, relative to the baseline folder's parent.
 DEFAULT_PINNED_FILE = Path("requirements") / "pinned.txt"
+#: Pins files, relative to the project root (one per stack: pinned, oldest).
+PINS_GLOB = "requirements/*.txt"
 #: Used, when set, instead of DEFAULT_PINNED_FILE (``--pinned`` wins over both).
 PINNED_FILE_ENV = "MLP_WEIGHTS_PINNED"
 #: The layers whose stored files ``regen`` writes: the snapshot is what the
@@ -35,6 +37,11 @@ REGEN_LAYERS = ("training", "rendering")
 PINNED_LIBRARIES = tuple(
     dict.fromkeys(lib for name in REGEN_LAYERS for lib in LAYERS[name].libraries if lib != "python")
 )
+
+
+def project_root(baseline_dir: str | os.PathLike) -> Path:
+    """The folder pins paths are relative to: the baseline folder's parent."""
+    return Path(baseline_dir).resolve().parent
 
 
 def resolve_baseline_dir(
@@ -80,8 +87,8 @@ def default_pinned_file(baseline_dir: str | os.PathLike) -> Path:
     if os.environ.get(PINNED_FILE_ENV):
         return Path(os.environ[PINNED_FILE_ENV])
     beside = Path(baseline_dir).resolve().parent / DEFAULT_PINNED_FILE
-    # src/mlp_weights/baselines.py -> the checkout's root
-    checkout = Path(__file__).resolve().parents[2] / DEFAULT_PINNED_FILE
+    # src/mlp_weights/baselines/store.py -> the checkout's root
+    checkout = Path(__file__).resolve().parents[3] / DEFAULT_PINNED_FILE
     for candidate in (beside, checkout):
         if candidate.is_file():
             return candidate

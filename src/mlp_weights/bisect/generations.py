@@ -23,14 +23,12 @@ from mlp_weights.baselines.generations import (
     read_generations,
 )
 from mlp_weights.baselines.ranges import range_holds
-from mlp_weights.baselines.store import read_pins
+from mlp_weights.baselines.store import PINS_GLOB, read_pins
 from mlp_weights.core.environment import LIBRARIES
 from mlp_weights.core.errors import BaselineError, MLPWeightsError
 
 #: Shown in the walk's column for a release no declared range holds.
 NO_GENERATION = "no generation"
-#: Where the pins files are, relative to the repository.
-PINS_GLOB = "requirements/*.txt"
 
 
 def stack_at(pins_file: Path, library: str, version: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
+from mlp_weights.core import errors
 from mlp_weights.core.layers import LAYERS
 
 #: The verdict file the suite writes into its results folder, and the schema it follows.
@@ -49,9 +50,8 @@ _MAX_REL = re.compile(r"max rel error ([0-9.eE+-]+|inf|nan)")
 
 
 def one_line(text: str, limit: int = REASON_LENGTH) -> str:
-    """``text`` on one line, cut to ``limit`` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """``text`` on one line, cut to ``limit`` characters (:func:`core.errors.one_line`)."""
+    return errors.one_line(text, limit)
 
 
 @dataclass

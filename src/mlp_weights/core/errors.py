@@ -37,10 +37,18 @@ class DamagedBaselineError(BaselineError):
     """A baseline file exists but cannot be read (truncated, wrong format, too new)."""
 
 
-def one_line(text: object) -> str:
+def one_line(text: object, limit: int | None = None) -> str:
     """``text`` with its line breaks turned into spaces, for a one-line message.
+
+    With ``limit``, runs of white space become one space and the text is cut
+    to ``limit`` characters, ending in ``...``.
 
     >>> one_line("no route\\nto host")
     'no route to host'
+    >>> one_line("a   b\\n c", limit=4)
+    'a...'
     """
-    return " ".join(str(text).splitlines())
+    if limit is None:
+        return " ".join(str(text).splitlines())
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,8 +1,8 @@
-"""What ``verdict.html`` is made from: the verdict and the files of a results folder.
+"""What ``verdict.html`` is made from besides the verdict: bisections and recorded files.
 
 ``mlp-weights report`` reads a folder that may come from another machine
-(a CI artifact): its ``verdict.json`` is checked before anything is
-written, and the paths it recorded are looked up in the folder.
+(a CI artifact): the paths its verdict recorded are looked up in the folder.
+The verdict itself is read by :func:`mlp_weights.report.record.load_verdict`.
 """
 
 from __future__ import annotations
@@ -10,68 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlp_weights.core.errors import MLPWeightsError
-
 #: Bisection reports the page shows: one in the folder, or one per library
 #: in sub-folders (as the upgrade canary keeps them).
 BISECT_PATTERNS = ("bisect.json", "bisect*/bisect.json")
-
-
-class ResultsError(MLPWeightsError):
-    """A results folder whose verdict cannot be read: one line, exit code 1."""
-
-
-def load_verdict(results_dir: str | Path) -> dict:
-    """The verdict of a results folder, checked enough to render.
-
-    Raises
-    ------
-    ResultsError
-        When ``verdict.json`` is absent, damaged, or of a newer schema.
-    """
-    from mlp_weights.report.views import JSON_NAME, SCHEMA, SCHEMA_VERSION
-
-    path = Path(results_dir) / JSON_NAME
-    if not path.is_file():
-        raise ResultsError(
-            f"no {JSON_NAME} in {results_dir}: run the layer tests into it first "
-            "(pytest -m layer --mpl-results-path=DIR)"
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ResultsError(f"{path} is damaged ({type(exc).__name__}: {exc})") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise ResultsError(f"{path} is damaged: it is not an mlp-weights verdict")
-    version = data.get("schema_version")
-    if not isinstance(version, int):
-        raise ResultsError(f"{path} is damaged: no schema version")
-    if version > SCHEMA_VERSION:
-        raise ResultsError(
-            f"{path} has schema version {version}, newer than this mlp-weights reads "
-            f"({SCHEMA_VERSION}); upgrade mlp-weights"
-        )
-    if not _well_formed(data):
-        raise ResultsError(f"{path} is damaged: its scenarios or layers are not as written")
-    return data
-
-
-def _well_formed(data: dict) -> bool:
-    scenarios = data.get("scenarios")
-    if not isinstance(scenarios, list) or not isinstance(data.get("now", {}), dict):
-        return False
-    for scenario in scenarios:
-        if not isinstance(scenario, dict) or not isinstance(scenario.get("scenario"), str):
-            return False
-        layers = scenario.get("layers")
-        if not isinstance(layers, list):
-            return False
-        for layer in layers:
-            if not isinstance(layer, dict):
-                return False
-            if not isinstance(layer.get("layer"), str) or not isinstance(layer.get("status"), str):
-                return False
-    return True
 
 
 def load_bisections(results_dir: Path) -> list[dict]:

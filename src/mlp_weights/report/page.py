@@ -24,9 +24,11 @@ import gc
 from importlib import resources
 from pathlib import Path
 
+from mlp_weights.core.environment import LIBRARIES
 from mlp_weights.core.errors import MLPWeightsError
 from mlp_weights.core.io import atomic_write
-from mlp_weights.report.inputs import ResultsError, load_bisections, load_verdict, resolve
+from mlp_weights.report.inputs import load_bisections, resolve
+from mlp_weights.report.record import ResultsError, load_verdict
 from mlp_weights.suite.results import FAIL, NOT_RUN, SKIP, LayerResult
 
 __all__ = ["PAGE_NAME", "ResultsError", "load_verdict", "rebuild_page", "write_page"]
@@ -36,8 +38,6 @@ PAGE_NAME = "verdict.html"
 TEMPLATE_NAME = "verdict.html.j2"
 #: Zoom factors offered for the images (CSS pixels per image pixel).
 ZOOMS = (1, 2, 4, 8)
-#: The versions every scenario's baseline records, shown first in the stack.
-LIBRARY_FACTS = ("python", "scikit-learn", "matplotlib", "numpy")
 
 
 # -- the parts of the page ---------------------------------------------------------
@@ -45,7 +45,7 @@ LIBRARY_FACTS = ("python", "scikit-learn", "matplotlib", "numpy")
 
 def stack_rows(now: dict, scenarios: list[dict]) -> list[dict]:
     """One row per fact: its value now, at the baselines, and whether it moved."""
-    facts = list(LIBRARY_FACTS) + [k for k in now if k not in LIBRARY_FACTS]
+    facts = list(LIBRARIES) + [k for k in now if k not in LIBRARIES]
     for scenario in scenarios:
         facts += [k for k in scenario.get("baseline") or {} if k not in facts]
     rows = []

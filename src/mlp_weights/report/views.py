@@ -5,7 +5,7 @@ page ``verdict.html`` (:mod:`mlp_weights.report.page`) into the results folder;
 when ``GITHUB_STEP_SUMMARY`` is set, the Markdown is appended there too, so
 that it shows on the CI job's page. The JSON schema
 is documented in the README ("Reading a failure") and versioned by
-:data:`SCHEMA_VERSION`.
+:data:`mlp_weights.report.record.SCHEMA_VERSION`.
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ import json
 import os
 from pathlib import Path
 
+from mlp_weights.core.environment import LIBRARIES
 from mlp_weights.core.io import atomic_write
 from mlp_weights.core.table import format_table
+from mlp_weights.report.record import JSON_NAME, SCHEMA, SCHEMA_VERSION
 from mlp_weights.suite.results import FAIL, NOT_RUN, SKIP
 from mlp_weights.suite.verdict import Verdict, describe_amount
 
-SCHEMA = "mlp-weights-verdict"
-#: Bumped whenever a field changes meaning or disappears; adding fields keeps it.
-SCHEMA_VERSION = 1
-JSON_NAME = "verdict.json"
 MARKDOWN_NAME = "verdict.md"
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 #: GitHub Actions' variables that make the address of a run's page, where
@@ -95,11 +93,7 @@ def to_markdown(verdict: Verdict, title: str = "mlp-weights verdict", link: str 
     lines.append(format_table(TABLE_COLUMNS, table_rows(verdict), markdown=True))
     lines.append("")
     lines += [f"- **{s.scenario}**: {s.line}" for s in verdict.scenarios]
-    versions = ", ".join(
-        f"{k} {verdict.now[k]}"
-        for k in ("python", "scikit-learn", "matplotlib", "numpy")
-        if k in verdict.now
-    )
+    versions = ", ".join(f"{k} {verdict.now[k]}" for k in LIBRARIES if k in verdict.now)
     lines += ["", f"Tested with {versions}."]
     if verdict.generations:
         compared = "; ".join(
