@@ -28,6 +28,7 @@ from mlp_weights.core.environment import LIBRARIES
 from mlp_weights.core.errors import MLPWeightsError
 from mlp_weights.core.io import atomic_write
 from mlp_weights.report.inputs import load_bisections, resolve
+from mlp_weights.report.next_steps import next_steps
 from mlp_weights.report.record import ResultsError, load_verdict
 from mlp_weights.suite.results import FAIL, NOT_RUN, SKIP, LayerResult
 
@@ -314,6 +315,7 @@ def page_context(data: dict, results_dir: Path) -> dict:
         "others": others,
         "skipped": [s["scenario"] for s in skipped],
         "zooms": ZOOMS,
+        "steps": next_steps(data),
     }
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from mlp_weights.core.environment import LIBRARIES
 from mlp_weights.core.io import atomic_write
 from mlp_weights.core.table import format_table
+from mlp_weights.report.next_steps import next_steps, steps_markdown
 from mlp_weights.report.record import JSON_NAME, SCHEMA, SCHEMA_VERSION
 from mlp_weights.suite.results import FAIL, NOT_RUN, SKIP
 from mlp_weights.suite.verdict import Verdict, describe_amount
@@ -81,10 +82,13 @@ def page_link(in_summary: bool = False) -> str:
     return f"{text}: `{PAGE_NAME}`, in the results folder."
 
 
-def to_markdown(verdict: Verdict, title: str = "mlp-weights verdict", link: str = "") -> str:
+def to_markdown(
+    verdict: Verdict, title: str = "mlp-weights verdict", link: str = "", steps=()
+) -> str:
     """The same, as Markdown for a CI job summary or a pull-request comment.
 
-    ``link`` (see :func:`page_link`) ends it when given.
+    ``steps`` (:func:`mlp_weights.report.next_steps.next_steps`) follow the
+    table; ``link`` (see :func:`page_link`) ends it when given.
     """
     status = "some layers moved" if verdict.failed else "nothing moved"
     lines = [f"## {title}: {status}", ""]
@@ -102,6 +106,7 @@ def to_markdown(verdict: Verdict, title: str = "mlp-weights verdict", link: str 
         )
         lines.append(f"Baseline generations compared: {compared}.")
     lines.append("")
+    lines += steps_markdown(list(steps))
     if link:
         lines += [link, ""]
     return "\n".join(lines)
@@ -144,7 +149,8 @@ def write_verdict(verdict: Verdict, results_dir, baseline_dir) -> list[Path]:
     results_dir.mkdir(parents=True, exist_ok=True)
     record = to_json(verdict, baseline_dir, results_dir)
     data = json.dumps(record, indent=2) + "\n"
-    markdown = to_markdown(verdict, link=page_link())
+    steps = next_steps(record)
+    markdown = to_markdown(verdict, link=page_link(), steps=steps)
     written = []
     for name, text in ((JSON_NAME, data), (MARKDOWN_NAME, markdown)):
         with atomic_write(results_dir / name) as fh:
@@ -154,5 +160,5 @@ def write_verdict(verdict: Verdict, results_dir, baseline_dir) -> list[Path]:
     summary = os.environ.get(STEP_SUMMARY_ENV)
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(to_markdown(verdict, link=page_link(in_summary=True)) + "\n")
+            fh.write(to_markdown(verdict, link=page_link(in_summary=True), steps=steps) + "\n")
     return written
