@@ -12,7 +12,7 @@ MAX_README_LINES = 300
 
 FENCE = re.compile(r"^(```|~~~)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-INLINE_CODE = re.compile(r"(`+)(.+?)\1")
+INLINE_CODE = re.compile(r"(`+)(.+?)\1", re.S)
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
 
@@ -56,11 +56,10 @@ def anchors(page: Path) -> set[str]:
 
 def relative_links(page: Path) -> list[str]:
     """The targets of the page's links and images that point into the repository."""
-    targets = []
-    for line in prose_lines(page.read_text(encoding="utf-8")):
-        line = INLINE_CODE.sub("", line)
-        targets += [t for t in LINK.findall(line) if not EXTERNAL.match(t)]
-    return targets
+    # Code spans may run over a line break, never over a paragraph's end.
+    prose = "\n".join(prose_lines(page.read_text(encoding="utf-8")))
+    paragraphs = [INLINE_CODE.sub("", p) for p in re.split(r"\n\s*\n", prose)]
+    return [t for p in paragraphs for t in LINK.findall(p) if not EXTERNAL.match(t)]
 
 
 def broken_links(page: Path, root: Path = REPO) -> list[str]:
@@ -90,7 +89,7 @@ def test_the_link_check_finds_a_missing_file_and_a_missing_anchor(tmp_path):
         "# Page\n\n"
         "[fine](other.md#its-first-part) [here](#page) [web](https://example.org/x.md)\n"
         "[gone](missing.md) ![picture](../nowhere.png) [bad anchor](other.md#second-part)\n"
-        "`[in code](missing-too.md)`\n\n"
+        "`[in code](missing-too.md)` and `over a\nline [break](missing-four.md)`\n\n"
         "```\n[in a block](missing-three.md)\n```\n"
     )
     assert broken_links(page, root=tmp_path) == [
