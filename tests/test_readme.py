@@ -77,7 +77,7 @@ def parser_options(command: str) -> set[str]:
 
 
 @pytest.mark.parametrize("command", documented_commands())
-def test_command_reference_lists_every_option(command):
+def test_cli_reference_lists_every_option(command):
     assert parser_options(command) == documented_options(command)
 
 
@@ -88,7 +88,7 @@ def test_readme_has_one_line_per_command_linking_its_reference():
     assert sorted(linked) == sorted(documented_commands())
 
 
-def test_suite_page_lists_every_layer_and_the_verdict_schema():
+def test_suite_table_lists_every_layer_and_the_verdict_schema_fields():
     from mlp_weights.core.layers import LAYERS
     from mlp_weights.report.views import SCHEMA, SCHEMA_VERSION
 
