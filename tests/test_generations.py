@@ -13,15 +13,13 @@ import pytest
 
 from mlp_weights.baselines.generations import (
     GENERATION_ENV,
-    Generation,
     NoGenerationError,
     check_forced,
     choose,
     forced_names,
     narrowed,
-    read_generations,
 )
-from mlp_weights.baselines.manifest import write_generations
+from mlp_weights.baselines.manifest import Generation, read_generations, write_generations
 from mlp_weights.baselines.ranges import parse_range, ranges_overlap
 from mlp_weights.cli import main
 from mlp_weights.core.errors import BaselineError, UsageError
