@@ -193,6 +193,14 @@ def test_newer_manifest_format(tmp_path):
         read_manifest(tmp_path)
 
 
+def test_manifest_without_the_scenario(tmp_path):
+    """A generation with no entry for a scenario: no recorded facts, the default file name."""
+    write_generations(tmp_path, [Generation("training/all", "training")])
+    (generation,) = read_generations(tmp_path)
+    assert generation.scenarios == {} and generation.facts("digits") is None
+    assert generation.file_path(tmp_path, "digits") == tmp_path / "training" / "all" / "digits.npz"
+
+
 def test_snapshot_file_is_a_zip_of_plain_arrays(tmp_path, snapshot):
     path = save_snapshot(snapshot, tmp_path / "digits.npz")
     names = set(zipfile.ZipFile(path).namelist())
