@@ -6,8 +6,6 @@ import json
 import subprocess
 import sys
 
-import sklearn
-
 #: Records the facts in a fresh process, then imports scikit-learn's MLP and
 #: lists the BLAS libraries loaded by then, as training would find them.
 RECORD_THEN_TRAIN = """
@@ -31,6 +29,8 @@ def test_the_facts_are_recorded_without_importing_scikit_learn():
         [sys.executable, "-c", RECORD_THEN_TRAIN], capture_output=True, text=True, check=True
     ).stdout
     seen = json.loads(out)
+    import sklearn
+
     assert seen["imported"] == []
     assert seen["facts"]["scikit-learn"] == sklearn.__version__
     assert seen["blas"] and all(name in seen["facts"]["blas"] for name in seen["blas"])

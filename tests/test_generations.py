@@ -13,14 +13,13 @@ import pytest
 
 from mlp_weights.baselines.generations import (
     GENERATION_ENV,
-    Generation,
     NoGenerationError,
     check_forced,
     choose,
     forced_names,
     narrowed,
-    read_generations,
 )
+from mlp_weights.baselines.manifest import Generation, read_generations, write_generations
 from mlp_weights.baselines.ranges import parse_range, ranges_overlap
 from mlp_weights.cli import main
 from mlp_weights.core.errors import BaselineError, UsageError
@@ -160,6 +159,12 @@ def test_the_committed_folder_has_two_rendering_generations_sharing_one_snapshot
     ]
 
 
+def test_the_committed_manifest_reads_and_writes_back_byte_for_byte(tmp_path):
+    committed = (REPO_BASELINES / "manifest.json").read_bytes()
+    write_generations(tmp_path, read_generations(REPO_BASELINES))
+    assert (tmp_path / "manifest.json").read_bytes() == committed
+
+
 def test_an_old_single_generation_folder_reads_as_one_generation_per_layer(tmp_path):
     entry = {"versions": {"matplotlib": "3.11.2"}, "files": {"image": "d.png", "snapshot": "d.npz"}}
     manifest = {"format_version": 1, "scenarios": {"digits": entry}}
@@ -202,18 +207,20 @@ def test_generations_command_on_the_committed_folder(capsys):
     assert "requirements/oldest.txt, requirements/pinned.txt" in rows["training/all"]
     newer = rows["rendering/mpl-3.11"]
     assert "matplotlib>=3.11" in newer and "digits.png, mnist-sample.png" in newer
-    assert newer.endswith("py*, regen, bisect")
+    assert newer.endswith("requirements/pinned.txt  requirements/pinned.txt")
     older = rows["rendering/mpl-3.7"]
-    assert "matplotlib<3.11" in older and older.endswith("oldest, regen-oldest")
+    assert "matplotlib<3.11" in older
+    assert older.endswith("requirements/oldest.txt  requirements/oldest.txt")
+    header = "generation layer range files pins selected by"
+    assert " ".join(out.splitlines()[2].split()) == header
     assert "rendering/mpl-3.7: made 2026-11-30 from requirements/oldest.txt with python 3.10" in out
     assert "problem" not in out
 
 
 def project_copy(tmp_path):
-    """The committed baselines, pins and tox.ini, in a folder of their own."""
+    """The committed baselines and pins, in a folder of their own."""
     shutil.copytree(REPO_BASELINES, tmp_path / "baseline_images")
     shutil.copytree(REPO / "requirements", tmp_path / "requirements")
-    shutil.copy(REPO / "tox.ini", tmp_path / "tox.ini")
     return tmp_path / "baseline_images"
 
 
@@ -265,3 +272,17 @@ def test_generations_command_names_a_damaged_manifest_in_one_line(tmp_path, caps
     assert main(["generations", "--baseline-dir", str(folder)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot read the range of 'rendering/mpl-3.7'" in err[0]
+
+
+@pytest.mark.parametrize("where", ["missing default folder", "folder outside a project"])
+def test_generations_outside_a_project_is_one_line(tmp_path, monkeypatch, capsys, where):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLP_WEIGHTS_BASELINE_DIR", raising=False)
+    args = ["generations"]
+    if where == "folder outside a project":
+        shutil.copytree(REPO_BASELINES, tmp_path / "b")
+        args += ["--baseline-dir", "b"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not in a project" in err[0]
+    assert f"{tmp_path} has no requirements/ folder" in err[0]

@@ -346,6 +346,24 @@ def test_regen_bad_input(tmp_path, capsys, args):
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
 
 
+@pytest.mark.parametrize("where", ["missing default folder", "folder outside a project"])
+def test_regen_outside_a_project_is_one_line(made_once, tmp_path, monkeypatch, capsys, where):
+    """From an empty folder the pins are nowhere: never those beside the installed code."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(baselines.BASELINE_DIR_ENV, raising=False)
+    args = ["regen", "--dry-run", "--quiet", "--scenario", "digits"]
+    if where == "folder outside a project":
+        shutil.copytree(made_once / "baseline_images", tmp_path / "b")
+        args += ["--baseline-dir", "b"]
+    before = contents(tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not in a project" in err[0]
+    assert f"{tmp_path} has no requirements/ folder" in err[0]
+    assert err[0].endswith("or name the pins with --pinned FILE")
+    assert contents(tmp_path) == before
+
+
 def test_failed_regen_keeps_the_old_baselines(project, monkeypatch, capsys):
     from mlp_weights.core.errors import DataUnavailableError
     from mlp_weights.pipeline.data import sources

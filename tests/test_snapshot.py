@@ -8,12 +8,13 @@ import pytest
 
 from mlp_weights.baselines.manifest import (
     MANIFEST_FORMAT,
+    Generation,
     environment_versions,
     make_entry,
+    read_generations,
     read_manifest,
     recorded_facts,
-    scenario_entry,
-    write_manifest,
+    write_generations,
 )
 from mlp_weights.baselines.snapshot import (
     SNAPSHOT_FORMAT,
@@ -136,13 +137,28 @@ def test_settings_change_is_told_apart(snapshot):
 
 
 def test_manifest_round_trip(tmp_path):
-    entry = make_entry("because", {"image": "digits.png", "snapshot": "digits.npz"})
-    write_manifest(tmp_path, {"format_version": 1, "scenarios": {"digits": entry}})
-    assert scenario_entry(tmp_path, "digits")["reason"] == "because"
-    stored = scenario_entry(tmp_path, "digits")
+    entry = make_entry("because", {"snapshot": "digits.npz"}, pins="requirements/pinned.txt")
+    made = Generation("training/all", "training", scenarios={"digits": entry})
+    write_generations(tmp_path / "new", [made])
+    (read,) = read_generations(tmp_path / "new")
+    assert read == made
+    stored = read.scenarios["digits"]
+    assert stored["reason"] == "because" and stored["pins"] == "requirements/pinned.txt"
     assert set(stored["versions"]) == {"python", "scikit-learn", "matplotlib", "numpy"}
     assert {"blas", "blas-kernel", "freetype", "numpy-simd"} <= set(stored["environment"])
     assert recorded_facts(stored) == environment_versions()
+    assert read.facts("digits") == environment_versions()
+
+
+def test_format_1_reads_as_one_generation_per_layer_with_files_at_the_top(tmp_path):
+    entry = make_entry("because", {"image": "digits.png", "snapshot": "digits.npz"})
+    manifest = {"format_version": 1, "scenarios": {"digits": entry}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    training, rendering = read_generations(tmp_path)
+    assert (training.name, rendering.name) == ("training/all", "rendering/all")
+    assert training.file_path(tmp_path, "digits") == tmp_path / "digits.npz"
+    assert rendering.file_path(tmp_path, "digits") == tmp_path / "digits.png"
+    assert training.scenarios["digits"]["reason"] == "because"
 
 
 def test_old_manifest_entries_keep_working():
@@ -178,9 +194,11 @@ def test_newer_manifest_format(tmp_path):
 
 
 def test_manifest_without_the_scenario(tmp_path):
-    write_manifest(tmp_path, {"format_version": 1, "scenarios": {}})
-    with pytest.raises(BaselineError, match="no entry for scenario 'digits'"):
-        scenario_entry(tmp_path, "digits")
+    """A generation with no entry for a scenario: no recorded facts, the default file name."""
+    write_generations(tmp_path, [Generation("training/all", "training")])
+    (generation,) = read_generations(tmp_path)
+    assert generation.scenarios == {} and generation.facts("digits") is None
+    assert generation.file_path(tmp_path, "digits") == tmp_path / "training" / "all" / "digits.npz"
 
 
 def test_snapshot_file_is_a_zip_of_plain_arrays(tmp_path, snapshot):

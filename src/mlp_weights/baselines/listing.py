@@ -1,58 +1,28 @@
 """``mlp-weights generations``: the generations, what selects each, and their problems.
 
 For each generation: its layer, range, files and provenance, and which pins
-files (``requirements/*.txt`` beside the baseline folder) and tox
-environments select it. Problems, each one line: a pins file that no
+files of the project (:data:`~mlp_weights.baselines.store.PINS_GLOB`) select
+it. Problems, each one line: a pins file that no
 generation of a layer covers, overlapping ranges, a generation no pins file
 selects (it can be retired), a manifest entry whose file is missing.
 """
 
 from __future__ import annotations
 
-import configparser
-import re
 from pathlib import Path
 
-from mlp_weights.baselines.generations import Generation, overlaps
-from mlp_weights.baselines.store import PINS_GLOB, read_pins
+from mlp_weights.baselines.manifest import (
+    GENERATION_LAYERS,
+    Generation,
+    overlaps,
+    read_generations,
+)
+from mlp_weights.baselines.store import PINS_GLOB, project_root, read_pins
 from mlp_weights.core.table import format_table
 
-TOX_INI = "tox.ini"
-#: Environments without a section of their own (py, py311, ...) use [testenv].
-BASE_ENVIRONMENTS = "py*"
 #: The provenance facts shown for each generation, in this order.
 PROVENANCE = ("python", "scikit-learn", "matplotlib", "numpy", "freetype", "platform")
-COLUMNS = ("generation", "layer", "range", "files", "pins", "selected by", "tox")
-
-
-def _constraint(setenv: str) -> str | None:
-    match = re.search(r"UV_CONSTRAINT\s*=\s*\{toxinidir\}/(\S+)", setenv)
-    return match.group(1) if match else None
-
-
-def tox_environments(tox_ini: Path) -> dict[str, list[str]]:
-    """``{pins file: [environments]}``: the environments whose installs that file constrains."""
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    try:
-        parser.read(tox_ini, encoding="utf-8")
-    except configparser.Error:
-        return {}
-    if not parser.has_section("testenv"):
-        return {}
-    base = _constraint(parser.get("testenv", "setenv", fallback=""))
-    found: dict[str, list[str]] = {}
-    if base:
-        found.setdefault(base, []).append(BASE_ENVIRONMENTS)
-    for section in parser.sections():
-        if not section.startswith("testenv:"):
-            continue
-        if parser.get(section, "skip_install", fallback="").strip().lower() == "true":
-            continue
-        setenv = parser.get(section, "setenv", fallback=None)
-        pins = base if setenv is None else _constraint(setenv)
-        if pins:
-            found.setdefault(pins, []).append(section.split(":", 1)[1])
-    return found
+COLUMNS = ("generation", "layer", "range", "files", "pins", "selected by")
 
 
 def pins_files(root: Path) -> dict[str, dict[str, str]]:
@@ -110,20 +80,16 @@ def find_problems(generations, pins, root: Path, baseline_dir: Path) -> list[str
 
 def generations_report(baseline_dir: Path) -> tuple[list[str], list[str]]:
     """The lines ``mlp-weights generations`` prints, and the problems found."""
-    from mlp_weights.baselines.generations import GENERATION_LAYERS, read_generations
-
-    root = baseline_dir.resolve().parent
+    root = project_root(baseline_dir)
     order = list(GENERATION_LAYERS)
     generations = sorted(
         read_generations(baseline_dir, check=False),
         key=lambda g: (order.index(g.layer), g.name),
     )
     pins = pins_files(root)
-    tox = tox_environments(root / TOX_INI)
     rows = []
     for g in generations:
         selected = selecting_pins(g, pins)
-        envs = [env for path in selected for env in tox.get(path, [])]
         files = sorted(g.file_name(s) for s in g.scenarios)
         rows.append(
             (
@@ -133,7 +99,6 @@ def generations_report(baseline_dir: Path) -> tuple[list[str], list[str]]:
                 ", ".join(files) or "-",
                 g.pins or "-",
                 ", ".join(selected) or "-",
-                ", ".join(envs) or "-",
             )
         )
     lines = [f"generations in {baseline_dir}", "", format_table(COLUMNS, rows, rule=True), ""]

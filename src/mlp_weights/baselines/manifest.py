@@ -1,14 +1,28 @@
-"""The baseline manifest: which library versions made each baseline file.
+"""The baseline manifest, ``baseline_images/manifest.json``: its generations and entries.
 
-``baseline_images/manifest.json`` (format 2) lists the generations
-(:mod:`mlp_weights.baselines.generations`): per generation its layer, range and pins
-file, and per scenario an entry recording the versions of Python,
-scikit-learn, matplotlib and numpy (``versions``), the machine facts of
-:mod:`mlp_weights.core.environment` (``environment``: BLAS and its kernel,
-numpy's SIMD targets, FreeType, platform), the pins file, and when and why
-the file was made. Verdicts compare the chosen generation's entry with what
-is in use now. Format 1 (one entry per scenario, files at the top) is still
-read, as one generation per layer covering everything.
+The one module that reads and writes the file. Format 2 lists generations
+by name, ``<layer>/<label>``, which is also the folder of the generation's
+files in the baseline folder::
+
+    baseline_images/
+      manifest.json
+      training/all/        digits.npz ...  (any version)
+      rendering/mpl-3.11/  digits.png ...  (matplotlib>=3.11)
+      rendering/mpl-3.7/   digits.png ...  (matplotlib<3.11)
+
+A generation holds one layer's stored files (training snapshots, rendering
+images) and is valid for a declared range of the libraries that layer
+depends on (:mod:`mlp_weights.baselines.ranges`). Its manifest entry gives
+its layer, range and pins file (relative to the project root), when and why
+it was declared, and per scenario an entry recording the versions of
+Python, scikit-learn, matplotlib and numpy (``versions``), the machine facts
+of :mod:`mlp_weights.core.environment` (``environment``: BLAS and its
+kernel, numpy's SIMD targets, FreeType, platform), the pins file, the files,
+and when and why they were made. Verdicts compare the chosen generation's
+entry (:mod:`mlp_weights.baselines.generations`) with what is in use now.
+
+Format 1 (one entry per scenario, files at the top) is still read, as one
+generation per layer that covers everything.
 """
 
 from __future__ import annotations
@@ -16,15 +30,31 @@ from __future__ import annotations
 import datetime
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlp_weights.core.errors import DamagedBaselineError, MissingBaselineError
-from mlp_weights.core.io import atomic_write
+from mlp_weights.baselines.ranges import (
+    format_range,
+    range_holds,
+    range_libraries,
+    ranges_overlap,
+    specifier_set,
+)
+from mlp_weights.core.environment import environment_facts, library_versions
+from mlp_weights.core.errors import DamagedBaselineError, MissingBaselineError, UsageError
+from mlp_weights.core.io import atomic_write_text
 
 MANIFEST_FORMAT = 2
 #: Each format and the mapping it must hold.
 FORMAT_KEYS = {1: "scenarios", 2: "generations"}
 MANIFEST_NAME = "manifest.json"
+#: The layers with stored files, and the kind of file each stores per scenario.
+GENERATION_LAYERS = {"training": ("snapshot", ".npz"), "rendering": ("image", ".png")}
+#: Label of the generation each layer of a format-1 folder reads as; its files
+#: are at the top of the folder.
+LEGACY_LABEL = "all"
+#: Label ``regen`` gives a layer's first generation in an empty folder.
+FIRST_LABEL = "all"
 
 
 def environment_versions() -> dict[str, str]:
@@ -33,8 +63,6 @@ def environment_versions() -> dict[str, str]:
     The manifest keeps them apart (``versions`` and ``environment``);
     :func:`recorded_facts` merges an entry's the same way.
     """
-    from mlp_weights.core.environment import environment_facts, library_versions
-
     return {**library_versions(), **environment_facts()}
 
 
@@ -52,8 +80,118 @@ def recorded_facts(entry: dict) -> dict[str, str]:
     return facts
 
 
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def make_entry(reason: str, files: dict[str, str], pins: str | None = None) -> dict:
+    """A scenario's provenance: versions and machine facts now, date, reason, pins, files."""
+    entry = {
+        "created": now_iso(),
+        "reason": reason,
+        "versions": library_versions(),
+        "environment": environment_facts(),
+        "files": files,
+    }
+    if pins is not None:
+        entry["pins"] = pins
+    return entry
+
+
+@dataclass
+class Generation:
+    """One layer's baseline files for one range of the stack, and their provenance.
+
+    Parameters
+    ----------
+    name : str
+        ``<layer>/<label>``; also its folder unless ``folder`` says otherwise.
+    layer : str
+        ``training`` or ``rendering``.
+    ranges : dict
+        Library -> specifier string; empty: every version.
+    pins : str or None
+        The pins file it is made from, relative to the project root.
+    scenarios : dict
+        Per scenario, its provenance: the manifest entry (versions and
+        environment at creation, date, reason, pins, files).
+    declared : dict
+        When and why the generation (or its range) was declared.
+    folder : str
+        Folder of its files, relative to the baseline folder.
+    """
+
+    name: str
+    layer: str
+    ranges: dict[str, str] = field(default_factory=dict)
+    pins: str | None = None
+    scenarios: dict[str, dict] = field(default_factory=dict)
+    declared: dict = field(default_factory=dict)
+    folder: str = ""
+
+    def __post_init__(self):
+        self.folder = self.folder or self.name
+
+    @property
+    def range_text(self) -> str:
+        return format_range(self.ranges)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.range_text})"
+
+    def holds(self, versions: dict[str, str]) -> bool:
+        """Whether the range holds these installed versions (pre-releases included)."""
+        return range_holds(self.ranges, versions)
+
+    def directory(self, baseline_dir: str | os.PathLike) -> Path:
+        return Path(baseline_dir) / self.folder
+
+    def file_name(self, scenario: str) -> str:
+        kind, suffix = GENERATION_LAYERS[self.layer]
+        listed = self.scenarios.get(scenario, {}).get("files", {})
+        return listed.get(kind) or f"{scenario}{suffix}"
+
+    def file_path(self, baseline_dir: str | os.PathLike, scenario: str) -> Path:
+        return self.directory(baseline_dir) / self.file_name(scenario)
+
+    def facts(self, scenario: str) -> dict[str, str] | None:
+        """The versions and environment the scenario's file was made with, if recorded."""
+        entry = self.scenarios.get(scenario)
+        return recorded_facts(entry) if entry is not None else None
+
+    def to_manifest(self) -> dict:
+        data = {
+            "layer": self.layer,
+            "range": dict(sorted(self.ranges.items())),
+            "pins": self.pins,
+            "declared": self.declared,
+            "scenarios": self.scenarios,
+        }
+        if self.folder != self.name:
+            data["folder"] = self.folder
+        return data
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``"rendering/mpl-3.7"`` -> ``("rendering", "mpl-3.7")``; a one-line error otherwise."""
+    layer, _, label = name.partition("/")
+    if layer not in GENERATION_LAYERS or not label or "/" in label or label in (".", ".."):
+        raise UsageError(
+            f"generation name {name!r} must be LAYER/LABEL with LAYER one of "
+            f"{', '.join(GENERATION_LAYERS)}, e.g. rendering/mpl-3.7"
+        )
+    return layer, label
+
+
 def manifest_path(baseline_dir: str | os.PathLike) -> Path:
     return Path(baseline_dir) / MANIFEST_NAME
+
+
+def _damaged(path, what: str) -> DamagedBaselineError:
+    return DamagedBaselineError(
+        f"manifest {path}: {what}; restore it with 'git checkout -- {path}' or fix the entry"
+    )
 
 
 def read_manifest(baseline_dir: str | os.PathLike, missing_ok: bool = False) -> dict:
@@ -83,45 +221,92 @@ def read_manifest(baseline_dir: str | os.PathLike, missing_ok: bool = False) -> 
     return manifest
 
 
-def scenario_entry(baseline_dir: str | os.PathLike, scenario: str, layer: str = "training") -> dict:
-    """One scenario's entry (versions, date, reason) in the generation ``layer`` compares with."""
-    from mlp_weights.baselines.generations import choose, forced_names, read_generations
-    from mlp_weights.core.environment import library_versions
-
-    generation = choose(read_generations(baseline_dir), layer, library_versions(), forced_names())
+def generation_from_manifest(name: str, data: dict, path) -> Generation:
+    """One generation from its manifest entry; a one-line error for any defect."""
     try:
-        return generation.scenarios[scenario]
-    except KeyError:
-        raise MissingBaselineError(
-            f"manifest {manifest_path(baseline_dir)} has no entry for scenario {scenario!r} "
-            f"in {generation.name}; create it with: "
-            f'mlp-weights regen --scenario {scenario} --reason "..."'
-        ) from None
+        layer, _ = split_name(name)
+    except UsageError as exc:
+        raise _damaged(path, str(exc)) from None
+    if not isinstance(data, dict) or data.get("layer") != layer:
+        raise _damaged(path, f"generation {name!r} does not name its layer {layer!r}")
+    ranges = data.get("range") or {}
+    if not isinstance(ranges, dict):
+        raise _damaged(path, f"the range of {name!r} is not a mapping of library to specifier")
+    for library, spec in ranges.items():
+        if library not in range_libraries(layer):
+            raise _damaged(path, f"the range of {name!r} names {library!r}, not a {layer} library")
+        if specifier_set(str(spec)) is None:
+            raise _damaged(path, f"cannot read the range of {name!r}: {library}{spec}")
+    return Generation(
+        name=name,
+        layer=layer,
+        ranges={str(k): str(v) for k, v in ranges.items()},
+        pins=data.get("pins"),
+        scenarios=dict(data.get("scenarios") or {}),
+        declared=dict(data.get("declared") or {}),
+        folder=str(data.get("folder") or name),
+    )
 
 
-def now_iso() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+def legacy_generations(manifest: dict) -> list[Generation]:
+    """A format-1 manifest as one generation per layer, covering everything, files at the top."""
+    found = []
+    for layer, (kind, _) in GENERATION_LAYERS.items():
+        scenarios = {}
+        for scenario, entry in manifest.get("scenarios", {}).items():
+            entry = dict(entry)
+            entry["files"] = {kind: entry.get("files", {}).get(kind) or ""}
+            if not entry["files"][kind]:
+                entry["files"] = {}
+            scenarios[scenario] = entry
+        found.append(Generation(f"{layer}/{LEGACY_LABEL}", layer, scenarios=scenarios, folder="."))
+    return found
 
 
-def make_entry(reason: str, files: dict[str, str], pins: str | None = None) -> dict:
-    """A scenario's provenance: versions and machine facts now, date, reason, pins, files."""
-    from mlp_weights.core.environment import environment_facts, library_versions
-
-    entry = {
-        "created": now_iso(),
-        "reason": reason,
-        "versions": library_versions(),
-        "environment": environment_facts(),
-        "files": files,
-    }
-    if pins is not None:
-        entry["pins"] = pins
-    return entry
+def overlaps(generations: list[Generation]) -> list[tuple[Generation, Generation]]:
+    """Pairs of generations of one layer whose ranges overlap."""
+    pairs = []
+    for i, a in enumerate(generations):
+        for b in generations[i + 1 :]:
+            if a.layer == b.layer and ranges_overlap(a.ranges, b.ranges):
+                pairs.append((a, b))
+    return pairs
 
 
-def write_manifest(baseline_dir: str | os.PathLike, manifest: dict) -> Path:
+def read_generations(
+    baseline_dir: str | os.PathLike, missing_ok: bool = False, check: bool = True
+) -> list[Generation]:
+    """Every generation of a baseline folder: ranges parse and (with ``check``) never overlap."""
+    manifest = read_manifest(baseline_dir, missing_ok=missing_ok)
+    if "generations" not in manifest:
+        return legacy_generations(manifest)
     path = manifest_path(baseline_dir)
-    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    with atomic_write(path) as fh:
-        fh.write(text.encode("utf-8"))
+    generations = [
+        generation_from_manifest(name, data, path) for name, data in manifest["generations"].items()
+    ]
+    clashes = overlaps(generations) if check else []
+    if clashes:
+        a, b = clashes[0]
+        raise _damaged(
+            path,
+            f"the ranges of {a.label} and {b.label} overlap; narrow one so that "
+            "one generation holds each stack",
+        )
+    return generations
+
+
+def manifest_text(generations: list[Generation]) -> str:
+    """The manifest (current format) that lists ``generations``, as it is written."""
+    manifest = {
+        "format_version": MANIFEST_FORMAT,
+        "generations": {g.name: g.to_manifest() for g in generations},
+    }
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+
+
+def write_generations(baseline_dir: str | os.PathLike, generations: list[Generation]) -> Path:
+    """Write the manifest of ``generations`` atomically (creating the folder)."""
+    path = manifest_path(baseline_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, manifest_text(generations))
     return path

@@ -18,36 +18,33 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlp_weights.baselines.generations import (
+from mlp_weights.baselines.decide import FileDecision, RegenReport, decide_image, decide_snapshot
+from mlp_weights.baselines.generations import choose, narrowed
+from mlp_weights.baselines.manifest import (
     FIRST_LABEL,
     GENERATION_LAYERS,
     Generation,
-    choose,
-    narrowed,
-    read_generations,
-    split_name,
-)
-from mlp_weights.baselines.manifest import (
-    MANIFEST_FORMAT,
+    environment_versions,
     make_entry,
+    manifest_path,
     now_iso,
+    read_generations,
     recorded_facts,
-    write_manifest,
+    split_name,
+    write_generations,
 )
 from mlp_weights.baselines.ranges import parse_range, ranges_overlap
 from mlp_weights.baselines.store import (
     DEFAULT_PINNED_FILE,
     REGEN_LAYERS,
-    FileDecision,
-    RegenReport,
-    decide_image,
-    decide_snapshot,
-    default_pinned_file,
-    project_root,
-    replace_file,
+    generation_pins,
+    image_path,
+    relative_pins,
     unpinned_libraries,
 )
+from mlp_weights.core.environment import library_versions
 from mlp_weights.core.errors import MLPWeightsError, UsageError
+from mlp_weights.core.io import atomic_write_bytes
 from mlp_weights.pipeline.scenarios import Scenario
 
 
@@ -59,33 +56,6 @@ class GenerationRequest:
     new_name: str | None = None
     ranges: list[str] = field(default_factory=list)
     pins: str | None = None
-
-
-def relative_pins(pins: Path, baseline_dir: Path) -> str:
-    """A pins path as the manifest records it: relative to the project root when inside it."""
-    try:
-        return pins.resolve().relative_to(project_root(baseline_dir)).as_posix()
-    except ValueError:
-        return str(pins)
-
-
-def generation_pins(generation: Generation, baseline_dir: Path, explicit) -> Path:
-    """The pins the stack must match: ``--pinned``, else the generation's own pins file.
-
-    A generation's pins path is relative to the project root; for a
-    baseline folder outside a checkout (a temporary one), the checkout's
-    file of the same name. A generation that records no pins file yet (the
-    first of its layer) uses :func:`default_pinned_file` (``$MLP_WEIGHTS_PINNED``,
-    else ``requirements/pinned.txt``). The generation's own file wins over the
-    variable, so that no environment can rewrite another stack's generation.
-    """
-    if explicit:
-        return Path(explicit)
-    if not generation.pins:
-        return default_pinned_file(baseline_dir)
-    beside = project_root(baseline_dir) / generation.pins
-    checkout = Path(__file__).resolve().parents[3] / generation.pins
-    return beside if beside.is_file() or not checkout.is_file() else checkout
 
 
 def _outside(generation: Generation, versions: dict) -> MLPWeightsError:
@@ -160,28 +130,29 @@ def plan_targets(generations, layers, request: GenerationRequest, versions, reas
     return targets, []
 
 
-def check_stack(pinned_file: Path, allow_unpinned: bool, dry_run: bool, generation=None):
-    """Refuse a stack other than the pinned one, unless allowed or only a dry run.
+def check_stack(generation: Generation, baseline_dir, explicit, allow_unpinned, dry_run):
+    """The generation's pins, and how the installed stack differs from them.
 
-    Allowed, a pins file that cannot be read is one more mismatch (recorded
-    in the manifest), not an error: nothing is pinned then.
+    Refuses a stack other than the pinned one, unless allowed or only a dry
+    run. Allowed, pins that cannot be found or read are one more mismatch
+    (recorded in the manifest), not an error: nothing is pinned then, and
+    the pins returned are None when not even their path is known.
     """
-    from mlp_weights.core.environment import library_versions
-
+    pins = None
     try:
-        mismatches = unpinned_libraries(pinned_file, library_versions())
-    except MLPWeightsError:
+        pins = generation_pins(generation, baseline_dir, explicit)
+        mismatches = unpinned_libraries(pins, library_versions())
+    except MLPWeightsError as exc:
         if not allow_unpinned:
             raise
-        mismatches = [f"no pins could be read from {pinned_file}"]
+        mismatches = [f"no pins could be read from {pins}" if pins else f"no pins: {exc}"]
     if mismatches and not allow_unpinned and not dry_run:
-        target = f" {generation.name}" if generation is not None else ""
         raise MLPWeightsError(
-            f"refusing to regenerate baselines{target} on an unpinned stack: "
+            f"refusing to regenerate baselines {generation.name} on an unpinned stack: "
             + "; ".join(mismatches)
             + " (install the pins, e.g. tox -e regen, or pass --allow-unpinned)"
         )
-    return mismatches
+    return pins, mismatches
 
 
 def regenerate(
@@ -234,8 +205,6 @@ def regenerate(
     Everything is computed first; files are replaced only once every
     scenario succeeded, so a failure leaves the old baselines untouched.
     """
-    from mlp_weights.core.environment import library_versions
-
     request = generation or GenerationRequest()
     _check_request(reason, layers, dry_run, request)
     baseline_dir = Path(baseline_dir)
@@ -305,10 +274,9 @@ def _check_pins(targets, baseline_dir, pinned_file, allow_unpinned, dry_run, rep
     """Each target's pins against the installed stack; the mismatches, once each."""
     mismatches = []
     for target in targets.values():
-        pins = generation_pins(target, baseline_dir, pinned_file)
-        if target.pins is None:
+        pins, found = check_stack(target, baseline_dir, pinned_file, allow_unpinned, dry_run)
+        if target.pins is None and pins is not None:
             target.pins = relative_pins(pins, baseline_dir)
-        found = check_stack(pins, allow_unpinned, dry_run, target)
         report.generations.append(f"{target.label}, pins {pins}")
         mismatches += [m for m in found if m not in mismatches]
     if mismatches and dry_run and not allow_unpinned:
@@ -319,7 +287,7 @@ def _check_pins(targets, baseline_dir, pinned_file, allow_unpinned, dry_run, rep
 
 
 def _manifest_decision(baseline_dir: Path, changed: set, report: RegenReport) -> None:
-    manifest_file = baseline_dir / "manifest.json"
+    manifest_file = manifest_path(baseline_dir)
     if changed:
         why = "generations " + ", ".join(sorted(changed)) + " updated"
         report.decisions.append(FileDecision(manifest_file, True, why))
@@ -332,14 +300,9 @@ def _write(baseline_dir: Path, generations, report: RegenReport, manifest_change
     for decision in report.decisions:
         if decision.rewrite and decision.staged is not None:
             decision.path.parent.mkdir(parents=True, exist_ok=True)
-            replace_file(decision.staged, decision.path)
+            atomic_write_bytes(decision.path, decision.staged.read_bytes())
     if manifest_changed:
-        baseline_dir.mkdir(parents=True, exist_ok=True)
-        manifest = {
-            "format_version": MANIFEST_FORMAT,
-            "generations": {g.name: g.to_manifest() for g in generations},
-        }
-        write_manifest(baseline_dir, manifest)
+        write_generations(baseline_dir, generations)
 
 
 def _regenerate_scenario(
@@ -375,8 +338,6 @@ def _regenerate_scenario(
 
 def _note_stale_image(scenario, baseline_dir, snapshot, staging, report) -> None:
     """After a snapshot rewrite alone: say when the selected image no longer matches it."""
-    from mlp_weights.baselines.store import image_path
-
     png_file = image_path(baseline_dir, scenario.name)
     if not png_file.exists():
         return
@@ -398,8 +359,6 @@ def _manifest_entry(target, scenario, decisions, reason, allow_unpinned, mismatc
     file was rewritten, or when every file was kept but the entry names
     another stack (the kept files were just verified against this one).
     """
-    from mlp_weights.baselines.manifest import environment_versions
-
     old = target.scenarios.get(scenario.name)
     now = environment_versions()
     rewrote = any(d.rewrite for d in decisions)

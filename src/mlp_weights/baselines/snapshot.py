@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from mlp_weights.core.errors import DamagedBaselineError, MissingBaselineError
-from mlp_weights.core.io import atomic_write
+from mlp_weights.core.io import atomic_write_bytes
 from mlp_weights.pipeline.training import TrainingResult
 
 #: Adding a field keeps the format: older readers ignore ``diagnostics_json``.
@@ -160,10 +160,7 @@ def diagnostics_fields(diagnostics: dict | None) -> dict:
 
 def save_snapshot(snapshot: Snapshot, path: str | os.PathLike) -> Path:
     """Write a snapshot atomically."""
-    path = Path(path)
-    with atomic_write(path) as fh:
-        fh.write(snapshot_bytes(snapshot))
-    return path
+    return atomic_write_bytes(path, snapshot_bytes(snapshot))
 
 
 def load_snapshot(path: str | os.PathLike, scenario: str) -> Snapshot:

@@ -58,11 +58,6 @@ class Layer:
     def applies_to(self, scenario: str) -> bool:
         return self.scenarios is None or scenario in self.scenarios
 
-    @property
-    def depends_on(self) -> tuple[str, ...]:
-        """Every recorded fact that can move this layer, libraries first."""
-        return self.libraries + self.environment
-
 
 def _combined(name: str, checks: str, combines: tuple[str, ...]) -> Layer:
     """A layer that repeats others end to end: it depends on what they depend on."""
@@ -116,10 +111,6 @@ LAYERS: dict[str, Layer] = {
         ),
     )
 }
-
-
-def get_layer(name: str) -> Layer:
-    return LAYERS[name]
 
 
 def layer_of_markers(markers) -> Layer | None:

@@ -25,7 +25,7 @@ from mlp_weights.pipeline.data.cache import (
 )
 from mlp_weights.pipeline.data.dataset import Dataset
 from mlp_weights.pipeline.data.loader import is_cached, load_counts, load_dataset
-from mlp_weights.pipeline.data.sources import SOURCES, load_from_source
+from mlp_weights.pipeline.data.sources import SOURCES
 
 __all__ = [
     "CACHE_FORMAT",
@@ -36,7 +36,6 @@ __all__ = [
     "is_cached",
     "load_counts",
     "load_dataset",
-    "load_from_source",
     "read_cache",
     "resolve_data_home",
     "write_cache",

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mlp_weights.core.errors import UsageError, one_line
-from mlp_weights.core.io import atomic_write
+from mlp_weights.core.io import atomic_write_bytes
 from mlp_weights.pipeline.data.dataset import Dataset
 from mlp_weights.pipeline.scenarios import Scenario
 
@@ -109,8 +109,7 @@ def write_cache(scenario: Scenario, data_home: Path, dataset: Dataset) -> Path:
     if not arrays_path.exists():
         writes.reverse()
     for path, content in writes:
-        with atomic_write(path) as fh:
-            fh.write(content)
+        atomic_write_bytes(path, content)
     return arrays_path
 
 

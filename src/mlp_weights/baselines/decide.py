@@ -1,0 +1,156 @@
+"""Keep or rewrite: what ``regen`` does with each stored baseline file, and why.
+
+A stored file is kept when it would not change: a snapshot that a fresh fit
+matches within the training tolerance with unchanged settings, an image
+whose pixels are identical. Anything else is staged for rewriting, with the
+reason; :mod:`mlp_weights.baselines.regen` moves the staged files in once
+every scenario succeeded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlp_weights.baselines.snapshot import (
+    Snapshot,
+    compare_training,
+    load_snapshot,
+    save_snapshot,
+    settings_changes,
+)
+from mlp_weights.core.errors import BaselineError
+from mlp_weights.pipeline.scenarios import Scenario
+
+
+@dataclass
+class FileDecision:
+    """What regeneration does with one baseline file, and why."""
+
+    path: Path
+    rewrite: bool
+    why: str
+    staged: Path | None = None
+
+    def line(self, dry_run: bool) -> str:
+        if self.rewrite:
+            verb = "would rewrite" if dry_run else "rewrote"
+        else:
+            verb = "would keep" if dry_run else "kept"
+        return f"{verb} {self.path}: {self.why}"
+
+
+@dataclass
+class RegenReport:
+    """Every file regeneration rewrote (or would) and kept, with the reasons."""
+
+    decisions: list[FileDecision] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    #: One line per generation written: its name, range and pins.
+    generations: list[str] = field(default_factory=list)
+
+    @property
+    def rewritten(self) -> list[Path]:
+        return [d.path for d in self.decisions if d.rewrite]
+
+    @property
+    def kept(self) -> list[Path]:
+        return [d.path for d in self.decisions if not d.rewrite]
+
+    def lines(self) -> list[str]:
+        lines = [f"generation: {line}" for line in self.generations]
+        lines += [d.line(self.dry_run) for d in self.decisions]
+        lines += [f"note: {note}" for note in self.notes]
+        if self.dry_run:
+            lines.append("dry run: nothing was written")
+        return lines
+
+
+def _describe_arrays(comparisons) -> str:
+    return "; ".join(c.describe() for c in comparisons)
+
+
+def decide_snapshot(path: Path, scenario: Scenario, result, staging: Path):
+    """Keep the stored snapshot when a fresh fit agrees with it and the settings hold.
+
+    Returns the decision and the snapshot that is on disk afterwards (the
+    stored one when kept), which is what the image is drawn from.
+    """
+    fresh = Snapshot.from_result(result, scenario.settings_json())
+    why = None
+    if not path.exists():
+        why = "no snapshot yet"
+    else:
+        try:
+            stored = load_snapshot(path, scenario.name)
+        except BaselineError as exc:
+            why = f"the stored snapshot is unreadable ({exc})"
+        else:
+            changes = settings_changes(stored, fresh.settings_json)
+            comparisons = compare_training(stored, result)
+            if changes:
+                why = "settings changed: " + "; ".join(changes)
+            elif not all(c.ok for c in comparisons):
+                why = "the fresh fit moved: " + _describe_arrays(comparisons)
+            elif stored.diagnostics is None and fresh.diagnostics is not None:
+                why = "the stored snapshot predates the weight diagnostics; adding them"
+            else:
+                largest = max(c.max_rel for c in comparisons)
+                return (
+                    FileDecision(
+                        path,
+                        False,
+                        "a fresh fit agrees within the training tolerance and the settings "
+                        f"are unchanged (largest relative error {largest:.3g})",
+                    ),
+                    stored,
+                )
+    staged = save_snapshot(fresh, staging / path.name)
+    return FileDecision(path, True, why, staged), fresh
+
+
+def _read_pixels(path: Path):
+    import matplotlib.image
+
+    return matplotlib.image.imread(path)
+
+
+def image_rms(expected: Path, actual: Path) -> float | None:
+    """RMS of the pixel difference as pytest-mpl measures it; None when sizes differ."""
+    import numpy as np
+    from matplotlib.testing.compare import calculate_rms
+
+    a = (_read_pixels(expected)[..., :3] * 255).round().astype(np.int16)
+    b = (_read_pixels(actual)[..., :3] * 255).round().astype(np.int16)
+    if a.shape != b.shape:
+        return None
+    return float(calculate_rms(a, b))
+
+
+def decide_image(path: Path, scenario: Scenario, coefs, staging: Path) -> FileDecision:
+    """Keep the stored image when the new drawing has identical pixels.
+
+    The drawing is the one the image layers compare (:func:`plot.draw_weights`).
+    """
+    import numpy as np
+
+    from mlp_weights.pipeline.plot import draw_weights, drawing_style, save_figure
+
+    staged = staging / path.name
+    with drawing_style():
+        save_figure(draw_weights(coefs, scenario), staged)
+    if not path.exists():
+        return FileDecision(path, True, "no image yet", staged)
+    try:
+        old = _read_pixels(path)
+    except Exception as exc:  # any decoding failure means the file cannot serve
+        return FileDecision(path, True, f"the stored image is unreadable ({exc})", staged)
+    new = _read_pixels(staged)
+    if old.shape == new.shape and np.array_equal(old, new):
+        return FileDecision(path, False, "pixels identical")
+    if old.shape != new.shape:
+        why = f"size {new.shape[1]}x{new.shape[0]} now, {old.shape[1]}x{old.shape[0]} stored"
+    else:
+        why = f"pixels differ, RMS {image_rms(path, staged):.4g}"
+    return FileDecision(path, True, why, staged)
