@@ -12,6 +12,7 @@ import json
 import pytest
 
 from mlp_weights.baselines.manifest import environment_versions
+from mlp_weights.core.environment import LIBRARIES
 from mlp_weights.report import views as report
 
 pytestmark = pytest.mark.usefixtures("warm_process", "no_ci_summary")
@@ -42,10 +43,9 @@ def make_baselines(folder, **moved):
     """A baseline folder whose manifest records today's facts, some of them changed."""
     folder.mkdir()
     now = environment_versions() | {k.replace("_", "-"): v for k, v in moved.items()}
-    library = ("python", "scikit-learn", "matplotlib", "numpy")
     entry = {
-        "versions": {k: now[k] for k in library},
-        "environment": {k: v for k, v in now.items() if k not in library},
+        "versions": {k: now[k] for k in LIBRARIES},
+        "environment": {k: v for k, v in now.items() if k not in LIBRARIES},
     }
     manifest = {"format_version": 1, "scenarios": {"digits": entry}}
     (folder / "manifest.json").write_text(json.dumps(manifest))

@@ -20,6 +20,7 @@ import pytest
 
 from mlp_weights.baselines.manifest import environment_versions
 from mlp_weights.baselines.store import image_path, snapshot_path
+from mlp_weights.core.environment import LIBRARIES
 from page_data import assert_self_contained
 
 REPO = Path(__file__).resolve().parent.parent
@@ -109,9 +110,8 @@ def copy_baselines(folder: Path, **facts: str) -> Path:
     now = environment_versions() | {k.replace("_", "-"): v for k, v in facts.items()}
     for generation in manifest["generations"].values():
         for entry in generation["scenarios"].values():
-            library = ("python", "scikit-learn", "matplotlib", "numpy")
-            entry["versions"] = {k: now[k] for k in library}
-            entry["environment"] = {k: v for k, v in now.items() if k not in library}
+            entry["versions"] = {k: now[k] for k in LIBRARIES}
+            entry["environment"] = {k: v for k, v in now.items() if k not in LIBRARIES}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
