@@ -216,8 +216,10 @@ def test_inner_runs_read_no_dataset_from_its_source(pytester, monkeypatch):
     from mlp_weights.pipeline.data import load_counts
     from mlp_weights.suite import checks as suite
 
-    # Fits are shared within a process: without them, this run must load both datasets.
-    monkeypatch.setattr(suite, "_FITS", {})
+    # Fits are shared within a process: without those made under the training
+    # change, this run must load both datasets. The fits it makes stay shared.
+    for key in [key for key in suite._FITS if key[1] == ("training",)]:
+        monkeypatch.delitem(suite._FITS, key)
     before = load_counts()
     run = run_layers(pytester, "--mlp-inject=training", "-m", "training")
     loads = {where: n - before[where] for where, n in load_counts().items()}
