@@ -12,6 +12,7 @@ import json
 import pytest
 
 from mlp_weights.baselines.manifest import environment_versions
+from mlp_weights.core.environment import LIBRARIES
 from mlp_weights.report import views as report
 
 pytestmark = pytest.mark.usefixtures("warm_process", "no_ci_summary")
@@ -42,10 +43,9 @@ def make_baselines(folder, **moved):
     """A baseline folder whose manifest records today's facts, some of them changed."""
     folder.mkdir()
     now = environment_versions() | {k.replace("_", "-"): v for k, v in moved.items()}
-    library = ("python", "scikit-learn", "matplotlib", "numpy")
     entry = {
-        "versions": {k: now[k] for k in library},
-        "environment": {k: v for k, v in now.items() if k not in library},
+        "versions": {k: now[k] for k in LIBRARIES},
+        "environment": {k: v for k, v in now.items() if k not in LIBRARIES},
     }
     manifest = {"format_version": 1, "scenarios": {"digits": entry}}
     (folder / "manifest.json").write_text(json.dumps(manifest))
@@ -150,29 +150,27 @@ def test_blame_follows_the_manifest(pytester):
 
 
 def test_a_runs_plugin_object_is_freed_with_the_run(repo_baselines):
-    """The plugin's cached answers live on the plugin object, so each in-process
-    run (``pytester``, or ``pytest.main`` called again) frees its plugin and,
+    """A run's choices and facts live on its state object, so each in-process
+    run (``pytester``, or ``pytest.main`` called again) frees its state and,
     with it, its whole ``Config``. A cache on the class kept 26 of them alive
     by the end of this suite, for the garbage collector to walk on every full
     pass."""
     import gc
     import weakref
 
-    from mlp_weights.pytest_plugin import SuitePlugin
+    from mlp_weights.suite.state import RunState
 
-    class Options:
-        def getoption(self, name, default=None):
-            return default
-
-    plugin = SuitePlugin(Options(), repo_baselines)
-    generation, _ = plugin.generation("training")
-    facts, _ = plugin.baseline_facts("digits")
+    state = RunState(repo_baselines)
+    state.begin_injections([])
+    generation = state.compared_generation("training")
+    facts, _ = state.baseline_facts("digits")
     assert generation is not None and facts is not None
-    # Asked again, the same answers: cached, not read again.
-    assert plugin.generation("training")[0] is generation
-    assert plugin.baseline_facts("digits")[0] is facts
-    freed = weakref.ref(plugin)
-    del plugin
+    # Asked again, the same answers: chosen once, not read again.
+    assert state.compared_generation("training") is generation
+    assert state.baseline_facts("digits")[0] is facts
+    state.end_injections()
+    freed = weakref.ref(state)
+    del state
     gc.collect()
     assert freed() is None
 

@@ -2,7 +2,9 @@
 
 Nothing is written unless the whole regen succeeds. The tests hold on any
 stack (``tox -e oldest`` runs them too): they work out which committed
-rendering generation the installed versions select, and which they do not.
+rendering generation the installed versions select, and which they do not,
+when they run (not when the module is imported, so that a damaged manifest or
+a stack outside every range fails the layers instead of the collection).
 """
 
 from __future__ import annotations
@@ -21,15 +23,13 @@ from mlp_weights.core.environment import library_versions
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="module")
 def rendering_generations():
     """``(selected here, the other one)`` of the committed rendering generations."""
     generations = read_generations(REPO / "baseline_images")
     selected = choose(generations, "rendering", library_versions())
     (other,) = [g for g in generations if g.layer == "rendering" and g is not selected]
     return selected, other
-
-
-SELECTED, OTHER = rendering_generations()
 
 
 @pytest.fixture(autouse=True)
@@ -74,52 +74,57 @@ def set_range(baseline_dir: Path, name: str, ranges: dict) -> None:
     (baseline_dir / "manifest.json").write_text(json.dumps(data))
 
 
-def only_the_other_generation(baselines: Path) -> None:
+def only_the_other_generation(baselines: Path, selected, other) -> None:
     """As if the generation that does not hold this stack covered every version."""
-    set_range(baselines, OTHER.name, {})
+    set_range(baselines, other.name, {})
     data = json.loads((baselines / "manifest.json").read_text())
-    del data["generations"][SELECTED.name]
+    del data["generations"][selected.name]
     (baselines / "manifest.json").write_text(json.dumps(data))
 
 
-NEW_GENERATION = [
-    "--new-generation",
-    "rendering/new",
-    "--range",
-    f"matplotlib{SELECTED.ranges['matplotlib']}",
-    "--pins",
-    "requirements/here.txt",
-]
+def new_generation(selected) -> list[str]:
+    """Arguments of a new rendering generation over the selected one's range."""
+    return [
+        "--new-generation",
+        "rendering/new",
+        "--range",
+        f"matplotlib{selected.ranges['matplotlib']}",
+        "--pins",
+        "requirements/here.txt",
+    ]
 
 
-def test_a_new_generation_is_written_and_narrows_its_neighbour_in_the_same_write(project, capsys):
+def test_a_new_generation_is_written_and_narrows_its_neighbour_in_the_same_write(
+    project, capsys, rendering_generations
+):
+    selected, other = rendering_generations
     baselines = project / "baseline_images"
-    only_the_other_generation(baselines)
+    only_the_other_generation(baselines, selected, other)
     before = contents(baselines)
-    assert regen(baselines, "--reason", "draws differently", *NEW_GENERATION) == 0
+    assert regen(baselines, "--reason", "draws differently", *new_generation(selected)) == 0
     out = capsys.readouterr().out
-    assert f"generation: rendering/new ({SELECTED.range_text}), pins " in out
+    assert f"generation: rendering/new ({selected.range_text}), pins " in out
     generations = manifest(baselines)
     # Narrowed back to what it was declared for, in the same write.
-    assert generations[OTHER.name]["range"] == OTHER.ranges
-    assert generations[OTHER.name]["declared"]["narrowed_for"] == "rendering/new"
+    assert generations[other.name]["range"] == other.ranges
+    assert generations[other.name]["declared"]["narrowed_for"] == "rendering/new"
     new = generations["rendering/new"]
-    assert new["range"] == SELECTED.ranges and new["pins"] == "requirements/here.txt"
+    assert new["range"] == selected.ranges and new["pins"] == "requirements/here.txt"
     assert new["declared"]["reason"] == "draws differently"
     assert new["scenarios"]["digits"]["versions"] == library_versions()
     # The drawing of this stack: byte for byte the committed image of its generation.
     drawn = (baselines / "rendering" / "new" / "digits.png").read_bytes()
-    assert drawn == SELECTED.file_path(REPO / "baseline_images", "digits").read_bytes()
+    assert drawn == selected.file_path(REPO / "baseline_images", "digits").read_bytes()
     after = contents(baselines)
     changed = {k for k in after if before.get(k) != after[k]}
     assert changed == {"manifest.json", "rendering/new/digits.png"}
 
 
-def test_a_dry_run_of_a_new_generation_writes_nothing(project, capsys):
+def test_a_dry_run_of_a_new_generation_writes_nothing(project, capsys, rendering_generations):
     baselines = project / "baseline_images"
-    only_the_other_generation(baselines)
+    only_the_other_generation(baselines, *rendering_generations)
     before = contents(baselines)
-    assert regen(baselines, "--dry-run", *NEW_GENERATION) == 0
+    assert regen(baselines, "--dry-run", *new_generation(rendering_generations[0])) == 0
     assert contents(baselines) == before
     out = capsys.readouterr().out
     image = baselines / "rendering" / "new" / "digits.png"
@@ -144,7 +149,8 @@ def test_a_range_that_cannot_narrow_its_neighbour_is_refused(project, capsys):
     [
         (["--generation", "rendering/nope"], 2, "unknown generation 'rendering/nope'"),
         (["--generation", "nope"], 2, "must be LAYER/LABEL"),
-        (["--generation", OTHER.name], 1, "outside its range"),
+        # The generation that does not hold this stack, named when the test runs.
+        (["--generation", "{other}"], 1, "outside its range"),
         (
             ["--new-generation", "rendering/mpl-3.11", "--range", "matplotlib>=3.12"],
             2,
@@ -161,7 +167,10 @@ def test_a_range_that_cannot_narrow_its_neighbour_is_refused(project, capsys):
         (["--generation", "rendering/mpl-3.11", "--layer", "training"], 2, "leave out --layer"),
     ],
 )
-def test_bad_input_is_one_line_and_writes_nothing(project, capsys, args, code, says):
+def test_bad_input_is_one_line_and_writes_nothing(
+    project, capsys, rendering_generations, args, code, says
+):
+    args = [arg.format(other=rendering_generations[1].name) for arg in args]
     baselines = project / "baseline_images"
     before = contents(baselines)
     pins = ["--pins", "requirements/here.txt"] if "--new-generation" in args else []
@@ -181,19 +190,22 @@ def test_overlapping_ranges_in_the_manifest_refuse_regen(project, capsys):
     assert contents(baselines) == before
 
 
-def test_regen_rewrites_only_the_generations_this_stack_selects(project, capsys):
+def test_regen_rewrites_only_the_generations_this_stack_selects(
+    project, capsys, rendering_generations
+):
+    selected, other = rendering_generations
     baselines = project / "baseline_images"
     # This stack's pins are the generations' own, as tox -e regen has them.
     data = json.loads((baselines / "manifest.json").read_text())
-    for name in ("training/all", SELECTED.name):
+    for name in ("training/all", selected.name):
         data["generations"][name]["pins"] = "requirements/here.txt"
     (baselines / "manifest.json").write_text(json.dumps(data))
     before = contents(baselines)
     assert regen(baselines, "--reason", "again") == 0
     out = capsys.readouterr().out
     assert "generation: training/all (any version)" in out
-    assert f"generation: {SELECTED.label}" in out
-    assert f"kept {SELECTED.file_path(baselines, 'digits')}: pixels identical" in out
+    assert f"generation: {selected.label}" in out
+    assert f"kept {selected.file_path(baselines, 'digits')}: pixels identical" in out
     after = contents(baselines)
     assert {k for k in after if before.get(k) != after[k]} <= {"manifest.json"}
-    assert manifest(baselines)[OTHER.name] == data["generations"][OTHER.name]
+    assert manifest(baselines)[other.name] == data["generations"][other.name]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import pytest
 
 from mlp_weights.baselines.manifest import environment_versions
 from mlp_weights.baselines.store import image_path, snapshot_path
+from mlp_weights.core.environment import LIBRARIES
 from page_data import assert_self_contained
 
 REPO = Path(__file__).resolve().parent.parent
@@ -108,9 +110,8 @@ def copy_baselines(folder: Path, **facts: str) -> Path:
     now = environment_versions() | {k.replace("_", "-"): v for k, v in facts.items()}
     for generation in manifest["generations"].values():
         for entry in generation["scenarios"].values():
-            library = ("python", "scikit-learn", "matplotlib", "numpy")
-            entry["versions"] = {k: now[k] for k in library}
-            entry["environment"] = {k: v for k, v in now.items() if k not in library}
+            entry["versions"] = {k: now[k] for k in LIBRARIES}
+            entry["environment"] = {k: v for k, v in now.items() if k not in LIBRARIES}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
@@ -215,8 +216,10 @@ def test_inner_runs_read_no_dataset_from_its_source(pytester, monkeypatch):
     from mlp_weights.pipeline.data import load_counts
     from mlp_weights.suite import checks as suite
 
-    # Fits are shared within a process: without them, this run must load both datasets.
-    monkeypatch.setattr(suite, "_FITS", {})
+    # Fits are shared within a process: without those made under the training
+    # change, this run must load both datasets. The fits it makes stay shared.
+    for key in [key for key in suite._FITS if key[1] == ("training",)]:
+        monkeypatch.delitem(suite._FITS, key)
     before = load_counts()
     run = run_layers(pytester, "--mlp-inject=training", "-m", "training")
     loads = {where: n - before[where] for where, n in load_counts().items()}
@@ -315,6 +318,74 @@ def test_damaged_snapshot_and_manifest_are_named_not_blamed(pytester, tmp_path):
     assert "is damaged (JSONDecodeError" in digits["verdict"]
     assert "During handling of the above exception" not in run.output
     assert "now, ? " not in run.output and "blamed: nobody" in run.output
+
+
+def copy_of_the_repository(folder: Path) -> Path:
+    """This repository's test setup (tests, configuration, baselines, pins) in ``folder``.
+
+    With the files some test modules read when imported (the README, the CI
+    script and workflows), so that the copy collects as the repository does.
+    """
+    for name in ("tests", "baseline_images", "requirements", ".ci", ".github"):
+        shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copyfile(REPO / name, folder / name)
+    return folder
+
+
+def run_the_copy(pytester, monkeypatch) -> Run:
+    """``pytest -m "training or rendering"`` in the copy made in ``pytester.path``.
+
+    The copy's test modules have the names of this run's own, which pytest
+    refuses to import from another file; this run's are set aside meanwhile.
+    """
+    tests = REPO / "tests"
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None)
+        if where and Path(where).resolve().parent == tests:
+            monkeypatch.delitem(sys.modules, name)
+    result = pytester.runpytest_inprocess(
+        "-m", "training or rendering", "-p", "no:cacheprovider", "--mpl-generate-summary="
+    )
+    return Run(result, pytester.path / "mpl-results")
+
+
+def assert_every_layer_fails_the_run(run: Run, kind: str, says: str) -> None:
+    """Exit code 1 (failed layers), no collection error; each layer that ran names why."""
+    assert run.ret == pytest.ExitCode.TESTS_FAILED, run.output
+    assert "error" not in run.output.splitlines()[-1], run.output
+    # Full MNIST fails too where its data is cached, and is skipped elsewhere.
+    assert run.statuses("training") | run.statuses("rendering") <= {"fail", "skip"}
+    for scenario in ("digits", "mnist-sample"):
+        for layer in ("training", "rendering"):
+            failed = run.layer(layer, scenario)
+            assert failed["kind"] == kind and says in failed["message"], failed
+
+
+def test_a_damaged_manifest_fails_the_layers_not_the_collection(pytester, monkeypatch):
+    copy = copy_of_the_repository(pytester.path)
+    (copy / "baseline_images" / "manifest.json").write_text("{not json")
+    run = run_the_copy(pytester, monkeypatch)
+    manifest = copy / "baseline_images" / "manifest.json"
+    assert_every_layer_fails_the_run(run, "damaged-baseline", f"manifest {manifest} is damaged")
+
+
+def test_a_stack_outside_every_range_fails_the_layers_not_the_collection(pytester, monkeypatch):
+    copy = copy_of_the_repository(pytester.path)
+    path = copy / "baseline_images" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    ranges = {
+        "training/all": {"scikit-learn": "<0.1"},
+        "rendering/mpl-3.11": {"matplotlib": ">=99"},
+        "rendering/mpl-3.7": {"matplotlib": "<0.1"},
+    }
+    for name, declared in ranges.items():
+        manifest["generations"][name]["range"] = declared
+    path.write_text(json.dumps(manifest))
+    run = run_the_copy(pytester, monkeypatch)
+    assert_every_layer_fails_the_run(run, "missing-baseline", "generation holds")
+    assert "(declared: training/all (scikit-learn<0.1))" in run.layer("training")["message"]
+    assert "rendering/mpl-3.7 (matplotlib<0.1)" in run.layer("rendering")["message"]
 
 
 # -- regeneration and the suite agree -----------------------------------------------------

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from mlp_weights.core.environment import LIBRARIES
 from mlp_weights.core.layers import LAYERS, layers_for_library, marker_lines
 from mlp_weights.report import views as report
 from mlp_weights.suite.results import FAIL, NOT_RUN, PASS, SKIP, Kind, LayerResult
@@ -87,7 +88,7 @@ def test_nothing_recorded_moved_is_a_local_change():
 
 
 def test_facts_an_old_manifest_did_not_record_are_unknown_not_moved():
-    old = {k: THEN[k] for k in ("python", "scikit-learn", "matplotlib", "numpy", "blas")}
+    old = {k: THEN[k] for k in (*LIBRARIES, "blas")}
     assert moved_facts(LAYERS["training"], THEN | {"blas-kernel": "SkylakeX"}, old) == []
     assert blamed("training", THEN | {"blas-kernel": "SkylakeX"}, old) == [LOCAL_CHANGE]
 

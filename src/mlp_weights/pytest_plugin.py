@@ -2,7 +2,9 @@
 
 Loaded explicitly by this project's ``addopts`` (``-p mlp_weights.pytest_plugin``);
 it has no entry point, so installing mlp-weights never changes another
-project's pytest run. Its state lives on one registered :class:`SuitePlugin`.
+project's pytest run. Its hooks live on one registered :class:`SuitePlugin`;
+the run's state (generations chosen, baseline facts, records, injections)
+on its :class:`~mlp_weights.suite.state.RunState`.
 
 What it does, in order:
 
@@ -11,7 +13,9 @@ What it does, in order:
   written by ``mlp-weights regen`` only); registers the layer markers from
   :data:`mlp_weights.core.layers.LAYERS`; hands the baseline folder to pytest-mpl;
   refuses an unknown forced generation; clears what an earlier run left in
-  the results folder; applies ``--mlp-inject``;
+  the results folder; puts in force exactly this run's ``--mlp-inject``
+  (:mod:`mlp_weights.suite.inject`: an inner run neither sees nor undoes
+  the injections of the run around it);
 - at collection: adds the umbrella marker ``layer`` to every layer test, and
   points each image test at the folder of the rendering generation chosen
   for the installed versions (:mod:`mlp_weights.baselines.generations`);
@@ -24,53 +28,41 @@ What it does, in order:
   through the report (so ``-n 2`` gives the same verdict);
 - at the end: builds the verdict, writes ``verdict.json``, ``verdict.md``
   and ``verdict.html`` into the results folder (and the Markdown into ``$GITHUB_STEP_SUMMARY``),
-  prints the table, and removes pytest-mpl's per-worker files.
+  prints the table, and removes pytest-mpl's per-worker files;
+- at unconfigure: undoes this run's injections and restores those of the
+  run around it.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from mlp_weights.baselines.generations import COMPARES_FILES_OF
 from mlp_weights.baselines.store import resolve_baseline_dir
-from mlp_weights.core.errors import BaselineError
 from mlp_weights.core.layers import UMBRELLA_MARKER, layer_of_markers, marker_lines
-from mlp_weights.pipeline.scenarios import SCENARIOS
-from mlp_weights.suite.results import FAIL, PASS, SKIP, Finding, Kind, LayerFailure, LayerResult
+from mlp_weights.suite.recording import (
+    clear_results_folder,
+    image_finding,
+    layer_record,
+    remove_worker_files,
+    skipped_record,
+)
+from mlp_weights.suite.results import FAIL, Finding, Kind, LayerFailure, LayerResult
+from mlp_weights.suite.state import RunState
 
 #: Key of the record in ``report.user_properties`` (how xdist carries it).
 USER_PROPERTY = "mlp-weights-result"
 #: The parametrize argument that names a layer test's scenario.
 SCENARIO_ARG = "scenario_name"
-#: What an earlier run leaves in a results folder and a new run removes:
-#: pytest-mpl's summaries and per-worker files, and this plugin's own.
-STALE_FILES = (
-    "verdict.json",
-    "verdict.md",
-    "verdict.html",
-    "results.json",
-    "fig_comparison.html",
-    "fig_comparison_basic.html",
-    "extra.js",
-    "styles.css",
-    "hash.svg",
-    "image.svg",
-)
-#: pytest-mpl's per-worker files, merged by the controller at the end of a run.
-WORKER_PATTERNS = ("results-xdist-*.json", "generated-hashes-xdist-*.json")
-STALE_PATTERNS = (*WORKER_PATTERNS, "*.obtained.npz", "*.baseline.npz")
-#: Files pytest-mpl writes into a test's folder of the results folder.
-MPL_TEST_FILES = {"baseline.png", "result.png", "result-failed-diff.png"}
 
 _finding_key = pytest.StashKey[Finding]()
 
 
 def pytest_addoption(parser):
+    from mlp_weights.suite.inject import INJECTIONS
+
     group = parser.getgroup("mlp-weights")
     group.addoption(
         "--mlp-baseline-dir",
@@ -78,8 +70,6 @@ def pytest_addoption(parser):
         help="baseline folder to compare against (default: $MLP_WEIGHTS_BASELINE_DIR, "
         "else baseline_images/ in the root folder)",
     )
-    from mlp_weights.suite.inject import INJECTIONS
-
     group.addoption(
         "--mlp-generation",
         action="append",
@@ -102,6 +92,30 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     for line in marker_lines():
         config.addinivalue_line("markers", line)
+    check_comparison_options(config)
+    baseline_dir = resolve_baseline_dir(
+        config.getoption("--mlp-baseline-dir"), default=config.rootpath / "baseline_images"
+    ).absolute()
+    # pytest-mpl reads its baseline folder from this option in its own
+    # pytest_configure, which runs after this one (tryfirst).
+    config.option.mpl_baseline_path = str(baseline_dir)
+    from mlp_weights.baselines.generations import forced_names
+    from mlp_weights.core.errors import UsageError
+
+    state = RunState(baseline_dir, forced_names(config.getoption("--mlp-generation")))
+    try:
+        state.check_forced_generations()
+    except UsageError as exc:
+        raise pytest.UsageError(f"mlp-weights: {exc}") from None
+    config.pluginmanager.register(SuitePlugin(config, state), SuitePlugin.name)
+    if not hasattr(config, "workerinput"):
+        option = config.getoption("--mpl-results-path", default=None)
+        clear_results_folder(Path(option) if option else None)
+    state.begin_injections(config.getoption("--mlp-inject"))
+
+
+def check_comparison_options(config) -> None:
+    """Refuse a run whose image tests would not compare, or would write baselines."""
     # Without --mpl, pytest-mpl passes image tests without comparing.
     if not config.getoption("--mpl", default=False):
         raise pytest.UsageError(
@@ -116,40 +130,25 @@ def pytest_configure(config):
             "mlp-weights: baselines are not generated by pytest; use "
             'mlp-weights regen --reason "..." (it also updates snapshots and manifest)'
         )
-    baseline_dir = resolve_baseline_dir(
-        config.getoption("--mlp-baseline-dir"), default=config.rootpath / "baseline_images"
-    ).absolute()
-    # pytest-mpl reads its baseline folder from this option in its own
-    # pytest_configure, which runs after this one (tryfirst).
-    config.option.mpl_baseline_path = str(baseline_dir)
-    plugin = SuitePlugin(config, baseline_dir)
-    plugin.check_forced_generations()
-    config.pluginmanager.register(plugin, SuitePlugin.name)
-    if not hasattr(config, "workerinput"):
-        plugin.clear_results_folder()
-    from mlp_weights.suite.inject import inject
-
-    for name in config.getoption("--mlp-inject"):
-        inject(name)
 
 
 def pytest_unconfigure(config):
-    from mlp_weights.suite.inject import undo_all
-
-    undo_all()
+    plugin = config.pluginmanager.get_plugin(SuitePlugin.name)
+    if plugin is not None:
+        plugin.state.end_injections()
 
 
 @pytest.fixture
 def layer_run(request):
     """What a layer test needs: the baseline folder, and a place to keep its finding."""
-    return LayerRun(request.node, request.config.pluginmanager.get_plugin(SuitePlugin.name))
+    return LayerRun(request.node, request.config.pluginmanager.get_plugin(SuitePlugin.name).state)
 
 
 class LayerRun:
-    def __init__(self, item, plugin: SuitePlugin):
+    def __init__(self, item, state: RunState):
         self.item = item
-        self.plugin = plugin
-        self.baseline_dir = plugin.baseline_dir
+        self.state = state
+        self.baseline_dir = state.baseline_dir
 
     def keep(self, finding: Finding) -> None:
         """Record a passing check's finding (how close it was) for the verdict."""
@@ -157,55 +156,31 @@ class LayerRun:
 
     def snapshot(self, scenario: str) -> Path:
         """The snapshot the training generation chosen for this run holds for ``scenario``."""
-        return self.plugin.chosen_file("training", scenario)
+        return self.state.chosen_file("training", scenario)
 
     def image(self, scenario: str) -> Path:
         """The image the rendering generation chosen for this run holds for ``scenario``."""
-        return self.plugin.chosen_file("rendering", scenario)
-
-
-def _memo_per_run(method):
-    """Cache ``method``'s answers on the plugin object itself, which ends with its run.
-
-    ``functools.cache`` on a method would keep every plugin object, and with it
-    the whole ``Config`` of its run, for the life of the process: each
-    in-process run (``pytester``, or ``pytest.main`` called again) would add
-    one, and the garbage collector would walk them all on every full pass.
-    """
-
-    @functools.wraps(method)
-    def cached(self, *args):
-        key = (method.__name__, *args)
-        try:
-            return self._memo[key]
-        except KeyError:
-            answer = self._memo[key] = method(self, *args)
-            return answer
-
-    return cached
+        return self.state.chosen_file("rendering", scenario)
 
 
 class SuitePlugin:
-    """The state of one pytest run of the suite."""
+    """The suite's hooks for one pytest run; what the run holds is its :attr:`state`."""
 
     name = "mlp-weights-suite"
 
-    def __init__(self, config, baseline_dir: Path):
+    def __init__(self, config, state: RunState):
         self.config = config
-        self.baseline_dir = baseline_dir
-        self.records: list[LayerResult] = []
-        self.written: list[Path] = []
-        self._verdict = None
-        self._memo: dict = {}
+        self.state = state
+        self._image_comparison = None
 
-    # -- where things are -------------------------------------------------------
-
-    @functools.cached_property
+    @property
     def image_comparison(self):
-        for plugin in self.config.pluginmanager.get_plugins():
-            if type(plugin).__name__ == "ImageComparison" and hasattr(plugin, "results_dir"):
-                return plugin
-        return None
+        """pytest-mpl's plugin object, registered after this one; ``None`` without it."""
+        if self._image_comparison is None:
+            for plugin in self.config.pluginmanager.get_plugins():
+                if type(plugin).__name__ == "ImageComparison" and hasattr(plugin, "results_dir"):
+                    self._image_comparison = plugin
+        return self._image_comparison
 
     @property
     def results_dir(self) -> Path:
@@ -215,158 +190,8 @@ class SuitePlugin:
         path = getattr(self.config, "pytest_mpl_results_dir", None) or "mpl-results"
         return Path(path)
 
-    def clear_results_folder(self) -> None:
-        """Remove what an earlier run wrote, and only that, before this run writes.
-
-        Known files by name; a test's folder only when it holds pytest-mpl's
-        images and nothing else. Anything else a user keeps there stays, and
-        so does an empty folder.
-        """
-        option = self.config.getoption("--mpl-results-path", default=None)
-        folder = Path(option) if option else None
-        if folder is None or not folder.is_dir():
-            return
-        for name in STALE_FILES:
-            (folder / name).unlink(missing_ok=True)
-        for pattern in STALE_PATTERNS:
-            for path in folder.glob(pattern):
-                path.unlink(missing_ok=True)
-        for path in folder.iterdir():
-            # An empty folder may be another run's results folder, still to be
-            # filled (tox writes mpl-results/<env>/ beside mpl-results/).
-            names = {p.name for p in path.iterdir()} if path.is_dir() else set()
-            if names and names <= MPL_TEST_FILES:
-                shutil.rmtree(path, ignore_errors=True)
-
-    # -- facts now and at the baseline ------------------------------------------
-
-    @functools.cached_property
-    def now(self) -> dict:
-        from mlp_weights.baselines.manifest import environment_versions
-
-        return environment_versions()
-
-    @_memo_per_run
-    def baseline_facts(
-        self, scenario: str, layer: str = "training"
-    ) -> tuple[dict | None, str | None]:
-        """The facts recorded for ``scenario`` in the generation ``layer`` compares with.
-
-        ``None`` and the reason when the manifest cannot be read or holds no
-        entry for it.
-        """
-        from mlp_weights.baselines.manifest import manifest_path
-
-        generation, error = self.generation(COMPARES_FILES_OF.get(layer, "training"))
-        if generation is None:
-            return None, str(error)
-        facts = generation.facts(scenario)
-        if facts is None:
-            return None, (
-                f"manifest {manifest_path(self.baseline_dir)} has no entry for scenario "
-                f"{scenario!r} in {generation.name}"
-            )
-        return facts, None
-
-    # -- generations --------------------------------------------------------------
-
-    @functools.cached_property
-    def forced(self) -> list[str]:
-        from mlp_weights.baselines.generations import forced_names
-
-        return forced_names(self.config.getoption("--mlp-generation"))
-
-    @functools.cached_property
-    def generations(self):
-        """The folder's generations, or ``None`` and the error that says why they cannot be read."""
-        from mlp_weights.baselines.generations import read_generations
-
-        try:
-            return read_generations(self.baseline_dir), None
-        except BaselineError as exc:
-            return None, exc
-
-    def check_forced_generations(self) -> None:
-        """An unknown forced name is a usage error, before anything runs."""
-        from mlp_weights.baselines.generations import check_forced
-        from mlp_weights.core.errors import UsageError
-
-        generations, _ = self.generations
-        if self.forced and generations is not None:
-            try:
-                check_forced(generations, self.forced)
-            except UsageError as exc:
-                raise pytest.UsageError(f"mlp-weights: {exc}") from None
-
-    @_memo_per_run
-    def generation(self, layer: str):
-        """``(generation, error)``: the generation ``layer`` compares with in this run."""
-        from mlp_weights.baselines.generations import choose
-
-        generations, error = self.generations
-        if generations is None:
-            return None, error
-        try:
-            return choose(generations, layer, self.now, self.forced), None
-        except BaselineError as exc:
-            return None, exc
-
-    def chosen_file(self, layer: str, scenario: str) -> Path:
-        """The chosen generation's file; a typed failure, in one line, when there is none."""
-        from mlp_weights.core.errors import MissingBaselineError
-
-        generation, error = self.generation(layer)
-        if generation is None:
-            missing = isinstance(error, MissingBaselineError)
-            kind = Kind.MISSING_BASELINE if missing else Kind.DAMAGED_BASELINE
-            raise LayerFailure(Finding(kind, str(error)))
-        return generation.file_path(self.baseline_dir, scenario)
-
-    def generations_summary(self) -> dict:
-        """The chosen generations, as the verdict records them."""
-        summary = {}
-        for layer in dict.fromkeys(COMPARES_FILES_OF.values()):
-            generation, _ = self.generation(layer)
-            if generation is not None:
-                summary[generation.name] = {
-                    "layer": generation.layer,
-                    "range": generation.range_text,
-                    "pins": generation.pins,
-                    "forced": generation.name in self.forced,
-                }
-        return summary
-
-    def compared_generation(self, layer: str):
-        """The generation a test of ``layer`` compares its stored file with.
-
-        ``None`` for a layer that compares no stored file (scores, seed), or
-        when no generation could be chosen.
-        """
-        if layer not in COMPARES_FILES_OF:
-            return None
-        generation, _ = self.generation(COMPARES_FILES_OF[layer])
-        return generation
-
-    def generation_label(self, generation) -> str:
-        return generation.label + (", forced" if generation.name in self.forced else "")
-
-    # -- hooks ------------------------------------------------------------------
-
     def pytest_report_header(self, config):
-        text = ", ".join(f"{k} {v}" for k, v in self.now.items())
-        labels = []
-        for layer in dict.fromkeys(COMPARES_FILES_OF.values()):
-            generation, error = self.generation(layer)
-            if generation is None:
-                labels.append(f"{layer}: {error}")
-            else:
-                labels.append(self.generation_label(generation))
-        chosen = "; ".join(labels)
-        return [
-            f"mlp-weights: baselines in {self.baseline_dir}",
-            f"mlp-weights: generations {chosen}",
-            f"mlp-weights: {text}",
-        ]
+        return self.state.header()
 
     @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
     def pytest_collection_modifyitems(self, items):
@@ -379,10 +204,10 @@ class SuitePlugin:
     def point_at_generation(self, item, layer: str) -> None:
         """Give an image test's comparison the chosen rendering generation's folder."""
         compare = item.get_closest_marker("mpl_image_compare")
-        generation = self.compared_generation(layer)
+        generation = self.state.compared_generation(layer)
         if compare is None or generation is None:
             return
-        folder = str(generation.directory(self.baseline_dir).absolute())
+        folder = str(generation.directory(self.state.baseline_dir).absolute())
         item.add_marker(
             pytest.mark.mpl_image_compare(
                 *compare.args, **{**compare.kwargs, "baseline_dir": folder}
@@ -404,56 +229,37 @@ class SuitePlugin:
         result = self.layer_result(item, call, report, layer.name, scenario)
         report.user_properties.append((USER_PROPERTY, json.dumps(result.to_dict())))
         if result.status == FAIL:
-            from mlp_weights.suite.verdict import explain
-
-            _, problem = self.baseline_facts(scenario, layer.name)
-            generation = self.compared_generation(layer.name)
-            label = self.generation_label(generation) if generation is not None else None
-            text = explain(result, problem, label)
-            if call.excinfo is not None and call.excinfo.errisinstance(LayerFailure):
-                # The finding says it all; a traceback of the check adds nothing.
-                report.longrepr = text
-            else:
-                report.sections.append(("mlp-weights verdict", text))
+            self.explain_failure(call, report, result)
 
     def layer_result(self, item, call, report, layer: str, scenario: str) -> LayerResult:
         """The typed record of one finished layer test."""
-        from mlp_weights.core.layers import LAYERS
-        from mlp_weights.suite.verdict import blame
-
         if report.skipped:
-            return LayerResult(layer, scenario, SKIP, nodeid=item.nodeid)
+            return skipped_record(layer, scenario, item.nodeid)
         finding, images = self.finding_of(item, call, report)
-        status = FAIL if report.failed else PASS
-        generation = self.compared_generation(layer)
-        baseline_file = (
-            generation.file_path(self.baseline_dir, scenario) if generation is not None else None
-        )
-        result = LayerResult(
+        return layer_record(
+            self.state,
             layer,
             scenario,
-            status,
-            kind=finding.kind if status == FAIL else None,
-            message=finding.message,
-            amount=finding.amount,
+            finding,
+            failed=report.failed,
             images=images,
-            baseline_file=str(baseline_file) if baseline_file else None,
             nodeid=item.nodeid,
-            diagnostics=finding.diagnostics,
+            results_dir=self.results_dir,
         )
-        if status == FAIL and result.kind is None:
-            result.kind = Kind.ERROR
-        if finding.obtained is not None and status == FAIL:
-            result.obtained = str(self.write_obtained(scenario, finding.obtained))
-            result.message += f"\nobtained fit kept in {result.obtained}"
-            if baseline_file is not None and baseline_file.is_file():
-                result.baseline_snapshot = str(self.keep_baseline(scenario, baseline_file))
-        if generation is not None:
-            result.generation = generation.name
-        if status == FAIL:
-            facts, _ = self.baseline_facts(scenario, layer)
-            result.moved, result.blamed = blame(LAYERS[layer], result.kind, self.now, facts)
-        return result
+
+    def explain_failure(self, call, report, result: LayerResult) -> None:
+        """Add what moved and who is blamed to a failing layer test's report."""
+        from mlp_weights.suite.verdict import explain
+
+        _, problem = self.state.baseline_facts(result.scenario, result.layer)
+        generation = self.state.compared_generation(result.layer)
+        label = self.state.generation_label(generation) if generation is not None else None
+        text = explain(result, problem, label)
+        if call.excinfo is not None and call.excinfo.errisinstance(LayerFailure):
+            # The finding says it all; a traceback of the check adds nothing.
+            report.longrepr = text
+        else:
+            report.sections.append(("mlp-weights verdict", text))
 
     def finding_of(self, item, call, report) -> tuple[Finding, dict | None]:
         """What the test found: its own typed finding, else pytest-mpl's comparison."""
@@ -475,92 +281,33 @@ class SuitePlugin:
 
         return getattr(plugin, "_test_results", {}).get(generate_test_name(item))
 
-    def write_obtained(self, scenario: str, snapshot) -> Path:
-        from mlp_weights.baselines.snapshot import save_snapshot
-
-        folder = self.results_dir
-        folder.mkdir(parents=True, exist_ok=True)
-        return save_snapshot(snapshot, folder / f"{scenario}.obtained.npz")
-
-    def keep_baseline(self, scenario: str, path: Path) -> Path:
-        """Copy the snapshot a failing fit was compared with beside the obtained fit."""
-        copy = self.results_dir / f"{scenario}.baseline.npz"
-        shutil.copyfile(path, copy)
-        return copy
-
     def pytest_runtest_logreport(self, report):
         if hasattr(self.config, "workerinput"):
             return
         for key, value in getattr(report, "user_properties", ()):
             if key == USER_PROPERTY:
-                self.records.append(LayerResult.from_dict(json.loads(value)))
-
-    def verdict(self):
-        if self._verdict is None:
-            from mlp_weights.suite.verdict import build_verdict
-
-            scenarios = {r.scenario for r in self.records}
-            baselines = {s: self.baseline_facts(s) for s in scenarios if s in SCENARIOS}
-            self._verdict = build_verdict(
-                self.records, baselines, self.now, self.generations_summary()
-            )
-        return self._verdict
+                self.state.records.append(LayerResult.from_dict(json.loads(value)))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):
         if hasattr(self.config, "workerinput"):
             return
-        folder = self.results_dir
-        for pattern in WORKER_PATTERNS:
-            for path in folder.glob(pattern):
-                path.unlink(missing_ok=True)
-        if not self.records:
+        remove_worker_files(self.results_dir)
+        if not self.state.records:
             return
         from mlp_weights.report.views import write_verdict
 
-        self.written = write_verdict(self.verdict(), folder, self.baseline_dir)
+        self.state.written = write_verdict(
+            self.state.verdict(), self.results_dir, self.state.baseline_dir
+        )
 
     def pytest_terminal_summary(self, terminalreporter):
-        if not self.records:
+        if not self.state.records:
             return
         from mlp_weights.report.views import to_text
 
         terminalreporter.write_sep("=", "mlp-weights verdict")
-        for line in to_text(self.verdict()).splitlines():
+        for line in to_text(self.state.verdict()).splitlines():
             terminalreporter.write_line(line)
-        for path in self.written:
+        for path in self.state.written:
             terminalreporter.write_line(f"verdict written to {path}")
-
-
-def image_finding(summary: dict, results_dir: Path) -> tuple[Finding, dict | None]:
-    """A finding from pytest-mpl's record of one comparison (its ``_test_results``)."""
-    images = {
-        "baseline": summary.get("baseline_image"),
-        "result": summary.get("result_image"),
-        "diff": summary.get("diff_image"),
-    }
-    images = images if any(images.values()) else None
-    status = summary.get("status")
-    tolerance = summary.get("tolerance")
-    if status == "passed":
-        return Finding(), images
-    if summary.get("image_status") == "missing":
-        return Finding(Kind.MISSING_BASELINE, "baseline image not found"), images
-    if summary.get("rms") is not None:
-        rms = float(summary["rms"])
-        amount = {"image_rms": rms, "tolerance": tolerance, "size_now": None, "size_baseline": None}
-        return Finding(
-            Kind.MOVED, f"image moved by RMS {rms:.3f} (tolerance {tolerance})", amount
-        ), images
-    if summary.get("image_status") == "diff" and images and images["baseline"] and images["result"]:
-        from matplotlib.image import imread
-
-        now = list(imread(results_dir / images["result"]).shape[:2])
-        then = list(imread(results_dir / images["baseline"]).shape[:2])
-        amount = {"image_rms": None, "tolerance": tolerance, "size_now": now, "size_baseline": then}
-        return Finding(
-            Kind.MOVED,
-            f"image size {now[1]}x{now[0]} px now, {then[1]}x{then[0]} in the baseline",
-            amount,
-        ), images
-    return Finding(Kind.ERROR, summary.get("status_msg") or "image comparison failed"), images
