@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bisect_fakes import FakeProber
-from mlp_weights.bisect import prober as prober_module
+from mlp_weights.bisect import process
 from mlp_weights.bisect.prober import probe_side_by_side
 from test_bisect_command import FINALS, Run, moving_before
 
@@ -120,11 +120,11 @@ def test_jobs_default_to_the_cores_this_process_may_use(monkeypatch):
     from mlp_weights.cli import build_parser
 
     jobs = build_parser().parse_args(["bisect", "numpy"]).jobs
-    assert jobs == prober_module.default_jobs() >= 1
-    monkeypatch.delattr(prober_module.os, "process_cpu_count", raising=False)
-    monkeypatch.setattr(prober_module.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
-    monkeypatch.setattr(prober_module.os, "cpu_count", lambda: 64)
-    assert prober_module.default_jobs() == 3
+    assert jobs == process.default_jobs() >= 1
+    monkeypatch.delattr(process.os, "process_cpu_count", raising=False)
+    monkeypatch.setattr(process.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    monkeypatch.setattr(process.os, "cpu_count", lambda: 64)
+    assert process.default_jobs() == 3
 
 
 @pytest.mark.parametrize("value", ["0", "two"])

@@ -178,7 +178,7 @@ def add_bench_parser(subparsers) -> None:
 
 def add_bisect_parser(subparsers) -> None:
     """The ``bisect`` subcommand and its options."""
-    from mlp_weights.bisect.prober import default_jobs
+    from mlp_weights.bisect.process import default_jobs
 
     bisect = subparsers.add_parser(
         "bisect",

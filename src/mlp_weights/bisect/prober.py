@@ -10,7 +10,6 @@ it at once, and it stops every probe in flight before it lets them through.
 
 from __future__ import annotations
 
-import os
 import queue
 import shutil
 import tempfile
@@ -27,20 +26,6 @@ from mlp_weights.bisect.results import ProbeResult
 #: Seconds the calling thread waits for a probe before it looks again; short,
 #: so that Ctrl-C and SIGTERM are handled at once.
 WAIT_SECONDS = 0.2
-
-
-def default_jobs() -> int:
-    """Probes side by side unless told otherwise: one per core this process may use.
-
-    The cores it may use, not the machine's: in a container limited to a few
-    cores of a large host, ``os.cpu_count()`` names the host's.
-    """
-    counter = getattr(os, "process_cpu_count", None)  # Python 3.13
-    if counter is not None:
-        return counter() or 1
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
 
 
 def probe_side_by_side(

@@ -1,4 +1,4 @@
-"""The child processes of a probe: run to their end, or stopped when the bisect stops.
+"""The child processes of the probes: how many at once, run to their end, or stopped.
 
 A bisect that is stopping (Ctrl-C, SIGTERM, an error in another probe)
 sets its stop event: each child process then dies with its whole process
@@ -31,6 +31,20 @@ class Finished:
     returncode: int
     stdout: str
     stderr: str
+
+
+def default_jobs() -> int:
+    """Probes side by side unless told otherwise: one per core this process may use.
+
+    The cores it may use, not the machine's: in a container limited to a few
+    cores of a large host, ``os.cpu_count()`` names the host's.
+    """
+    counter = getattr(os, "process_cpu_count", None)  # Python 3.13
+    if counter is not None:
+        return counter() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def pause(seconds: float, stop: threading.Event | None = None) -> None:
