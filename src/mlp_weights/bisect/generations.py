@@ -128,7 +128,9 @@ def make_pins_command(pins_file: Path, pins: dict[str, str], target: str) -> str
     edits = []
     for name, version in pins.items():
         written = spelled.get(canonicalize_name(name), name)
-        edits.append(f"-e 's/^{re.escape(written)}==.*$/{written}=={version}/'")
+        # Only the dot is special among a name's characters in a sed pattern.
+        pattern = written.replace(".", "\\.")
+        edits.append(f"-e 's/^{pattern}==.*$/{written}=={version}/'")
     source = pins_file.relative_to(pins_file.parent.parent).as_posix()
     return f"sed {' '.join(edits)} {source} > {target}"
 
