@@ -51,6 +51,8 @@ PROGRESS = re.compile(
 def test_the_command_with_two_workers_says_what_it_says_with_one(tmp_path, walk_all):
     outcomes = moving_before("3.11.0")
     delays = {v: 0.01 * (i % 3) for i, v in enumerate(FINALS)}
+    # Long enough that the second worker starts while the first probes, even on a busy machine.
+    delays.update({"3.7.0": 0.3, "3.11.2": 0.3})
     one = Run(tmp_path / "one", SlowFake(outcomes, delays), bad="3.7.0", walk=walk_all)()
     two = Run(tmp_path / "two", SlowFake(outcomes, delays), bad="3.7.0", walk=walk_all, jobs=2)()
     assert two.report()["verdict"] == one.report()["verdict"]
