@@ -20,9 +20,11 @@ from bisect_fakes import (
     serve_index,
 )
 from mlp_weights.baselines.generations import GENERATION_ENV
-from mlp_weights.bisect.command import Bisection, BisectRequest, LocalProber, choose_layers
+from mlp_weights.bisect.choices import choose_layers
+from mlp_weights.bisect.command import Bisection, BisectRequest
 from mlp_weights.bisect.environment import Installer
 from mlp_weights.bisect.index import releases_from_page
+from mlp_weights.bisect.prober import LocalProber
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 from mlp_weights.cli import main
 from mlp_weights.core.errors import MLPWeightsError, UsageError
@@ -331,8 +333,8 @@ def test_an_unwritable_cache_is_noted_not_fatal(tmp_path, monkeypatch):
 
 
 def test_probes_against_other_generations_work_in_the_first_probers_folder(tmp_path, monkeypatch):
-    """A walk's own-generation probes: the same wheel, the same slots (their environments
-    and bytecode), another generation; the folder goes with the first prober."""
+    """A walk's own-generation probes: the same wheel, the same workers' folders (their
+    environments), the same installer, another generation; the folder goes with the first."""
     built = []
 
     def build_wheel(self, repo, out):
@@ -349,7 +351,11 @@ def test_probes_against_other_generations_work_in_the_first_probers_folder(tmp_p
     again = prober.against("rendering/mpl-3.7")
     second = again._ready()
     assert len(built) == 1, "the project's wheel is built once"
-    assert (second.wheel, second.slot_folder(1)) == (first.wheel, first.slot_folder(1))
+    assert (second.wheel, second.worker_folder("probe_1")) == (
+        first.wheel,
+        first.worker_folder("probe_1"),
+    )
+    assert second.installer is first.installer, "one stop event for both"
     assert first.extra_env[GENERATION_ENV] == "rendering/mpl-3.11"
     assert second.extra_env[GENERATION_ENV] == "rendering/mpl-3.7"
     again.close()
@@ -362,7 +368,7 @@ def test_the_pinned_stacks_version_imports_no_library(tmp_path):
     """The bisect's own process reads the baselines' version from the pins: no matplotlib."""
     code = (
         "import sys; from pathlib import Path; "
-        "from mlp_weights.bisect.command import recorded_version; "
+        "from mlp_weights.bisect.choices import recorded_version; "
         "repo = Path(sys.argv[1]); "
         "print(recorded_version('matplotlib', repo / 'baseline_images', ['digits'], "
         "['rendering'], repo / 'requirements' / 'pinned.txt')); "

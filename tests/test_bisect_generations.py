@@ -112,19 +112,24 @@ def test_a_moving_side_outside_every_range_ends_with_the_command_that_declares_o
     del manifest["generations"]["rendering/mpl-3.7"]
     (repo / "baseline_images" / "manifest.json").write_text(json.dumps(manifest))
     lines, report, _ = run(tmp_path, repo=repo, bad="3.7.0")
-    command = (
+    # No generation below: the range starts at the boundary; no pins file has 3.10.9.
+    declare = [
+        "# no pins file installs matplotlib 3.10.9: make one from requirements/pinned.txt",
+        "sed -e 's/^matplotlib==.*$/matplotlib==3.10.9/' requirements/pinned.txt "
+        "> requirements/matplotlib-3.10.9.txt",
         "mlp-weights regen --new-generation rendering/matplotlib-3.10.9 "
-        "--range 'matplotlib<3.11.0' --pins requirements/oldest.txt "
-        '--reason "matplotlib 3.11.0 holds, 3.10.9 moves"'
-    )
-    assert report["declare"] == [command]
-    assert lines[-3] == f"outside every declared range; declare a generation there: {command}"
+        "--range 'matplotlib<3.11.0' --pins requirements/matplotlib-3.10.9.txt "
+        '--reason "matplotlib 3.11.0 holds, 3.10.9 moves"',
+    ]
+    assert report["declare"] == declare
+    said = lines.index("outside every declared range; declare a generation there:")
+    assert lines[said + 1 : said + 4] == [f"  {line}" for line in declare]
 
 
 def test_a_probe_passes_the_forced_generation_to_its_test_run(monkeypatch, tmp_path):
     """A real prober's extra variables force the generation; the probe's environment has them."""
-    from mlp_weights.bisect.command import LocalProber
     from mlp_weights.bisect.environment import clean_env
+    from mlp_weights.bisect.prober import LocalProber
 
     monkeypatch.delenv(GENERATION_ENV, raising=False)
     prober = LocalProber(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -85,3 +86,55 @@ def test_real_bisect_between_two_close_matplotlib_releases(tmp_path):
     assert again.returncode == 0
     assert VERDICT.search(again.stdout).groups() == (holds, moves, rms)
     assert "0 probes run, 3 from the cache" in again.stdout
+
+
+@pytest.mark.network
+@pytest.mark.skipif(
+    not NETWORK_TESTS, reason="installs matplotlib 3.10.9; set MLP_WEIGHTS_NETWORK_TESTS=1"
+)
+def test_the_proposal_in_a_gap_runs_as_printed_on_the_moving_release(tmp_path, capsys):
+    """The older generation narrowed to <3.10: the commands bisect prints for 3.10.9 make its
+    pins, and the regen run as printed on them (matplotlib 3.10.9 installed) leaves a folder
+    that ``mlp-weights generations`` accepts."""
+    from mlp_weights.baselines.generations import read_generations
+    from mlp_weights.bisect.environment import find_uv
+    from mlp_weights.bisect.search import HOLDS, MOVES
+    from mlp_weights.cli import main
+    from test_bisect_declare import FINALS, copy_repo, option, proposal
+
+    repo = copy_repo(tmp_path, {"rendering/mpl-3.7": "<3.10"})
+    outcomes = {v: HOLDS if v in ("3.11.0", "3.11.1", "3.11.2") else MOVES for v in FINALS}
+    _, make_pins, regen = proposal(tmp_path, repo, outcomes, good="3.11.2", bad="3.10.9")
+    subprocess.run(make_pins, shell=True, cwd=repo, check=True)
+
+    uv, env = find_uv(), tmp_path / "env"
+    quiet = {"capture_output": True, "text": True, "timeout": 900}
+    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(env)], check=True)
+    python = str(env / "bin" / "python")
+    pins = option(regen, "--pins")
+    done = subprocess.run(
+        [uv, "pip", "install", "--quiet", "--python", python, "-r", pins, str(REPO)],
+        cwd=repo,
+        **quiet,
+    )
+    assert done.returncode == 0, done.stderr
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MLP_WEIGHTS_")}
+    clean.pop("VIRTUAL_ENV", None)
+    words = shlex.split(regen)
+    done = subprocess.run(
+        [python, "-m", "mlp_weights", *words[1:], "--baseline-dir", "baseline_images", "--quiet"],
+        cwd=repo,
+        env=clean,
+        **quiet,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    capsys.readouterr()
+    assert main(["generations", "--baseline-dir", str(repo / "baseline_images")]) == 0
+    assert "problem" not in capsys.readouterr().out
+    generations = {g.name: g for g in read_generations(repo / "baseline_images")}
+    new = generations["rendering/matplotlib-3.10.9"]
+    assert new.facts("digits")["matplotlib"] == "3.10.9"
+    assert new.ranges == {"matplotlib": "<3.11.0,>=3.10"}
+    assert generations["rendering/mpl-3.7"].ranges == {"matplotlib": "<3.10"}
+    assert generations["rendering/mpl-3.11"].ranges == {"matplotlib": ">=3.11"}

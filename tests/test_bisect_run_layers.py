@@ -1,10 +1,8 @@
-"""The layers' run of a probe: pytest in the probe's environment, ended without a teardown.
+"""The layers' run of a probe: the pytest command, and the scenarios its keyword selects.
 
-A probe runs ``python -m mlp_weights.bisect.run_layers <pytest arguments>``:
-pytest's run and exit code, its exit handlers, and then the end of the
-process without the interpreter's teardown (which only costs time). These
-tests run it with this interpreter, where mlp-weights is installed as in a
-probe's environment.
+The run is ``python -m pytest`` in the probe's environment; here it runs
+with this interpreter, where mlp-weights is installed as in a probe's
+environment.
 """
 
 from __future__ import annotations
@@ -15,78 +13,33 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from mlp_weights.bisect.run_layers import RUNNER, layers_command
+from mlp_weights.bisect.run_layers import keyword_expression, layers_command
 
 REPO = Path(__file__).resolve().parent.parent
 
-TESTS = """\
-import atexit, pathlib, threading, time
 
-OUT = pathlib.Path(__file__).parent
+def test_the_keyword_selects_exactly_the_scenarios(pytester, monkeypatch):
+    """``mnist`` must not also select ``mnist-sample``: checked with pytest itself."""
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    pytester.makepyfile(
+        test_k="""
+        import pytest
 
-# Called by the interpreter's usual ending (before it waits for threads),
-# never by os._exit. Unlike a module global's __del__, on every Python.
-threading._register_atexit(lambda: (OUT / "teardown").write_text("ran"))
-atexit.register(lambda: (OUT / "atexit").write_text("ran"))
-
-def test_passes():
-    pass
-
-def test_fails():
-    assert {fails}
-
-def test_leaves_a_thread():
-    if {thread}:
-        def late():
-            time.sleep(0.5)
-            (OUT / "thread").write_text("done")
-        threading.Thread(target=late).start()
-"""
-
-
-def run_tests(folder: Path, fails: bool = True, thread: bool = False):
-    (folder / "test_run.py").write_text(TESTS.format(fails=not fails, thread=thread))
-    environ = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    return subprocess.run(
-        [sys.executable, "-m", RUNNER, "test_run.py", "-p", "no:cacheprovider", "-q"]
-        + ["--junitxml=junit.xml"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=environ,
+        @pytest.mark.parametrize("s", ["mnist", "mnist-sample", "digits"])
+        def test_x(s):
+            pass
+        """
     )
 
+    def collected(scenarios):
+        expression = keyword_expression(scenarios)
+        result = pytester.runpytest_inprocess(
+            "--co", "-q", "-p", "no:cacheprovider", "-k", expression
+        )
+        return [line.split("[")[1].rstrip("]") for line in result.outlines if "test_x[" in line]
 
-@pytest.fixture(scope="module")
-def failed_run(tmp_path_factory):
-    """One run with a failing test, and its folder (a process start costs about 0.3 s)."""
-    folder = tmp_path_factory.mktemp("failed-run")
-    return run_tests(folder), folder
-
-
-def test_the_run_is_pytests_with_its_exit_code_and_reports(failed_run, tmp_path):
-    done, folder = failed_run
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "1 failed, 2 passed" in done.stdout, "the output reaches the probe whole"
-    assert (folder / "junit.xml").read_text().count("<testcase") == 3
-    assert run_tests(tmp_path, fails=False).returncode == 0
-
-
-def test_the_process_ends_after_the_exit_handlers_without_a_teardown(failed_run):
-    done, folder = failed_run
-    assert done.returncode == 1
-    assert (folder / "atexit").exists(), "exit handlers run"
-    assert not (folder / "teardown").exists(), "the interpreter is not torn down"
-
-
-def test_a_thread_still_running_is_waited_for(tmp_path):
-    done = run_tests(tmp_path, thread=True)
-    assert done.returncode == 1
-    assert (tmp_path / "thread").read_text() == "done"
-    assert (tmp_path / "teardown").exists(), "the usual ending, which waits for the thread"
+    assert collected(["mnist"]) == ["mnist"]
+    assert collected(["mnist-sample", "digits"]) == ["mnist-sample", "digits"]
 
 
 def test_a_probes_run_writes_the_verdict_and_no_summaries(tmp_path):
@@ -107,7 +60,6 @@ def test_a_probes_run_writes_the_verdict_and_no_summaries(tmp_path):
     (scenario,) = verdict["scenarios"]
     rendering = next(layer for layer in scenario["layers"] if layer["layer"] == "rendering")
     assert (scenario["scenario"], rendering["status"]) == ("digits", "pass")
-    assert (results / "junit.xml").exists()
     left = {path.name for path in results.iterdir()}
     assert not left & {"fig_comparison.html", "fig_comparison_basic.html", "results.json"}
     assert not [path for path in results.iterdir() if path.is_dir()], "no copies of passing images"

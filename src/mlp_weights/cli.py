@@ -178,7 +178,7 @@ def add_bench_parser(subparsers) -> None:
 
 def add_bisect_parser(subparsers) -> None:
     """The ``bisect`` subcommand and its options."""
-    from mlp_weights.bisect.parallel import default_jobs
+    from mlp_weights.bisect.process import default_jobs
 
     bisect = subparsers.add_parser(
         "bisect",
@@ -234,8 +234,8 @@ def add_bisect_parser(subparsers) -> None:
         type=positive_int,
         default=default_jobs(),
         metavar="N",
-        help="probes side by side; a binary search probes the next candidates ahead "
-        "(default: the number of cores, here %(default)s)",
+        help="releases probed side by side: a walk's releases, and the two ends of a "
+        "binary search (default: the number of cores, here %(default)s)",
     )
 
 

@@ -26,16 +26,13 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from mlp_weights.bisect.index import IndexUnreachableError
 from mlp_weights.bisect.process import pause, run_process
-from mlp_weights.bisect.results import NETWORK_ERRORS, one_line
-from mlp_weights.core.errors import MLPWeightsError
+from mlp_weights.bisect.results import NETWORK_ERRORS, REASON_LENGTH
+from mlp_weights.core.errors import MLPWeightsError, one_line
 
-#: The pins every probe keeps, apart from the library bisected.
-PINS_FILE = Path("requirements") / "pinned.txt"
 #: A probe's requirements, and the versions uv resolved for them, inside its environment.
 REQUESTED_NAME = "mlp-weights-requested.txt"
 RESOLVED_NAME = "mlp-weights-resolved.txt"
@@ -49,7 +46,8 @@ DROPPED_ENV = (
     "PYTHONHOME",
     "UV_CONSTRAINT",
     "PIP_CONSTRAINT",
-    # Probes share compiled bytecode (see .bytecode).
+    # A probe's environment keeps its bytecode beside its sources for the next
+    # probe in it (compiling the stack's sources costs a probe about 5 s).
     "PYTHONDONTWRITEBYTECODE",
     "PYTHONPYCACHEPREFIX",
 )
@@ -60,39 +58,16 @@ DISK_FULL = ("no space left on device", "disk quota exceeded")
 NETWORK_RETRY_SECONDS = 2.0
 
 
-def read_pins(path: str | os.PathLike) -> dict[str, str]:
-    """``canonical name -> requirement line`` of a constraints file."""
-    pins = {}
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MLPWeightsError(f"cannot read the pins {path}: {exc.strerror or exc}") from None
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement:
-            raise MLPWeightsError(f"{path}: {line!r} is not a requirement") from None
-        pins[canonicalize_name(requirement.name)] = line
-    return pins
-
-
 def pins_without(pins: dict[str, str], library: str) -> dict[str, str]:
-    """The pins of every package but ``library``, sorted by name."""
-    return dict(sorted((k, v) for k, v in pins.items() if k != canonicalize_name(library)))
+    """``name -> "name==version"`` for every pin but ``library``'s, sorted by name.
 
-
-def pinned_version(pins: dict[str, str], name: str) -> str | None:
-    """The exact version a pin names (``name==X``), else ``None``."""
-    line = pins.get(canonicalize_name(name))
-    if line is None:
-        return None
-    specifiers = list(Requirement(line).specifier)
-    if len(specifiers) == 1 and specifiers[0].operator in ("==", "==="):
-        return specifiers[0].version
-    return None
+    ``pins`` is :func:`mlp_weights.baselines.store.read_pins`'s ``name -> version``.
+    """
+    return {
+        name: f"{name}=={version}"
+        for name, version in sorted(pins.items())
+        if name != canonicalize_name(library)
+    }
 
 
 def installer_error(output: str) -> str:
@@ -105,8 +80,8 @@ def installer_error(output: str) -> str:
                 rest = rest.strip(" :")
                 if marker == "╰─▶" or (marker == "×" and not rest):
                     rest = " ".join(lines[index : index + 2])
-                return one_line(rest.replace("╰─▶", "").strip())
-    return one_line(lines[-1] if lines else "no output")
+                return one_line(rest.replace("╰─▶", "").strip(), REASON_LENGTH)
+    return one_line(lines[-1] if lines else "no output", REASON_LENGTH)
 
 
 #: How uv begins the lines of an error and its causes, outermost first, in
@@ -129,8 +104,8 @@ def error_summary(output: str) -> str:
     """What failed and why at the bottom, in one line: ``Failed to download `x`: cause``."""
     chain = error_chain(output)
     if len(chain) >= 2:
-        return one_line(f"{chain[0]}: {chain[-1]}")
-    return one_line(chain[0]) if chain else installer_error(output)
+        return one_line(f"{chain[0]}: {chain[-1]}", REASON_LENGTH)
+    return one_line(chain[0], REASON_LENGTH) if chain else installer_error(output)
 
 
 def find_uv() -> str | None:
@@ -153,6 +128,11 @@ def clean_env(extra: dict | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
     env.update(extra or {})
     return env
+
+
+def site_packages(env: Path) -> list[Path]:
+    """The ``site-packages`` folders of an environment (POSIX, then Windows layout)."""
+    return sorted(env.glob("lib/python*/site-packages")) + sorted(env.glob("Lib/site-packages"))
 
 
 def read_installed(site: Path) -> dict[str, str]:
@@ -203,6 +183,8 @@ class Installer:
     python: str = sys.executable
     #: Set once a resolution has read the index (see :meth:`_resolve`).
     index_read: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+    #: Set when the bisect stops: every child process is killed (see :mod:`.process`).
+    stop: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -223,7 +205,7 @@ class Installer:
         """
         for last_try in (False, True):
             try:
-                done = run_process(argv, env=clean_env(), timeout=timeout)
+                done = run_process(argv, env=clean_env(), timeout=timeout, stop=self.stop)
             except subprocess.TimeoutExpired:
                 raise InstallFailed(f"{Path(argv[0]).name} took longer than {timeout} s") from None
             if done.returncode == 0:
@@ -239,7 +221,7 @@ class Installer:
             if not any(phrase in lowered for phrase in NETWORK_ERRORS):
                 raise InstallFailed(installer_error(output))
             if not last_try:
-                pause(NETWORK_RETRY_SECONDS)
+                pause(NETWORK_RETRY_SECONDS, self.stop)
         raise IndexUnreachableError(
             f"package index {self.index_url} cannot be reached while installing, "
             f"twice ({error_summary(output)})"
@@ -294,7 +276,9 @@ class Installer:
         """
         if self.index_read.is_set():
             try:
-                done = run_process([*argv, "--offline"], env=clean_env(), timeout=INSTALL_TIMEOUT)
+                done = run_process(
+                    [*argv, "--offline"], env=clean_env(), timeout=INSTALL_TIMEOUT, stop=self.stop
+                )
             except subprocess.TimeoutExpired:
                 done = None
             if done is not None and done.returncode == 0:
@@ -309,9 +293,7 @@ class Installer:
         left out), read from the installed metadata: asking the installer
         costs a process, 0.25 s a probe.
         """
-        sites = sorted(env.glob("lib/python*/site-packages")) + sorted(
-            env.glob("Lib/site-packages")
-        )
+        sites = site_packages(env)
         if sites:
             return read_installed(sites[0])
         return self.frozen(env)

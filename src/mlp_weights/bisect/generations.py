@@ -7,13 +7,16 @@ probe whose own version would select another generation still answers the
 bisect's question. ``--walk`` adds, per release, whether it holds against
 the generation its own version selects; and when the moving side of a
 change point lies outside every declared range, the report ends with the
-command that declares a generation there.
+commands that declare a generation in the gap that holds it.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from packaging.specifiers import Specifier, SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from mlp_weights.baselines.generations import (
@@ -22,7 +25,7 @@ from mlp_weights.baselines.generations import (
     choose,
     read_generations,
 )
-from mlp_weights.baselines.ranges import range_holds
+from mlp_weights.baselines.ranges import complement
 from mlp_weights.baselines.store import PINS_GLOB, read_pins
 from mlp_weights.core.environment import LIBRARIES
 from mlp_weights.core.errors import BaselineError, MLPWeightsError
@@ -74,30 +77,102 @@ def own_generations(generations, layers, pins_file, library, version) -> list[Ge
         return None
 
 
-def declare_command(generations, layers, pins_file: Path, library: str, point) -> str | None:
-    """The ``regen`` command that declares a generation on the moving side of a change point.
+def gap_range(generations: list[Generation], layer: str, library: str, point) -> str:
+    """The specifier of the gap between ``layer``'s ranges that holds the moving release.
 
-    ``None`` when a declared range already holds the moving release. The
-    range starts at the boundary found: ``<holds`` toward older releases,
-    ``>=moves`` toward newer ones.
+    Bounded on one side by the boundary found (``<holds`` toward older
+    releases, ``>=moves`` toward newer ones) and on each side by the nearest
+    range of another generation: with ``matplotlib<3.10`` and ``>=3.11``
+    declared, 3.10.9 moving and 3.11.0 holding give ``>=3.10,<3.11.0``.
     """
-    stack = stack_at(pins_file, library, point.moves)
-    outside = []
-    for layer in file_layers(layers):
-        try:
-            choose(generations, layer, stack)
-        except BaselineError:
-            outside.append(layer)
-    if not outside:
-        return None
-    older = Version(point.moves) < Version(point.holds)
-    spec = f"<{point.holds}" if older else f">={point.moves}"
-    label = f"{library}-{point.moves}"
-    candidates = sorted(pins_file.parent.parent.glob(PINS_GLOB))
-    holding = [p for p in candidates if range_holds({library: spec}, read_pins(p))]
-    pins = holding[0].relative_to(pins_file.parent.parent).as_posix() if holding else None
-    return (
-        f"mlp-weights regen --new-generation {outside[0]}/{label} --range '{library}{spec}' "
-        f"--pins {pins or 'requirements/NEW-PINS.txt'} "
-        f'--reason "{library} {point.holds} holds, {point.moves} moves"'
-    )
+    moves = Version(point.moves)
+    older = moves < Version(point.holds)
+    clauses = [Specifier(f"<{point.holds}" if older else f">={point.moves}")]
+    for generation in generations:
+        if generation.layer != layer or library not in generation.ranges:
+            continue
+        for clause in SpecifierSet(generation.ranges[library]):
+            flipped = complement(clause)
+            if flipped and Specifier(flipped).contains(moves, prereleases=True):
+                clauses.append(Specifier(flipped))
+    lower = [c for c in clauses if c.operator in (">=", ">")]
+    upper = [c for c in clauses if c.operator in ("<", "<=")]
+    # The tightest bound on each side; of equal versions, the one met first (the boundary).
+    bounds = []
+    if lower:
+        bounds.append(max(lower, key=lambda c: (Version(c.version), c.operator == ">")))
+    if upper:
+        bounds.append(min(upper, key=lambda c: (Version(c.version), c.operator == "<=")))
+    return ",".join(str(c) for c in bounds)
+
+
+def pins_installing(root: Path, library: str, version: str) -> Path | None:
+    """A pins file of the project that installs ``library`` ``version``; ``None`` if none does."""
+    for path in sorted(root.glob(PINS_GLOB)):
+        pinned = read_pins(path).get(canonicalize_name(library))
+        if pinned is not None and Version(pinned) == Version(version):
+            return path
+    return None
+
+
+def make_pins_command(pins_file: Path, pins: dict[str, str], target: str) -> str:
+    """A ``sed`` command that copies ``pins_file`` to ``target`` with ``pins`` (name -> version).
+
+    Each pin replaces the line of that package, spelled as the file spells it.
+    """
+    spelled = {}
+    for line in pins_file.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==", line)
+        if match:
+            spelled[canonicalize_name(match.group(1))] = match.group(1)
+    edits = []
+    for name, version in pins.items():
+        written = spelled.get(canonicalize_name(name), name)
+        # Only the dot is special among a name's characters in a sed pattern.
+        pattern = written.replace(".", "\\.")
+        edits.append(f"-e 's/^{pattern}==.*$/{written}=={version}/'")
+    source = pins_file.relative_to(pins_file.parent.parent).as_posix()
+    return f"sed {' '.join(edits)} {source} > {target}"
+
+
+def declare_commands(generations, layers, pins_file: Path, change_points, probes) -> list[str]:
+    """The shell lines that declare a generation where a moving release lies outside every range.
+
+    One ``mlp-weights regen --new-generation`` per such change point, its
+    range the gap that holds the moving release (:func:`gap_range`), its
+    pins a file that installs that release; when no pins file does, a
+    ``sed`` command first makes one from ``pins_file`` (with every package
+    the probe's resolver moved off its pin), under a ``#`` comment saying so.
+    """
+    lines = []
+    for point in change_points:
+        result = probes[point.moves]
+        library = result.library
+        stack = stack_at(pins_file, library, point.moves)
+        outside = []
+        for layer in file_layers(layers):
+            try:
+                choose(generations, layer, stack)
+            except BaselineError:
+                outside.append(layer)
+        if not outside:
+            continue
+        root = pins_file.parent.parent
+        label = f"{library}-{point.moves}"
+        pins = pins_installing(root, library, point.moves)
+        if pins is None:
+            target = f"requirements/{label}.txt"
+            moved = {name: now for name, (now, _) in result.relaxed.items()}
+            lines.append(
+                f"# no pins file installs {library} {point.moves}: make one from "
+                f"{pins_file.relative_to(root).as_posix()}"
+            )
+            lines.append(make_pins_command(pins_file, {library: point.moves, **moved}, target))
+        else:
+            target = pins.relative_to(root).as_posix()
+        spec = gap_range(generations, outside[0], library, point)
+        lines.append(
+            f"mlp-weights regen --new-generation {outside[0]}/{label} --range '{library}{spec}' "
+            f'--pins {target} --reason "{library} {point.holds} holds, {point.moves} moves"'
+        )
+    return lines

@@ -142,55 +142,60 @@ def releases_from_page(
     tags = set(sys_tags()) if tags is None else tags
     python = Version(python_version_text()) if python is None else python
     found: dict[Version, dict] = {}
-
-    def entry(version: Version) -> dict:
-        return found.setdefault(version, {"wheels": [], "ok": [], "yanked": 0, "python": []})
-
     for text in page.get("versions", []):
         try:
-            entry(Version(text))
+            found.setdefault(Version(text), _new_record())
         except InvalidVersion:
             continue
     for info in page.get("files", []):
-        filename = info.get("filename", "")
-        try:
-            if filename.endswith(".whl"):
-                _, version, _, file_tags = parse_wheel_filename(filename)
-            else:
-                _, version = parse_sdist_filename(filename)
-                file_tags = None
-        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-            continue
-        record = entry(version)
-        if file_tags is None:
-            continue
-        record["wheels"].append(filename)
-        if info.get("yanked"):
-            record["yanked"] += 1
-        elif not file_tags & tags:
-            pass
-        elif not _requires_python_ok(info.get("requires-python"), python):
-            record["python"].append(info.get("requires-python"))
-        else:
-            record["ok"].append(filename)
-
+        _add_file(found, info, tags, python)
     here = f"Python {python} on {sysconfig.get_platform()}"
-    releases = []
-    for version in sorted(found):
-        record = found[version]
-        release = Release(version, wheels=record["wheels"])
-        if record["ok"]:
-            release.installable = True
-        elif not record["wheels"]:
-            release.reason = "no wheels (source only)"
-        elif record["yanked"] == len(record["wheels"]):
-            release.reason = "yanked"
-        elif record["python"]:
-            release.reason = f"requires Python {record['python'][0]}, this is {python}"
+    return [_release(version, found[version], python, here) for version in sorted(found)]
+
+
+def _new_record() -> dict:
+    return {"wheels": [], "ok": [], "yanked": 0, "python": []}
+
+
+def _add_file(found: dict[Version, dict], info: dict, tags: set[Tag], python: Version) -> None:
+    """Count one file of the page into its release's record (``found``)."""
+    filename = info.get("filename", "")
+    try:
+        if filename.endswith(".whl"):
+            _, version, _, file_tags = parse_wheel_filename(filename)
         else:
-            release.reason = f"no wheel for {here}"
-        releases.append(release)
-    return releases
+            _, version = parse_sdist_filename(filename)
+            file_tags = None
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return
+    record = found.setdefault(version, _new_record())
+    if file_tags is None:
+        return
+    record["wheels"].append(filename)
+    if info.get("yanked"):
+        record["yanked"] += 1
+    elif not file_tags & tags:
+        pass
+    elif not _requires_python_ok(info.get("requires-python"), python):
+        record["python"].append(info.get("requires-python"))
+    else:
+        record["ok"].append(filename)
+
+
+def _release(version: Version, record: dict, python: Version, here: str) -> Release:
+    """A release from its files' record: installable, or why not."""
+    release = Release(version, wheels=record["wheels"])
+    if record["ok"]:
+        release.installable = True
+    elif not record["wheels"]:
+        release.reason = "no wheels (source only)"
+    elif record["yanked"] == len(record["wheels"]):
+        release.reason = "yanked"
+    elif record["python"]:
+        release.reason = f"requires Python {record['python'][0]}, this is {python}"
+    else:
+        release.reason = f"no wheel for {here}"
+    return release
 
 
 def list_releases(library: str, index_url: str, timeout: float = INDEX_TIMEOUT) -> list[Release]:

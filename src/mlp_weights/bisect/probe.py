@@ -1,112 +1,55 @@
-"""One probe: a release of a library, installed in a throwaway environment, against the baselines.
+"""One probe: a release of a library, installed in an environment, against the baselines.
 
-For each candidate release a new virtual environment gets wheels only: the
-release, the project's wheel (built once per bisect from the working tree)
-and every other package at its pin (:mod:`.environment`, :mod:`.resolve`).
-The layers then run in a subprocess (:mod:`.run_layers`); the probe reads
-the run's results (:mod:`.results`) and removes the environment.
+For each candidate release an environment gets wheels only: the release,
+the project's wheel (built once per bisect from the working tree) and
+every other package at its pin (:mod:`.environment`, :mod:`.resolve`). The
+layers then run in a subprocess (:mod:`.run_layers`); the probe reads the
+run's ``verdict.json`` (:mod:`.results`).
 
-Probes can run side by side, each on a worker *slot* with a folder of its
-own; all share the compiled bytecode (:mod:`.bytecode`). With uv, a slot
-keeps its environment from one probe to the next (uv makes it exact), and
-the bytecode folder of that environment with it: the next probe's seeding
-replaces only the files whose source changed, where making the folder anew
-and deleting it cost a probe about 0.25 s of linking and unlinking some 1,800
-files. Both are deleted after a probe that did not end normally.
+Each worker probes in a folder of its own. With uv, the folder keeps its
+environment from one probe to the next (uv makes it exact), and with it
+the bytecode Python wrote beside the environment's sources, so only the
+sources that changed are compiled again. The folder is deleted after a
+probe that did not end normally, and always without uv.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlp_weights.bisect.bytecode import BytecodeStore
-from mlp_weights.bisect.environment import (
-    INSTALL_TIMEOUT,
-    PINS_FILE,
-    Installer,
-    InstallFailed,
-    clean_env,
-    find_uv,
-    installer_error,
-    pinned_version,
-    pins_without,
-    read_pins,
-)
-from mlp_weights.bisect.process import Cancelled, cancel_scope, run_process
+from mlp_weights.baselines.store import DEFAULT_PINNED_FILE, read_pins
+from mlp_weights.bisect.environment import Installer, clean_env, pins_without
+from mlp_weights.bisect.process import run_process
 from mlp_weights.bisect.resolve import (
-    NUMPY1_BUILDS,
     NUMPY1_ONLY,
     extra_requirements,
     install_release,
     needs_numpy1,
     relaxed_pins,
 )
-from mlp_weights.bisect.results import (
-    NOT_INSTALLABLE,
-    VERDICT_NAME,
-    Cell,
-    ProbeResult,
-    cells_from_junit,
-    cells_from_verdict,
-    one_line,
-    outcome_of,
-    read_cells,
-)
+from mlp_weights.bisect.results import REASON_LENGTH, ProbeResult, outcome_of, read_cells
 from mlp_weights.bisect.run_layers import (
-    LAYER_TESTS,
     LAYERS_DROPPED_ENV,
     PROBE_ENV,
     TEST_TIMEOUT,
     failure_line,
-    find_repository,
-    keyword_expression,
     layers_command,
 )
 from mlp_weights.bisect.search import UNTESTABLE
+from mlp_weights.core.errors import one_line
+from mlp_weights.report.record import JSON_NAME, ResultsError
 
-__all__ = [
-    "INSTALL_TIMEOUT",
-    "LAYER_TESTS",
-    "NOT_INSTALLABLE",
-    "NUMPY1_BUILDS",
-    "NUMPY1_ONLY",
-    "PINS_FILE",
-    "VERDICT_NAME",
-    "Cancelled",
-    "Cell",
-    "Installer",
-    "InstallFailed",
-    "ProbeResult",
-    "ProbeRunner",
-    "cells_from_junit",
-    "cells_from_verdict",
-    "extra_requirements",
-    "find_repository",
-    "find_uv",
-    "installer_error",
-    "keyword_expression",
-    "outcome_of",
-    "pinned_version",
-    "pins_without",
-    "read_pins",
-]
-
-#: Folder of a bisect's work folder for the probes in progress (one folder per
-#: slot: its environment, results and bytecode).
+#: Folder of a bisect's work folder for the probes in progress (one folder per worker).
 PROBE_DIR = "probe"
-#: The store of bytecode in the work folder, unless the runner is given one.
-BYTECODE_DIR = "bytecode"
 
 
 @dataclass
 class ProbeRunner:
-    """Runs probes of one library, sharing the project wheel, the pins and the bytecode.
+    """Runs probes of one library, sharing the project wheel and the pins.
 
     Parameters
     ----------
@@ -116,11 +59,9 @@ class ProbeRunner:
     wheel : Path
         The project's wheel, built once per bisect.
     workdir : Path
-        A folder for the pins file and the environments; removed by the caller.
+        A folder for the constraints file and the environments; removed by the caller.
     extra_env : dict
         Variables set for the layers' run, on top of this process's environment.
-    bytecode_store : Path or None
-        Where compiled bytecode is kept between probes (default: in ``workdir``).
     """
 
     repo: Path
@@ -131,41 +72,33 @@ class ProbeRunner:
     layers: list[str]
     scenarios: list[str]
     extra_env: dict = field(default_factory=dict)
-    bytecode_store: Path | None = None
 
     def __post_init__(self):
-        self.pins = read_pins(self.repo / PINS_FILE)
+        self.pins = read_pins(self.repo / DEFAULT_PINNED_FILE)
         self.other_pins = pins_without(self.pins, self.library)
         self.constraints = self.workdir / "constraints.txt"
         self.constraints.write_text("\n".join(self.other_pins.values()) + "\n", encoding="utf-8")
-        self.bytecode = BytecodeStore(self.bytecode_store or self.workdir / BYTECODE_DIR)
 
     def test_command(self, python: Path, results: Path) -> list[str]:
         return layers_command(python, self.repo, results, self.layers, self.scenarios)
 
-    def slot_folder(self, slot: int) -> Path:
-        """The folder a worker slot probes in; always the same path for the same slot."""
-        return self.workdir / PROBE_DIR / str(slot)
+    def worker_folder(self, worker: str) -> Path:
+        """The folder a worker probes in; always the same path for the same worker."""
+        return self.workdir / PROBE_DIR / worker
 
-    def run(self, version: str, slot: int = 0, cancel: threading.Event | None = None):
-        """Probe one release on ``slot``.
+    def run(self, version: str, worker: str = "0") -> ProbeResult:
+        """Probe one release in the folder of ``worker``.
 
         Its results folder is gone when this returns or raises; the
-        environment and its bytecode folder too, unless the installer makes
-        the environment exact for the next probe and this one ended normally.
-
-        Raises
-        ------
-        Cancelled
-            When ``cancel`` is set before the probe is done.
+        environment too, unless the installer makes it exact for the next
+        probe and this one ended normally.
         """
         start = time.perf_counter()
-        folder = self.slot_folder(slot)
+        folder = self.worker_folder(worker)
         folder.mkdir(parents=True, exist_ok=True)
         ended = False
         try:
-            with cancel_scope(cancel):
-                result = self._probe(folder, version)
+            result = self._probe(folder, version)
             ended = True
         finally:
             shutil.rmtree(folder / "results", ignore_errors=True)
@@ -189,7 +122,7 @@ class ProbeRunner:
             shutil.rmtree(results, ignore_errors=True)
             results.mkdir()
             try:
-                done = self._run_layers(env, results, folder / "bytecode")
+                done = self._run_layers(env, results)
             except subprocess.TimeoutExpired:
                 result.reason = f"the layers took longer than {TEST_TIMEOUT} s"
                 return result
@@ -201,31 +134,30 @@ class ProbeRunner:
                 continue
             return self._read(result, results, done.returncode, output)
 
-    def _run_layers(self, env: Path, results: Path, bytecode: Path):
-        """The layers' run, with the stored bytecode of this environment's sources."""
-        self.bytecode.seed(env, bytecode)
-        run_env = {**PROBE_ENV, "PYTHONPYCACHEPREFIX": str(bytecode), **self.extra_env}
+    def _run_layers(self, env: Path, results: Path):
+        """The layers' run in the environment at ``env``."""
+        run_env = {**PROBE_ENV, **self.extra_env}
         run_env = {k: v for k, v in clean_env(run_env).items() if k not in LAYERS_DROPPED_ENV}
-        try:
-            return run_process(
-                self.test_command(self.installer.env_python(env), results),
-                cwd=self.repo,
-                env=run_env,
-                timeout=TEST_TIMEOUT,
-            )
-        finally:
-            self.bytecode.harvest(env, bytecode)
+        return run_process(
+            self.test_command(self.installer.env_python(env), results),
+            cwd=self.repo,
+            env=run_env,
+            timeout=TEST_TIMEOUT,
+            stop=self.installer.stop,
+        )
 
     def _read(self, result: ProbeResult, results: Path, code: int, output: str) -> ProbeResult:
         try:
-            result.cells, result.source = read_cells(results, self.layers, self.scenarios)
-        except (ValueError, ET.ParseError, OSError) as exc:
-            result.reason = one_line(f"unreadable test results: {exc}")
+            result.cells = read_cells(results, self.layers, self.scenarios)
+        except ResultsError as exc:
+            result.reason = one_line(f"unreadable test results: {exc}", REASON_LENGTH)
             return result
         if code not in (0, 1) or not result.cells:
             result.reason = one_line(
-                f"the layers did not run (pytest exit {code}): {failure_line(output)}"
+                f"the layers did not run (pytest exit {code}): {failure_line(output)}",
+                REASON_LENGTH,
             )
             return result
+        result.source = JSON_NAME
         result.outcome, result.reason = outcome_of(result.cells)
         return result

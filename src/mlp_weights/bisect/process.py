@@ -1,19 +1,14 @@
-"""The child processes of a probe: run to the end, or stopped at once when the probe is cancelled.
+"""The child processes of the probes: how many at once, run to their end, or stopped.
 
-Probes run side by side on worker threads. A probe that is no longer needed
-(the search went the other way) or a bisect that is stopping (Ctrl-C,
-SIGTERM) cancels its probes: each child process then dies with its whole
-process group, so that no installer or test run outlives the command.
-Children start in a session of their own, so a signal meant for the command
-reaches them only through this.
-
-The cancel event is the calling thread's (:func:`cancel_scope`), so the
-installer and the layers' run need no extra parameter for it.
+A bisect that is stopping (Ctrl-C, SIGTERM, an error in another probe)
+sets its stop event: each child process then dies with its whole process
+group, so that no installer or test run outlives the command. Children
+start in a session of their own, so a signal meant for the command reaches
+them only through this.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -21,14 +16,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-#: Seconds between two looks at the cancel event while a child runs.
+#: Seconds between two looks at the stop event while a child runs.
 POLL_SECONDS = 0.1
 
-_scope = threading.local()
 
-
-class Cancelled(Exception):
-    """The probe was cancelled; its child process has been killed."""
+class Stopped(Exception):
+    """The bisect is stopping; the probe's child process has been killed."""
 
 
 @dataclass
@@ -40,36 +33,26 @@ class Finished:
     stderr: str
 
 
-@contextlib.contextmanager
-def cancel_scope(event: threading.Event | None):
-    """Within this block, children of the calling thread are killed once ``event`` is set."""
-    previous = getattr(_scope, "event", None)
-    _scope.event = event
-    try:
-        yield
-    finally:
-        _scope.event = previous
+def default_jobs() -> int:
+    """Probes side by side unless told otherwise: one per core this process may use.
+
+    The cores it may use, not the machine's: in a container limited to a few
+    cores of a large host, ``os.cpu_count()`` names the host's.
+    """
+    counter = getattr(os, "process_cpu_count", None)  # Python 3.13
+    if counter is not None:
+        return counter() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
-def cancelled() -> bool:
-    """Whether the calling thread's probe has been cancelled."""
-    event = getattr(_scope, "event", None)
-    return event is not None and event.is_set()
-
-
-def check_cancelled() -> None:
-    """Raise :class:`Cancelled` when the calling thread's probe has been cancelled."""
-    if cancelled():
-        raise Cancelled
-
-
-def pause(seconds: float) -> None:
-    """Wait ``seconds``; raise :class:`Cancelled` as soon as the probe is cancelled."""
-    event = getattr(_scope, "event", None)
-    if event is None:
+def pause(seconds: float, stop: threading.Event | None = None) -> None:
+    """Wait ``seconds``; raise :class:`Stopped` as soon as ``stop`` is set."""
+    if stop is None:
         time.sleep(seconds)
-    elif event.wait(seconds):
-        raise Cancelled
+    elif stop.wait(seconds):
+        raise Stopped
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -83,17 +66,23 @@ def _kill(process: subprocess.Popen) -> None:
     process.communicate()
 
 
-def run_process(argv: list[str], *, env: dict, timeout: float, cwd=None) -> Finished:
+def run_process(
+    argv: list[str], *, env: dict, timeout: float, cwd=None, stop: threading.Event | None = None
+) -> Finished:
     """Run ``argv`` to its end and capture its output.
+
+    The child is killed with its process group however this ends early
+    (an exception, Ctrl-C in this thread, ``stop``).
 
     Raises
     ------
     subprocess.TimeoutExpired
-        After ``timeout`` seconds (the child is killed).
-    Cancelled
-        When the calling thread's probe is cancelled (the child is killed).
+        After ``timeout`` seconds.
+    Stopped
+        When ``stop`` is set before the child ends.
     """
-    check_cancelled()
+    if stop is not None and stop.is_set():
+        raise Stopped
     process = subprocess.Popen(
         argv,
         cwd=cwd,
@@ -109,7 +98,8 @@ def run_process(argv: list[str], *, env: dict, timeout: float, cwd=None) -> Fini
             try:
                 stdout, stderr = process.communicate(timeout=POLL_SECONDS)
             except subprocess.TimeoutExpired:
-                check_cancelled()
+                if stop is not None and stop.is_set():
+                    raise Stopped from None
                 if time.monotonic() > deadline:
                     raise subprocess.TimeoutExpired(argv, timeout) from None
                 continue

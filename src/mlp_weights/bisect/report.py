@@ -130,15 +130,6 @@ def verdict_lines(
     return lines
 
 
-def changelog_lines(library: str, search: SearchResult) -> list[str]:
-    """Where to read about the release that changed the result (the newer of each pair)."""
-    lines = []
-    for point in search.change_points:
-        newer = max(point.holds, point.moves, key=Version)
-        lines.append(f"changelog of {library} {newer}: {changelog_url(library, newer)}")
-    return lines
-
-
 def _cell_text(cell: Cell | None) -> str:
     if cell is None:
         return ""

@@ -17,8 +17,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from mlp_weights.bisect.environment import Installer, InstallFailed, pinned_version
-from mlp_weights.bisect.process import check_cancelled
+from mlp_weights.bisect.environment import Installer, InstallFailed
 from mlp_weights.bisect.results import NOT_INSTALLABLE, ProbeResult
 from mlp_weights.core.errors import MLPWeightsError
 
@@ -50,10 +49,13 @@ def needs_numpy1(output: str, extra: list[str]) -> bool:
 def relaxed_pins(
     pins: dict[str, str], others: dict[str, str], installed: dict[str, str]
 ) -> dict[str, list[str]]:
-    """Packages installed at another version than their pin: ``name -> [now, pinned]``."""
+    """Packages installed at another version than their pin: ``name -> [now, pinned]``.
+
+    ``pins`` maps each name to its pinned version; ``others`` names the packages looked at.
+    """
     moved = {}
     for name in others:
-        pinned = pinned_version(pins, name)
+        pinned = pins.get(name)
         now = installed.get(name)
         if pinned is not None and now is not None and now != pinned:
             moved[name] = [now, pinned]
@@ -75,7 +77,6 @@ def install_release(
     the pins were dropped.
     """
     for pins in (constraints, None):
-        check_cancelled()
         if not (installer.syncs_exactly and installer.env_python(env).exists()):
             shutil.rmtree(env, ignore_errors=True)
             try:

@@ -1,28 +1,20 @@
-"""What a probe found: its cells (layer x scenario), its outcome, read from the run's results.
+"""What a probe found: its cells (layer x scenario), its outcome, read from the run's verdict.
 
 The layers' run writes ``verdict.json`` (the suite's own verdict, with the
-amount each layer moved); a suite that does not write one is read from its
-JUnit report instead, with the amounts taken from the failure messages.
+amount each layer moved); it is read through
+:func:`mlp_weights.report.record.read_verdict`, its amounts through
+:func:`mlp_weights.report.record.layer_numbers`.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
-from mlp_weights.core import errors
-from mlp_weights.core.layers import LAYERS
+from mlp_weights.core.errors import one_line
+from mlp_weights.report.record import JSON_NAME, layer_numbers, read_verdict
 
-#: The verdict file the suite writes into its results folder, and the schema it follows.
-VERDICT_NAME = "verdict.json"
-VERDICT_SCHEMA = "mlp-weights-verdict"
-VERDICT_SCHEMA_VERSION = 1
-#: The JUnit report every layers' run also writes.
-JUNIT_NAME = "junit.xml"
 #: How the reason of a release that cannot be installed begins.
 NOT_INSTALLABLE = "does not install on this Python"
 #: Phrases of uv's and pip's errors that mean the index or a download could
@@ -44,14 +36,6 @@ NETWORK_ERRORS = (
 )
 #: Longest failure reason kept, in characters.
 REASON_LENGTH = 240
-#: Digits of an image RMS in pytest-mpl's failure message.
-_RMS = re.compile(r"RMS Value:\s*([0-9.eE+-]+)")
-_MAX_REL = re.compile(r"max rel error ([0-9.eE+-]+|inf|nan)")
-
-
-def one_line(text: str, limit: int = REASON_LENGTH) -> str:
-    """``text`` on one line, cut to ``limit`` characters (:func:`core.errors.one_line`)."""
-    return errors.one_line(text, limit)
 
 
 @dataclass
@@ -95,7 +79,7 @@ class ProbeResult:
     pins_conflict : str
         Why the pins could not be kept (the installer's reason), when they were not.
     source : str
-        Where the cells were read: ``verdict.json`` or ``junit``.
+        Where the cells were read: ``verdict.json`` (empty when none was).
     """
 
     library: str
@@ -143,38 +127,12 @@ def outcome_of(cells: list[Cell]) -> tuple[str, str]:
     if any(cell.status == "pass" for cell in cells):
         return HOLDS, ""
     skipped = [cell.message for cell in cells if cell.status == "skip" and cell.message]
-    return UNTESTABLE, one_line("no layer ran" + (f": {skipped[0]}" if skipped else ""))
-
-
-def _measure(layer: str, amount) -> tuple[str, float | None, dict]:
-    """``(measure, value, arrays)`` from a verdict layer's ``amount``."""
-    if not isinstance(amount, dict):
-        return "", None, {}
-    if "image_rms" in amount:
-        return "RMS", amount.get("image_rms"), {}
-    if "arrays" in amount:
-        arrays = {
-            str(a.get("name")): a.get("max_rel")
-            for a in amount.get("arrays") or []
-            if isinstance(a, dict)
-        }
-        values = [v for v in arrays.values() if isinstance(v, (int, float))]
-        return "max rel", (max(values) if values else None), arrays
-    if "scores" in amount:
-        scores = amount.get("scores") or {}
-        return "test score", scores.get("test"), {}
-    return "", None, {}
+    reason = "no layer ran" + (f": {skipped[0]}" if skipped else "")
+    return UNTESTABLE, one_line(reason, REASON_LENGTH)
 
 
 def cells_from_verdict(verdict: dict, layers: list[str], scenarios: list[str]) -> list[Cell]:
-    """The cells of the chosen layers and scenarios in a ``verdict.json`` (schema 1)."""
-    if verdict.get("schema") != VERDICT_SCHEMA:
-        raise ValueError(f"not a verdict file (schema {verdict.get('schema')!r})")
-    version = verdict.get("schema_version")
-    if not isinstance(version, int) or version > VERDICT_SCHEMA_VERSION:
-        raise ValueError(
-            f"verdict schema version {version!r}; this reads up to {VERDICT_SCHEMA_VERSION}"
-        )
+    """The cells of the chosen layers and scenarios in a verdict, as ``read_verdict`` gives it."""
     cells = []
     for entry in verdict.get("scenarios", []):
         scenario = entry.get("scenario")
@@ -184,7 +142,7 @@ def cells_from_verdict(verdict: dict, layers: list[str], scenarios: list[str]) -
             name = layer.get("layer")
             if name not in layers or layer.get("status") == "not-run":
                 continue
-            measure, value, arrays = _measure(name, layer.get("amount"))
+            measure, value, arrays = layer_numbers(layer)
             cells.append(
                 Cell(
                     layer=name,
@@ -193,66 +151,22 @@ def cells_from_verdict(verdict: dict, layers: list[str], scenarios: list[str]) -
                     kind=layer.get("kind"),
                     measure=measure,
                     value=value,
-                    message=one_line(layer.get("message") or ""),
+                    message=one_line(layer.get("message") or "", REASON_LENGTH),
                     arrays=arrays,
                 )
             )
     return cells
 
 
-def _layer_of_test(function: str) -> str | None:
-    """The layer a test function belongs to, by the layer name in it (JUnit lacks markers)."""
-    words = set(function.split("_"))
-    for name in LAYERS:
-        if name in words:
-            return name
-    return None
-
-
-def cells_from_junit(path: Path, layers: list[str], scenarios: list[str]) -> list[Cell]:
-    """Cells from pytest's JUnit XML, for a suite that writes no ``verdict.json``."""
-    cells = []
-    for case in ET.parse(path).getroot().iter("testcase"):
-        match = re.fullmatch(r"(\w+)\[(.+)\]", case.get("name", ""))
-        if not match:
-            continue
-        layer, scenario = _layer_of_test(match.group(1)), match.group(2)
-        if layer not in layers or scenario not in scenarios:
-            continue
-        problem = case.find("failure")
-        if problem is None:
-            problem = case.find("error")
-        skipped = case.find("skipped")
-        text = ""
-        if problem is not None:
-            status, text = "fail", (problem.get("message") or "") + "\n" + (problem.text or "")
-        elif skipped is not None:
-            status, text = "skip", skipped.get("message") or ""
-        else:
-            status = "pass"
-        cell = Cell(layer, scenario, status, "moved" if status == "fail" else None)
-        cell.message = one_line(text)
-        rms, rel = _RMS.search(text), _MAX_REL.findall(text)
-        if rms:
-            cell.measure, cell.value = "RMS", float(rms.group(1))
-        elif rel:
-            cell.measure, cell.value = "max rel", max(float(v) for v in rel)
-        cells.append(cell)
-    return cells
-
-
-def read_cells(results: Path, layers: list[str], scenarios: list[str]) -> tuple[list[Cell], str]:
-    """``(cells, source)`` from a run's results folder: ``verdict.json``, else the JUnit report.
+def read_cells(results: Path, layers: list[str], scenarios: list[str]) -> list[Cell]:
+    """The cells of a run's results folder; none when it wrote no ``verdict.json``.
 
     Raises
     ------
-    ValueError, xml.etree.ElementTree.ParseError, OSError
-        When a results file is there but cannot be read.
+    mlp_weights.report.record.ResultsError
+        When the verdict is there but damaged or of a newer schema.
     """
-    verdict_path, junit_path = results / VERDICT_NAME, results / JUNIT_NAME
-    if verdict_path.exists():
-        verdict = json.loads(verdict_path.read_text(encoding="utf-8"))
-        return cells_from_verdict(verdict, layers, scenarios), VERDICT_NAME
-    if junit_path.exists():
-        return cells_from_junit(junit_path, layers, scenarios), "junit"
-    return [], ""
+    path = results / JSON_NAME
+    if not path.exists():
+        return []
+    return cells_from_verdict(read_verdict(path), layers, scenarios)

@@ -1,26 +1,17 @@
 """Running the layers in a probe's environment: the pytest command, its environment, its errors.
 
-The layers run in a subprocess, with the working tree's tests, from the
-repository root, against the committed baselines, writing their results
-(``verdict.json``, JUnit) into the probe's folder.
-
-The subprocess is this module run in the probe's environment (the
-project's wheel is installed there): ``python -m mlp_weights.bisect.run_layers
-<pytest arguments>`` runs pytest as ``python -m pytest`` does and then ends
-the process at once (:func:`main`). Tearing the interpreter down after the
-run (freeing every module, collecting garbage) cost a probe 0.3 s, and
-nothing a probe reads is written then: the results are on disk when pytest
-returns. What a probe never reads is not written either: pytest-mpl's HTML
-summaries (``--mpl-generate-summary`` emptied), which also keep a copy of
-every passing image.
+The layers run in a subprocess, ``python -m pytest`` in the probe's
+environment (the project's wheel is installed there), with the working
+tree's tests, from the repository root, against the committed baselines,
+writing their ``verdict.json`` into the probe's folder. What a probe never
+reads is not written: pytest-mpl's HTML summaries (``--mpl-generate-summary``
+emptied), which also keep a copy of every passing image.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sys
-import threading
 from pathlib import Path
 
 from mlp_weights.core.errors import UsageError
@@ -32,8 +23,6 @@ SEED_TESTS = Path("tests") / "test_seed.py"
 #: ``GITHUB_STEP_SUMMARY`` (tox passes it), every probe appended its verdict to
 #: the CI job's summary; the bisect's own report is what goes there.
 LAYERS_DROPPED_ENV = ("GITHUB_STEP_SUMMARY",)
-#: The module a probe's environment runs the layers with (:func:`main`).
-RUNNER = "mlp_weights.bisect.run_layers"
 #: Empties the ``addopts`` summaries of pytest-mpl (``html,basic-html``).
 NO_SUMMARY = "--mpl-generate-summary="
 #: Seconds a test run may take before the probe gives up on it.
@@ -79,7 +68,7 @@ def layers_command(
     return [
         str(python),
         "-m",
-        RUNNER,
+        "pytest",
         *files,
         "-m",
         marker_expression(layers),
@@ -87,11 +76,10 @@ def layers_command(
         keyword_expression(scenarios),
         "-p",
         "no:cacheprovider",
-        # The probe reads verdict.json (else the JUnit report), never these summaries.
+        # The probe reads verdict.json, never these summaries.
         NO_SUMMARY,
         f"--mpl-results-path={results}",
         f"--mlp-baseline-dir={repo / 'baseline_images'}",
-        f"--junitxml={results / 'junit.xml'}",
         "-q",
     ]
 
@@ -103,31 +91,3 @@ def failure_line(output: str) -> str:
     if errors:
         return errors[-1].lstrip("E ").strip()
     return lines[-1] if lines else "no output"
-
-
-def main() -> int:
-    """``python -m pytest`` with the arguments given, then the end of the process, at once.
-
-    The exit code is pytest's. The streams are flushed and the exit handlers
-    run (``atexit``) first; a thread still running that is not a daemon gets
-    the interpreter's usual ending, which waits for it.
-    """
-    import pytest
-
-    code = pytest.console_main()
-    main_thread = threading.main_thread()
-    if any(t is not main_thread and not t.daemon for t in threading.enumerate()):
-        return code
-    import atexit
-
-    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
-    if run_exit_handlers is None:  # pragma: no cover - CPython has it
-        return code
-    run_exit_handlers()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(int(code))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

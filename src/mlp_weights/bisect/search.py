@@ -7,17 +7,10 @@ probes about log2(n) releases; :func:`walk` probes every release and reports
 every change point, so results that flip back and forth show up. Both work
 whichever end holds, so a search toward older releases (the ``oldest``
 question) is the same as one toward newer releases.
-
-With several workers, :func:`bisect_plan` and :func:`walk_plan` say which
-releases to probe next: the serial search is replayed on the outcomes known
-so far, and the releases it may need next are probed ahead of time. The
-answer is always the serial search's own, so it is the same with any
-number of workers.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -138,13 +131,20 @@ def bisect(
     if outcomes[end_a] == outcomes[end_b]:
         status = NOTHING_MOVED if outcomes[end_a] == HOLDS else ALL_MOVED
         return SearchResult(status, [], outcomes)
-
     holding, moving = (end_a, end_b) if outcomes[end_a] == HOLDS else (end_b, end_a)
+    point = _narrow(_line(candidates, holding, moving), candidates, tried)
+    return SearchResult(BOUNDARY, [point], outcomes)
+
+
+def _line(candidates: list[str], holding: str, moving: str) -> list[str]:
+    """The releases from the holding end to the moving end, both included, in that order."""
     i_hold, i_move = candidates.index(holding), candidates.index(moving)
-    # Walk the releases from the holding end to the moving end.
     line = candidates[min(i_hold, i_move) : max(i_hold, i_move) + 1]
-    if i_move < i_hold:
-        line.reverse()
+    return line[::-1] if i_move < i_hold else line
+
+
+def _narrow(line: list[str], candidates: list[str], tried: Callable[[str], str]) -> ChangePoint:
+    """Halve ``line`` (holds at its start, moves at its end) down to two tested neighbours."""
     low, high = 0, len(line) - 1
     unusable: set[int] = set()
     while high - low > 1:
@@ -159,8 +159,7 @@ def bisect(
         else:
             unusable.add(middle)
     between = sorted(range(low + 1, high), key=lambda i: candidates.index(line[i]))
-    point = ChangePoint(line[low], line[high], tuple(line[i] for i in between))
-    return SearchResult(BOUNDARY, [point], outcomes)
+    return ChangePoint(line[low], line[high], tuple(line[i] for i in between))
 
 
 def walk(candidates: Sequence[str], probe: Callable[[str], str]) -> SearchResult:
@@ -194,71 +193,3 @@ def walk(candidates: Sequence[str], probe: Callable[[str], str]) -> SearchResult
     else:
         status = ALL_MOVED
     return SearchResult(status, points, outcomes)
-
-
-class _Unknown(Exception):
-    """The replayed search needs the outcome of a release not probed yet."""
-
-    def __init__(self, version: str):
-        super().__init__(version)
-        self.version = version
-
-
-def _replay(candidates, end_a, end_b, known: dict[str, str]) -> SearchResult | str:
-    """The serial search's result on ``known`` outcomes, or the first release it lacks."""
-
-    def lookup(version: str) -> str:
-        if version not in known:
-            raise _Unknown(version)
-        return known[version]
-
-    try:
-        return bisect(candidates, end_a, end_b, lookup)
-    except _Unknown as missing:
-        return missing.version
-
-
-def bisect_plan(
-    candidates: Sequence[str], end_a: str, end_b: str, known: dict[str, str], width: int
-) -> tuple[SearchResult | None, list[str]]:
-    """What :func:`bisect` found on the ``known`` outcomes, or what to probe next.
-
-    Returns
-    -------
-    (SearchResult, []) when the serial search is done with what is known;
-    else (None, releases): the release it needs now, then, up to ``width``
-    in all, those it needs next whatever the outcomes, nearest first
-    (breadth first over holds and moves of each; the two possible next
-    midpoints come right after the midpoint).
-
-    Raises
-    ------
-    EndUntestableError
-        As :func:`bisect`, when a known outcome says so.
-    """
-    first = _replay(candidates, end_a, end_b, known)
-    if isinstance(first, SearchResult):
-        return first, []
-    wanted: list[str] = []
-    queue = deque([({}, first)])
-    while queue and len(wanted) < width:
-        guess, version = queue.popleft()
-        if version in wanted:
-            continue
-        wanted.append(version)
-        for outcome in (HOLDS, MOVES):
-            branch = {**guess, version: outcome}
-            following = _replay(candidates, end_a, end_b, {**known, **branch})
-            if not isinstance(following, SearchResult):
-                queue.append((branch, following))
-    return None, wanted
-
-
-def walk_plan(
-    candidates: Sequence[str], known: dict[str, str], width: int
-) -> tuple[SearchResult | None, list[str]]:
-    """What :func:`walk` found once every outcome is known; else the next ``width`` to probe."""
-    missing = [version for version in candidates if version not in known]
-    if not missing:
-        return walk(candidates, known.__getitem__), []
-    return None, missing[:width]

@@ -1,0 +1,63 @@
+"""What a probe found: the cells of its verdict, their amounts, its outcome."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bisect_fakes import verdict_document
+from mlp_weights.bisect.results import Cell, ProbeResult, cells_from_verdict, outcome_of, read_cells
+from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
+from mlp_weights.report.record import ResultsError
+
+
+def test_verdict_cells_carry_the_amount_of_each_layer():
+    verdict = verdict_document(rendering_rms=None, training_rel=3e-6)
+    cells = cells_from_verdict(verdict, ["training", "scores", "pipeline"], ["digits"])
+    assert [(c.layer, c.status, c.measure) for c in cells] == [
+        ("training", "fail", "max rel"),
+        ("scores", "pass", "test score"),
+    ]
+    training, scores = cells
+    assert training.value == 3e-6 and training.kind == "moved"
+    assert training.arrays == {"loss curve": 1.5e-6, "first-layer weights": 3e-6}
+    assert scores.value == 0.93
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"schema": "other"}, "not an mlp-weights verdict"),
+        ({"schema_version": 2}, "schema version 2, newer than this mlp-weights reads"),
+    ],
+)
+def test_a_verdict_of_another_schema_is_refused(tmp_path, change, message):
+    (tmp_path / "verdict.json").write_text(json.dumps({**verdict_document(), **change}))
+    with pytest.raises(ResultsError, match=message):
+        read_cells(tmp_path, ["rendering"], ["digits"])
+
+
+def test_a_run_without_a_verdict_has_no_cells(tmp_path):
+    assert read_cells(tmp_path, ["rendering"], ["digits"]) == []
+    (tmp_path / "verdict.json").write_text(json.dumps(verdict_document()))
+    cells = read_cells(tmp_path, ["rendering"], ["digits"])
+    assert [(c.layer, c.scenario, c.status, c.value) for c in cells] == [
+        ("rendering", "digits", "fail", 12.573)
+    ]
+
+
+def test_outcome_of_cells():
+    def cell(status):
+        return Cell("rendering", "digits", status)
+
+    assert outcome_of([cell("pass"), cell("fail")]) == (MOVES, "")
+    assert outcome_of([cell("pass"), cell("skip")]) == (HOLDS, "")
+    skipped = Cell("rendering", "digits", "skip", message="digits: data not cached")
+    assert outcome_of([skipped]) == (UNTESTABLE, "no layer ran: digits: data not cached")
+
+
+def test_results_survive_the_cache_format():
+    result = ProbeResult("matplotlib", "3.9.0", MOVES, cells=[Cell("rendering", "digits", "fail")])
+    again = ProbeResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again == result
