@@ -323,12 +323,21 @@ def test_damaged_snapshot_and_manifest_are_named_not_blamed(pytester, tmp_path):
 def copy_of_the_repository(folder: Path) -> Path:
     """This repository's test setup (tests, configuration, baselines, pins) in ``folder``.
 
-    With the files some test modules read when imported (the README, the CI
-    script and workflows), so that the copy collects as the repository does.
+    With the files some test modules read when imported (the README and docs,
+    tox.ini, the CI script and workflows, the benchmarks' test list), so that the
+    copy collects as the repository does.
     """
-    for name in ("tests", "baseline_images", "requirements", ".ci", ".github"):
+    for name in (
+        "tests",
+        "baseline_images",
+        "requirements",
+        "docs",
+        "benchmarks",
+        ".ci",
+        ".github",
+    ):
         shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "tox.ini"):
         shutil.copyfile(REPO / name, folder / name)
     return folder
 
