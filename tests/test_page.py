@@ -104,6 +104,8 @@ def test_bisection_in_the_folder_is_shown(tmp_path):
     (folder / "bisect.json").write_text(
         json.dumps(
             {
+                "schema": "mlp-weights-bisect",
+                "schema_version": 1,
                 "library": "matplotlib",
                 "ends": ["3.11.2", "3.12.0"],
                 "verdict": ["rendering moved between matplotlib 3.11.2 (holds) and 3.12.0"],
@@ -113,11 +115,18 @@ def test_bisection_in_the_folder_is_shown(tmp_path):
     )
     (folder / "bisect-numpy").mkdir()
     (folder / "bisect-numpy" / "bisect.json").write_text("{")
+    (folder / "bisect-newer").mkdir()
+    newer = {"schema": "mlp-weights-bisect", "schema_version": 2, "library": "numpy"}
+    (folder / "bisect-newer" / "bisect.json").write_text(json.dumps(newer))
+    (folder / "bisect-other").mkdir()
+    (folder / "bisect-other" / "bisect.json").write_text('{"library": "numpy"}')
     html = build(folder)
     assert "rendering moved between matplotlib 3.11.2 (holds) and 3.12.0" in html
     # The changelog is named, not linked: the page refers to nothing outside itself.
     assert "<code>https://example.org/v3.12.0</code>" in html
     assert "bisect-numpy/bisect.json cannot be read" in html
+    assert "has schema version 2; this mlp-weights reads up to 1" in html
+    assert "bisect-other/bisect.json is not an mlp-weights bisect report" in html
     assert_self_contained(html)
 
 

@@ -17,10 +17,10 @@ from mlp_weights.bisect.results import Cell, ProbeResult
 from mlp_weights.bisect.search import ALL_MOVED, MOVES, NOTHING_MOVED, UNTESTABLE, SearchResult
 from mlp_weights.core.io import atomic_write
 from mlp_weights.core.table import format_table
+from mlp_weights.report.record import BISECT_JSON_NAME as JSON_NAME
+from mlp_weights.report.record import BISECT_SCHEMA as REPORT_SCHEMA
+from mlp_weights.report.record import BISECT_SCHEMA_VERSION as REPORT_SCHEMA_VERSION
 
-REPORT_SCHEMA = "mlp-weights-bisect"
-REPORT_SCHEMA_VERSION = 1
-JSON_NAME = "bisect.json"
 MARKDOWN_NAME = "bisect.md"
 #: Where each library describes a release.
 CHANGELOG_URLS = {

@@ -3,7 +3,7 @@
 The layers' run writes ``verdict.json`` (the suite's own verdict, with the
 amount each layer moved); it is read through
 :func:`mlp_weights.report.record.read_verdict`, its amounts through
-:func:`mlp_weights.report.record.layer_numbers`.
+:func:`mlp_weights.suite.verdict.layer_numbers`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from pathlib import Path
 
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 from mlp_weights.core.errors import one_line
-from mlp_weights.report.record import JSON_NAME, layer_numbers, read_verdict
+from mlp_weights.report.record import JSON_NAME, read_verdict
+from mlp_weights.suite.verdict import layer_numbers
 
 #: How the reason of a release that cannot be installed begins.
 NOT_INSTALLABLE = "does not install on this Python"

@@ -7,8 +7,9 @@ The verdict itself is read by :func:`mlp_weights.report.record.load_verdict`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from mlp_weights.report.record import ResultsError, read_bisection
 
 #: Bisection reports the page shows: one in the folder, or one per library
 #: in sub-folders (as the upgrade canary keeps them).
@@ -21,7 +22,7 @@ def load_bisections(results_dir: Path) -> list[dict]:
     for pattern in BISECT_PATTERNS:
         for path in sorted(results_dir.glob(pattern)):
             try:
-                report = json.loads(path.read_text(encoding="utf-8"))
+                report = read_bisection(path)
                 found.append(
                     {
                         "file": str(path.relative_to(results_dir)),
@@ -34,7 +35,7 @@ def load_bisections(results_dir: Path) -> list[dict]:
                         "problem": None,
                     }
                 )
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+            except (ResultsError, KeyError, TypeError) as exc:
                 found.append({"file": str(path.relative_to(results_dir)), "problem": str(exc)})
     return found
 

@@ -17,6 +17,10 @@ SCHEMA = "mlp-weights-verdict"
 #: Bumped whenever a field changes meaning or disappears; adding fields keeps it.
 SCHEMA_VERSION = 1
 JSON_NAME = "verdict.json"
+#: ``bisect``'s report, which the page shows beside the verdict.
+BISECT_SCHEMA = "mlp-weights-bisect"
+BISECT_SCHEMA_VERSION = 1
+BISECT_JSON_NAME = "bisect.json"
 
 
 class ResultsError(MLPWeightsError):
@@ -86,27 +90,25 @@ def _well_formed(data: dict) -> bool:
     return True
 
 
-def layer_numbers(layer: dict) -> tuple[str, float | None, dict]:
-    """``(measure, value, arrays)``: the amount of a verdict's layer record, as numbers.
+def read_bisection(path: str | Path) -> dict:
+    """A ``bisect.json``, checked as :func:`read_verdict` checks a verdict.
 
-    ``measure`` names what ``value`` is: ``"RMS"`` (image), ``"max rel"`` (the
-    largest relative error over the training arrays) or ``"test score"``;
-    empty, with ``None``, when the record holds no amount. ``arrays`` maps
-    each training array's name to its largest relative error.
+    Raises
+    ------
+    ResultsError
+        When the file is unreadable, not a bisect report, or of a newer schema.
     """
-    amount = layer.get("amount")
-    if not isinstance(amount, dict):
-        return "", None, {}
-    if "image_rms" in amount:
-        return "RMS", amount.get("image_rms"), {}
-    if "arrays" in amount:
-        arrays = {
-            str(a.get("name")): a.get("max_rel")
-            for a in amount.get("arrays") or []
-            if isinstance(a, dict)
-        }
-        values = [v for v in arrays.values() if isinstance(v, (int, float))]
-        return "max rel", (max(values) if values else None), arrays
-    if "scores" in amount:
-        return "test score", (amount.get("scores") or {}).get("test"), {}
-    return "", None, {}
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ResultsError(f"{path} is damaged ({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, dict) or data.get("schema") != BISECT_SCHEMA:
+        raise ResultsError(f"{path} is not an mlp-weights bisect report")
+    version = data.get("schema_version")
+    if not isinstance(version, int) or version > BISECT_SCHEMA_VERSION:
+        raise ResultsError(
+            f"{path} has schema version {version!r}; this mlp-weights reads up to "
+            f"{BISECT_SCHEMA_VERSION}"
+        )
+    return data

@@ -97,6 +97,35 @@ def describe_amount(result: LayerResult) -> str:
     return ""
 
 
+def layer_numbers(layer: dict) -> tuple[str, float | None, dict]:
+    """``(measure, value, arrays)``: the amount of a verdict's layer record, as numbers.
+
+    The numbers behind :func:`describe_amount`, read from ``verdict.json``'s
+    layer record (``bisect`` compares them between probes).
+
+    ``measure`` names what ``value`` is: ``"RMS"`` (image), ``"max rel"`` (the
+    largest relative error over the training arrays) or ``"test score"``;
+    empty, with ``None``, when the record holds no amount. ``arrays`` maps
+    each training array's name to its largest relative error.
+    """
+    amount = layer.get("amount")
+    if not isinstance(amount, dict):
+        return "", None, {}
+    if "image_rms" in amount:
+        return "RMS", amount.get("image_rms"), {}
+    if "arrays" in amount:
+        arrays = {
+            str(a.get("name")): a.get("max_rel")
+            for a in amount.get("arrays") or []
+            if isinstance(a, dict)
+        }
+        values = [v for v in arrays.values() if isinstance(v, (int, float))]
+        return "max rel", (max(values) if values else None), arrays
+    if "scores" in amount:
+        return "test score", (amount.get("scores") or {}).get("test"), {}
+    return "", None, {}
+
+
 def explain(
     result: LayerResult, then_problem: str | None = None, generation: str | None = None
 ) -> str:
