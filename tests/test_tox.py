@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import os
 import platform
 import re
 import subprocess
@@ -86,23 +87,137 @@ def test_default_run_is_the_running_python_and_lint_and_never_skips():
     assert config.get("tox", "skip_missing_interpreters").strip() == "false"
 
 
+def ci_exports() -> dict[str, str]:
+    """The environment .ci/run sets before it installs anything: its settings, run by bash."""
+    settings = CI_RUN.split("\nif command -v pyenv", 1)[0]
+    done = subprocess.run(
+        ["bash", "-c", settings + "\nenv -0", str(REPO / ".ci" / "run")],
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(item.split("=", 1) for item in done.stdout.split("\0") if item)
+
+
+CI = ci_exports()
+#: The environments CI runs, in its order.
+CI_ENVS = CI["TOX_ENV"].split(",")
+GATE_FILES = {"tests/test_layers.py", "tests/test_seed.py", "tests/test_selftest_generations.py"}
+
+
+def ci_config() -> configparser.ConfigParser:
+    """tox.ini as tox reads it under .ci/run: TOX_OVERRIDE's ``section.key=value`` applied."""
+    config = tox_config()
+    for entry in CI["TOX_OVERRIDE"].split(";"):
+        key, value = entry.split("=", 1)
+        section, option = key.rsplit(".", 1)
+        if not config.has_section(section):
+            config.add_section(section)
+        config.set(section, option, value)
+    return config
+
+
+def pytest_commands(config, env: str) -> list[str]:
+    """The pytest commands of environment ``env`` (``[testenv]``'s unless it has its own)."""
+    commands = resolved(config, f"testenv:{env}", "commands")
+    assert commands, env
+    return [command for command in commands if command.startswith("pytest ")]
+
+
 def test_ci_names_every_supported_python_the_oldest_stack_and_lint():
-    named = re.search(r'^export TOX_ENV="([^"]+)"', CI_RUN, re.M).group(1).split(",")
-    assert named == ["py311", "py312", "py313", "oldest", "lint"]
+    assert CI_ENVS == ["py311", "py312", "py313", "oldest", "lint"]
+
+
+def test_ci_runs_the_whole_suite_once_on_the_pinned_python():
+    config = ci_config()
+    whole = [
+        env
+        for env in CI_ENVS
+        for command in pytest_commands(config, env)
+        if " -m " not in command and not GATE_FILES & set(command.split())
+    ]
+    assert whole == ["py311"]
+    (command,) = pytest_commands(config, "py311")
+    assert command.startswith("pytest -n auto --mpl-results-path=")
+
+
+@pytest.mark.parametrize("env", ["py312", "py313", "oldest"])
+def test_ci_runs_only_the_gates_on_the_other_pythons_and_stacks(env):
+    commands = pytest_commands(ci_config(), env)
+    selected = set()
+    for command in commands:
+        words = command.split()
+        files = {word for word in words if word.startswith("tests/")}
+        assert files and files <= GATE_FILES, command
+        assert all((REPO / name).is_file() for name in files)
+        marks = re.search(r"-m (\w+|\"[^\"]+\")", command).group(1).strip('"')
+        assert "not" not in marks.split(), command
+        selected |= {(name, mark) for name in files for mark in marks.split(" or ")}
+    # The layer tests, and the self-tests that prove detection against the
+    # generation this stack selects.
+    assert ("tests/test_layers.py", "layer") in selected
+    assert ("tests/test_seed.py", "layer") in selected
+    assert ("tests/test_selftest_generations.py", "selftest") in selected
+    # A gate: nothing softens a failure, and `tox -e ENV -- ARGS` (`--mlp-inject
+    # drawing`) reaches the layer tests, in a process of their own: the
+    # self-tests' inner runs undo the injections of the session they run in.
+    for command in resolved(ci_config(), f"testenv:{env}", "commands"):
+        assert not command.startswith("-") and "tox_steps.py report" not in command, command
+    (with_posargs,) = [command for command in commands if "{posargs}" in command]
+    assert with_posargs.startswith("pytest -m layer ")
+
+
+@pytest.mark.parametrize("env", ["py312", "py313"])
+def test_by_hand_every_python_runs_the_whole_suite(env):
+    assert pytest_commands(tox_config(), env) == [
+        "pytest -n auto --mpl-results-path={toxinidir}/mpl-results/{envname} {posargs}"
+    ]
+
+
+def test_oldest_in_ci_drops_only_its_own_tests():
+    by_hand = resolved(tox_config(), "testenv:oldest", "commands")
+    assert "not (layer or selftest)" in by_hand[0]
+    assert resolved(ci_config(), "testenv:oldest", "commands") == by_hand[1:]
+
+
+def test_ci_leaves_every_other_environment_as_written():
+    overridden = {entry.split("=", 1)[0] for entry in CI["TOX_OVERRIDE"].split(";")}
+    assert overridden == {
+        "testenv.parallel_show_output",
+        "testenv:py312.commands",
+        "testenv:py313.commands",
+        "testenv:oldest.commands",
+    }
+
+
+def test_gate_files_hold_every_layer_test_of_this_run(request):
+    """The gates name their files: a layer test elsewhere would escape CI's other Pythons."""
+    items = request.session.items
+    if not any(item.path.name == "test_layers.py" for item in items):
+        pytest.skip("only a run that collects the layer tests can tell where they are")
+    layer_files = {
+        item.path.relative_to(REPO).as_posix() for item in items if item.get_closest_marker("layer")
+    }
+    assert layer_files and layer_files <= GATE_FILES
 
 
 def test_ci_runs_environments_side_by_side_and_prints_each_whole():
-    assert re.search(r"^export TOX_PARALLEL=[2-9]$", CI_RUN, re.M)
-    # ... each in one process: the suites' `-n auto` reads this variable, passed on by tox.
-    assert re.search(r"^export PYTEST_XDIST_AUTO_NUM_WORKERS=0$", CI_RUN, re.M)
-    config = tox_config()
-    assert "PYTEST_XDIST_AUTO_NUM_WORKERS" in resolved(config, "testenv", "passenv")
-    for section in [*PINNED_ENVS, *STACK_ENVS, *GATE_ENVS]:
+    assert int(CI["TOX_PARALLEL"]) == len(CI_ENVS)
+    # Only the long pole starts xdist workers (`-n auto`: one per core); each
+    # gate is one process.
+    assert "PYTEST_XDIST_AUTO_NUM_WORKERS" not in CI
+    config = ci_config()
+    with_workers = [
+        env for env in CI_ENVS for command in pytest_commands(config, env) if " -n " in command
+    ]
+    assert with_workers == ["py311"]
+    for section in [*PINNED_ENVS, *STACK_ENVS, *GATE_ENVS, "gates"]:
         for command in resolved(config, section, "commands"):
             assert " -n 2" not in command, f"{section}: {command}"
     # Without it, tox prints only a failing environment's output in parallel
     # mode, and the closing lines repeated at the end would be missing.
-    assert 'export TOX_OVERRIDE="testenv.parallel_show_output=true"' in CI_RUN
+    assert "testenv.parallel_show_output=true" in CI["TOX_OVERRIDE"].split(";")
 
 
 def test_ci_keeps_tox_status_and_repeats_pytest_closing_lines():
