@@ -10,6 +10,7 @@ import sys
 import matplotlib.image
 import pytest
 
+from mlp_weights import __version__
 from mlp_weights.cli import main
 
 ITERATION = re.compile(r"^Iteration (\d+), loss = \d+\.\d{8}$", re.M)
@@ -150,11 +151,33 @@ def test_failed_save_leaves_no_file(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_version_and_help():
-    proc = run_cli("--help")
-    assert proc.returncode == 0
-    for command in ("run", "regen", "bench"):
-        assert command in proc.stdout
+#: ``mlp-weights --help`` in a fresh process, then the libraries it loaded, on stderr.
+HELP_THEN_IMPORTS = """
+import sys
+from mlp_weights.cli import main
+try:
+    main(["--help"])
+finally:
+    loaded = [m for m in ("numpy", "sklearn", "matplotlib") if m in sys.modules]
+    print("loaded:", *loaded, file=sys.stderr)
+"""
+
+
+def test_help_lists_the_commands_and_loads_no_library():
+    proc = subprocess.run(
+        [sys.executable, "-c", HELP_THEN_IMPORTS], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    commands = re.findall(r"^    ([a-z]+)", proc.stdout, re.M)
+    assert commands == ["run", "regen", "bisect", "report", "generations"]
+    assert proc.stderr.strip() == "loaded:"
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"mlp-weights {__version__}\n"
 
 
 def test_show_without_a_display_says_where_the_figure_is(tmp_path, capsys, monkeypatch):

@@ -1,5 +1,4 @@
-"""The ``mlp-weights`` command: ``run``, ``regen``, ``bench``, ``bisect``, ``report`` and
-``generations``.
+"""The ``mlp-weights`` command: ``run``, ``regen``, ``bisect``, ``report`` and ``generations``.
 
 Every user-facing failure is one line on stderr, exit code 2 for bad
 input and 1 for anything else the user can act on; never a traceback.
@@ -58,7 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     add_run_parser(sub)
     add_regen_parser(sub)
-    add_bench_parser(sub)
     add_bisect_parser(sub)
     add_report_parser(sub)
     add_generations_parser(sub)
@@ -151,29 +149,6 @@ def add_regen_parser(subparsers) -> None:
     regen.add_argument("--data-home", metavar="DIR", help="data folder, as for run")
     regen.add_argument("--quiet", action="store_true", help="hide training output")
     add_regen_generation_options(regen)
-
-
-def add_bench_parser(subparsers) -> None:
-    """The ``bench`` subcommand: timings and memory of each step."""
-    bench = subparsers.add_parser("bench", help="time and measure each step of the pipeline")
-    bench.add_argument(
-        "--repeat",
-        type=positive_int,
-        default=5,
-        metavar="N",
-        help="runs per measurement (default: %(default)s)",
-    )
-    bench.add_argument(
-        "--data-home", metavar="DIR", help="data folder (default: a new temporary folder)"
-    )
-    bench.add_argument(
-        "--seed-script",
-        action="store_true",
-        help="also time the seed script against `run` on mnist-sample",
-    )
-    bench.add_argument(
-        "--no-synthetic", action="store_true", help="skip the full-MNIST-shaped synthetic array"
-    )
 
 
 def add_bisect_parser(subparsers) -> None:
@@ -404,12 +379,6 @@ def cmd_regen(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
-    from mlp_weights.bench import run_benchmarks
-
-    return run_benchmarks(args)
-
-
 def cmd_bisect(args) -> int:
     from mlp_weights.bisect.command import BisectRequest, Terminated, run_bisect
 
@@ -443,7 +412,6 @@ def cmd_report(args) -> int:
 COMMANDS = {
     "run": cmd_run,
     "regen": cmd_regen,
-    "bench": cmd_bench,
     "bisect": cmd_bisect,
     "report": cmd_report,
     "generations": cmd_generations,
