@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import matplotlib.image
 import pytest
 
+from mlp_weights import __version__
 from mlp_weights.cli import main
+from mlp_weights.suite import checks as suite
 
 ITERATION = re.compile(r"^Iteration (\d+), loss = \d+\.\d{8}$", re.M)
 SCORES = re.compile(r"^Training set score: 0\.\d{6}\nTest set score: 0\.\d{6}$", re.M)
@@ -38,20 +44,65 @@ def run_cli(*args, env=None, cwd=None):
     )
 
 
-def test_run_digits_prints_the_seed_lines_and_writes_the_grid(tmp_path, capsys):
-    out = tmp_path / "w.png"
-    assert main(["run", "--dataset", "digits", "--out", str(out)]) == 0
-    stdout = capsys.readouterr().out
-    assert [int(n) for n in ITERATION.findall(stdout)] == list(range(1, 9))
-    assert SCORES.search(stdout)
-    assert matplotlib.image.imread(out).shape[:2] == (480, 640)
+@dataclass(frozen=True)
+class Run:
+    """One in-process ``mlp-weights run``: its exit code, its stdout, the figure's path."""
+
+    code: int
+    stdout: str
+    out: Path
 
 
-def test_quiet_hides_the_iterations_only(tmp_path, capsys):
-    assert main(["run", "--dataset", "digits", "--quiet", "--out", str(tmp_path / "w.png")]) == 0
-    stdout = capsys.readouterr().out
-    assert not ITERATION.search(stdout)
-    assert SCORES.search(stdout)
+def run_digits(folder: Path, *options: str) -> Run:
+    out = folder / "w.png"
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = main(["run", "--dataset", "digits", *options, "--out", str(out)])
+    return Run(code, stdout.getvalue(), out)
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory) -> Run:
+    """``run --dataset digits``, trained once for every check of its output."""
+    return run_digits(tmp_path_factory.mktemp("loud"))
+
+
+@pytest.fixture(scope="module")
+def quiet_digits_run(tmp_path_factory) -> Run:
+    """``run --dataset digits --quiet``, trained once for every check of its output."""
+    return run_digits(tmp_path_factory.mktemp("quiet"), "--quiet")
+
+
+def test_run_digits_prints_the_seed_lines_and_writes_the_grid(digits_run):
+    assert digits_run.code == 0
+    assert [int(n) for n in ITERATION.findall(digits_run.stdout)] == list(range(1, 9))
+    assert SCORES.search(digits_run.stdout)
+    assert matplotlib.image.imread(digits_run.out).shape[:2] == (480, 640)
+
+
+def test_quiet_hides_the_iterations_only(quiet_digits_run):
+    assert quiet_digits_run.code == 0
+    assert not ITERATION.search(quiet_digits_run.stdout)
+    assert SCORES.search(quiet_digits_run.stdout)
+
+
+def test_run_prints_what_the_weights_say_after_the_scores(digits_run):
+    out = digits_run.stdout
+    d = suite.fresh_fit("digits").diagnostics
+    block = out[out.index("Test set score") :].splitlines()[1:]
+    assert block[0] == "What the weights say (first layer, 64 inputs x 40 hidden units):"
+    assert block[1].startswith(
+        f"  largest |w|    {d['max_weight_over_init_bound']:.2f} x the initial bound "
+        f"{d['init_bound']:.4f}"
+    )
+    assert block[2] == f"  dead units     {d['dead_units']} of 40, never active on the training set"
+    assert f"{d['constant_pixels']} of 64 pixels never vary" in block[3]
+    assert block[-1] == f"  final loss     {d['final_loss']:.4g}"
+
+
+def test_quiet_hides_what_the_weights_say(quiet_digits_run):
+    out = quiet_digits_run.stdout
+    assert "What the weights say" not in out and "Test set score" in out
 
 
 def test_options_change_the_fit_and_the_grid(tmp_path, capsys):
@@ -150,11 +201,33 @@ def test_failed_save_leaves_no_file(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_version_and_help():
-    proc = run_cli("--help")
-    assert proc.returncode == 0
-    for command in ("run", "regen", "bench"):
-        assert command in proc.stdout
+#: ``mlp-weights --help`` in a fresh process, then the libraries it loaded, on stderr.
+HELP_THEN_IMPORTS = """
+import sys
+from mlp_weights.cli import main
+try:
+    main(["--help"])
+finally:
+    loaded = [m for m in ("numpy", "sklearn", "matplotlib") if m in sys.modules]
+    print("loaded:", *loaded, file=sys.stderr)
+"""
+
+
+def test_help_lists_the_commands_and_loads_no_library():
+    proc = subprocess.run(
+        [sys.executable, "-c", HELP_THEN_IMPORTS], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    commands = re.findall(r"^    ([a-z]+)", proc.stdout, re.M)
+    assert commands == ["run", "regen", "bisect", "report", "generations"]
+    assert proc.stderr.strip() == "loaded:"
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"mlp-weights {__version__}\n"
 
 
 def test_show_without_a_display_says_where_the_figure_is(tmp_path, capsys, monkeypatch):

@@ -14,7 +14,6 @@ import pytest
 
 from mlp_weights.baselines.snapshot import DIAGNOSTICS_FIELD, Snapshot, load_snapshot, save_snapshot
 from mlp_weights.baselines.store import snapshot_path
-from mlp_weights.cli import main
 from mlp_weights.pipeline import diagnostics as dg
 from mlp_weights.pipeline.scenarios import SCENARIOS
 from mlp_weights.suite import checks as suite
@@ -302,30 +301,6 @@ def test_a_passing_training_layer_adds_no_reading_to_the_line():
     record = diagnostics_record(suite.fresh_fit("digits").diagnostics, None)
     passing = LayerResult("training", "digits", PASS, diagnostics=record)
     assert scenario_line(ScenarioVerdict("digits", [passing], None, None)) == "all layers hold"
-
-
-# -- mlp-weights run ------------------------------------------------------------------
-
-
-def test_run_prints_what_the_weights_say_after_the_scores(tmp_path, capsys):
-    assert main(["run", "--dataset", "digits", "--out", str(tmp_path / "w.png")]) == 0
-    out = capsys.readouterr().out
-    d = suite.fresh_fit("digits").diagnostics
-    block = out[out.index("Test set score") :].splitlines()[1:]
-    assert block[0] == "What the weights say (first layer, 64 inputs x 40 hidden units):"
-    assert block[1].startswith(
-        f"  largest |w|    {d['max_weight_over_init_bound']:.2f} x the initial bound "
-        f"{d['init_bound']:.4f}"
-    )
-    assert block[2] == f"  dead units     {d['dead_units']} of 40, never active on the training set"
-    assert f"{d['constant_pixels']} of 64 pixels never vary" in block[3]
-    assert block[-1] == f"  final loss     {d['final_loss']:.4g}"
-
-
-def test_quiet_hides_what_the_weights_say(tmp_path, capsys):
-    assert main(["run", "--dataset", "digits", "--quiet", "--out", str(tmp_path / "w.png")]) == 0
-    out = capsys.readouterr().out
-    assert "What the weights say" not in out and "Test set score" in out
 
 
 # -- the suite's verdict.json ---------------------------------------------------------

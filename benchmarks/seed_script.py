@@ -1,4 +1,4 @@
-"""The seed example, adapted only in its data source; the baseline of ``mlp-weights bench``.
+"""The seed example, adapted only in its data source: what ``speed.py`` times ``run`` against.
 
 This is scikit-learn's gallery example "Visualization of MLP weights on
 MNIST" with two changes, both needed to time it on a machine without
@@ -8,14 +8,10 @@ path given as the first argument instead of ``plt.show()``. Everything else
 (imports, scaling, split, estimator, warning filter, drawing) is the
 example's code.
 
-``mlp-weights bench --seed-script`` copies this file into a temporary folder
-and runs the copy as a standalone script, so that its timing includes
-nothing of this package. By hand::
+It imports nothing of mlp-weights, so that its timing includes nothing of
+the package. By hand::
 
-    MPLBACKEND=Agg python -m mlp_weights.seed_script weights.png
-
-It lives inside the package so that the benchmark finds it in any install.
-Importing this module imports what the example imports and trains nothing.
+    MPLBACKEND=Agg python benchmarks/seed_script.py weights.png
 """
 
 import sys
