@@ -225,7 +225,7 @@ def test_inner_runs_read_no_dataset_from_its_source(pytester, monkeypatch):
     loads = {where: n - before[where] for where, n in load_counts().items()}
     assert run.statuses("training") == {"fail"}, run.output
     assert loads["source"] == 0, loads
-    assert loads["memory"] + loads["cache"] == 2, loads
+    assert loads["cache"] == 2, loads
 
 
 # -- a change in how matplotlib draws ---------------------------------------------------
