@@ -266,18 +266,13 @@ def read_generations(
     return generations
 
 
-def manifest_text(generations: list[Generation]) -> str:
-    """The manifest (current format) that lists ``generations``, as it is written."""
+def write_generations(baseline_dir: str | os.PathLike, generations: list[Generation]) -> Path:
+    """Write the manifest (current format) of ``generations`` atomically (creating the folder)."""
     manifest = {
         "format_version": MANIFEST_FORMAT,
         "generations": {g.name: g.to_manifest() for g in generations},
     }
-    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-
-
-def write_generations(baseline_dir: str | os.PathLike, generations: list[Generation]) -> Path:
-    """Write the manifest of ``generations`` atomically (creating the folder)."""
     path = manifest_path(baseline_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, manifest_text(generations))
+    atomic_write_text(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return path
