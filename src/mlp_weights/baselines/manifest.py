@@ -39,7 +39,7 @@ from mlp_weights.baselines.ranges import (
 )
 from mlp_weights.core.environment import environment_facts, library_versions
 from mlp_weights.core.errors import DamagedBaselineError, MissingBaselineError, UsageError
-from mlp_weights.core.io import atomic_write_text
+from mlp_weights.core.io import atomic_write_bytes
 
 MANIFEST_FORMAT = 2
 MANIFEST_NAME = "manifest.json"
@@ -274,5 +274,5 @@ def write_generations(baseline_dir: str | os.PathLike, generations: list[Generat
     }
     path = manifest_path(baseline_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    atomic_write_bytes(path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return path

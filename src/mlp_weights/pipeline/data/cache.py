@@ -24,45 +24,34 @@ from mlp_weights.pipeline.scenarios import Scenario
 CACHE_SUBDIR = "mlp_weights"
 
 
-def _data_home(data_home: str | os.PathLike | None) -> Path:
-    """``sklearn.datasets.get_data_home``'s rule, created if missing.
-
-    Written out rather than imported: importing scikit-learn takes about
-    0.9 s, and a run of the rendering layer (a bisect probe of matplotlib,
-    say) asks for the data home only to learn whether full MNIST is cached.
-    A test checks that both give the same folder.
-    """
-    if data_home is None:
-        data_home = os.environ.get("SCIKIT_LEARN_DATA", os.path.join("~", "scikit_learn_data"))
-    path = Path(os.path.expanduser(data_home))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def resolve_data_home(data_home: str | os.PathLike | None = None) -> Path:
     """The data home: ``data_home``, else ``SCIKIT_LEARN_DATA``, else scikit-learn's default.
 
-    Raises a :class:`UsageError` when the path exists and is not a folder.
+    ``sklearn.datasets.get_data_home``'s rule, created if missing. Written out
+    rather than imported: importing scikit-learn takes about 0.9 s, and a run
+    of the rendering layer (a bisect probe of matplotlib, say) asks for the
+    data home only to learn whether full MNIST is cached. A test checks that
+    both give the same folder.
+
+    Raises a one-line :class:`UsageError` when the path is a file or cannot
+    be created.
     """
-    if data_home is not None:
-        path = Path(data_home).expanduser()
-        if path.exists() and not path.is_dir():
-            raise UsageError(
-                f"--data-home {str(path)!r} is a file, not a folder; "
-                "point it at a folder (it is created if missing)"
-            )
     env = os.environ.get("SCIKIT_LEARN_DATA")
-    if data_home is None and env:
-        path = Path(env).expanduser()
-        if path.exists() and not path.is_dir():
-            raise UsageError(
-                f"SCIKIT_LEARN_DATA={env!r} is a file, not a folder; point it at a folder"
-            )
+    if data_home is not None:
+        where = data_home
+        named = f"--data-home {str(Path(data_home).expanduser())!r}"
+        named += " is a file, not a folder; point it at a folder (it is created if missing)"
+    else:
+        where = os.environ.get("SCIKIT_LEARN_DATA", os.path.join("~", "scikit_learn_data"))
+        named = f"SCIKIT_LEARN_DATA={env!r} is a file, not a folder; point it at a folder"
+    path = Path(os.path.expanduser(where))
+    if (data_home is not None or env) and path.exists() and not path.is_dir():
+        raise UsageError(named)
     try:
-        return _data_home(data_home)
+        path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        where = data_home if data_home is not None else (env or "~/scikit_learn_data")
         raise UsageError(f"cannot use data home {str(where)!r}: {exc.strerror or exc}") from None
+    return path
 
 
 def cache_path(scenario: Scenario, data_home: Path) -> Path:
