@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from mlp_weights.cli import main
-from mlp_weights.pipeline.data import cache_paths, read_cache
+from mlp_weights.pipeline.data import cache_path, read_cache
 from mlp_weights.pipeline.scenarios import SCENARIOS
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -104,7 +104,7 @@ def test_a_load_measurement_loads_into_the_home_it_names(speed, tmp_path, capsys
     assert speed.main(["--child", "load", "digits", str(home)]) == 0
     record = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert record["seconds"] > 0
-    assert cache_paths(SCENARIOS["digits"], home)[0].exists()
+    assert cache_path(SCENARIOS["digits"], home).exists()
     assert read_cache(SCENARIOS["digits"], home) is not None
 
 

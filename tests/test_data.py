@@ -11,8 +11,6 @@ when MLP_WEIGHTS_NETWORK_TESTS=1.
 from __future__ import annotations
 
 import errno
-import hashlib
-import json
 import os
 import shutil
 import sys
@@ -28,13 +26,11 @@ from fake_openml import fill_openml_cache
 from mlp_weights.core import io as _io
 from mlp_weights.core.errors import DataUnavailableError, UsageError
 from mlp_weights.pipeline.data import (
-    CACHE_FORMAT,
     CacheDamaged,
     Dataset,
     cache,
-    cache_paths,
+    cache_path,
     is_cached,
-    load_counts,
     load_dataset,
     read_cache,
     resolve_data_home,
@@ -91,10 +87,6 @@ def sample(tmp_path_factory):
     return home, load_dataset(SAMPLE, home)
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def unavailable(*args):
     raise DataUnavailableError("test: source unreachable")
 
@@ -127,7 +119,7 @@ def test_mnist_without_cache_or_network_fails_fast_in_one_line(tmp_path, no_netw
     assert all(name in message for name in OFFLINE_SCENARIOS), message
     # scikit-learn's "Retrying..." warnings would only repeat the error.
     assert not [w for w in recwarn if "network error" in str(w.message)]
-    assert not any(path.exists() for path in cache_paths(MNIST, tmp_path))
+    assert not cache_path(MNIST, tmp_path).exists()
     assert not is_cached(MNIST, tmp_path)
 
 
@@ -141,8 +133,7 @@ def test_mnist_downloads_from_openml(tmp_path, monkeypatch):
     assert dataset.X.min() == 0 and dataset.X.max() == 255
     assert is_cached(MNIST, tmp_path)
     # scikit-learn's own cache alone now serves it offline, through the same parser.
-    for path in cache_paths(MNIST, tmp_path):
-        path.unlink()
+    cache_path(MNIST, tmp_path).unlink()
     assert is_cached(MNIST, tmp_path)
     monkeypatch.setattr("sklearn.datasets._openml.urlopen", offline_urlopen)
     assert_same(load_dataset(MNIST, tmp_path), dataset)
@@ -160,10 +151,8 @@ def test_mnist_loads_from_the_openml_cache_without_network(tmp_path, no_network,
     assert_same_array(dataset.X, fake.X)
     assert_same_array(dataset.y, fake.y)
 
-    arrays, sidecar = cache_paths(MNIST, tmp_path)
-    assert arrays == tmp_path / "mlp_weights" / "mnist.npz"
-    assert sidecar == tmp_path / "mlp_weights" / "mnist.json"
-    assert json.loads(sidecar.read_text())["sha256"] == sha256(arrays)
+    assert cache_path(MNIST, tmp_path) == tmp_path / "mlp_weights" / "mnist.npz"
+    assert cache_path(MNIST, tmp_path).is_file()
     # From now on the project's own cache is enough.
     shutil.rmtree(tmp_path / "openml")
     assert is_cached(MNIST, tmp_path)
@@ -216,7 +205,7 @@ def test_scikit_learn_data_is_the_default_home(tmp_path, monkeypatch):
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(home))
     assert resolve_data_home(None) == home
     load_dataset(DIGITS)
-    assert all(path.is_file() for path in cache_paths(DIGITS, home))
+    assert cache_path(DIGITS, home).is_file()
 
 
 @pytest.mark.parametrize("given", [None, "explicit", "~/tilde"])
@@ -345,129 +334,42 @@ def test_unreadable_mnist_sample_csv_is_one_line(tmp_path, content, why):
     assert_one_line(str(info.value))
 
 
-# --- this process keeps what it loaded -------------------------------------------------
-
-
-def test_second_load_comes_from_memory_and_is_read_only(tmp_path):
-    first = load_dataset(DIGITS, tmp_path)
-    before = load_counts()
-    again = load_dataset(DIGITS, tmp_path)
-    assert again is first
-    assert load_counts()["memory"] == before["memory"] + 1
-    with pytest.raises(ValueError, match="read-only"):
-        again.X[0, 0] = 1
-    # Another data home is another dataset, read from its own cache.
-    other = load_dataset(DIGITS, tmp_path / "other")
-    assert other is not first
-    assert_same(other, first)
-
-
-def test_a_cache_file_replaced_on_disk_is_read_again(tmp_path):
-    first = load_dataset(DIGITS, tmp_path)
-    X = first.X.copy()
-    X[0, 0] ^= 1
-    write_cache(DIGITS, tmp_path, Dataset(DIGITS.name, X, first.y))
-    before = load_counts()
-    again = load_dataset(DIGITS, tmp_path)
-    assert load_counts()["cache"] == before["cache"] + 1
-    assert again.X[0, 0] == X[0, 0] != first.X[0, 0]
-
-
-def test_without_a_writable_cache_the_source_is_read_once(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cache, "atomic_write_bytes", failing_atomic_write("digits.npz"))
-    first = load_dataset(DIGITS, tmp_path)
-    monkeypatch.setitem(sources.SOURCES, "digits", unavailable)
-    assert load_dataset(DIGITS, tmp_path) is first
-
-
-def test_use_cache_false_bypasses_memory_too(tmp_path):
-    first = load_dataset(DIGITS, tmp_path)
-    before = load_counts()
-    fresh = load_dataset(DIGITS, tmp_path, use_cache=False)
-    assert fresh is not first and load_counts()["source"] == before["source"] + 1
-    fresh.X[0, 0] = 1  # its own arrays, writable
-
-
 # --- a damaged cache is reported, rebuilt, never used -----------------------------------
 
 
-def truncate(arrays: Path, sidecar: Path) -> Path:
+def truncate(arrays: Path) -> None:
     arrays.write_bytes(arrays.read_bytes()[: arrays.stat().st_size // 2])
-    return arrays
 
 
-def flip_byte(arrays: Path, sidecar: Path) -> Path:
+def flip_byte(arrays: Path) -> None:
     content = bytearray(arrays.read_bytes())
     content[len(content) // 2] ^= 0xFF
     arrays.write_bytes(bytes(content))
-    return arrays
 
 
-def replace_arrays(arrays: Path, sidecar: Path) -> Path:
-    """A valid .npz with one pixel changed: only the checksum can tell."""
-    with np.load(arrays) as npz:
-        X, y = npz["X"].copy(), npz["y"]
-    X[0, 0] ^= 1
-    np.savez_compressed(arrays, X=X, y=y)
-    return arrays
-
-
-def rewrite_consistently(arrays: Path, change) -> Path:
-    """A cache whose checksum matches but whose arrays are not what a load returns."""
+def rewrite_consistently(arrays: Path, change) -> None:
+    """A readable cache whose arrays are not what a load returns."""
     with np.load(arrays) as npz:
         X, y = change(npz["X"], npz["y"])
     write_cache(DIGITS, arrays.parent.parent, Dataset(DIGITS.name, X, y))
-    return arrays
 
 
-def int64_labels(arrays: Path, sidecar: Path) -> Path:
-    return rewrite_consistently(arrays, lambda X, y: (X, y.astype(np.int64)))
+def int64_labels(arrays: Path) -> None:
+    rewrite_consistently(arrays, lambda X, y: (X, y.astype(np.int64)))
 
 
-def float_pixels(arrays: Path, sidecar: Path) -> Path:
-    return rewrite_consistently(arrays, lambda X, y: (X.astype(np.float64), y))
+def float_pixels(arrays: Path) -> None:
+    rewrite_consistently(arrays, lambda X, y: (X.astype(np.float64), y))
 
 
-def drop_sidecar(arrays: Path, sidecar: Path) -> Path:
-    sidecar.unlink()
-    return arrays
-
-
-def future_format(arrays: Path, sidecar: Path) -> Path:
-    content = json.loads(sidecar.read_text())
-    sidecar.write_text(json.dumps(content | {"format_version": CACHE_FORMAT + 1}))
-    return arrays
-
-
-def garbage_sidecar(arrays: Path, sidecar: Path) -> Path:
-    sidecar.write_bytes(b"\x00\xff not json\n{")
-    return sidecar
-
-
-def number_as_hash(arrays: Path, sidecar: Path) -> Path:
-    sidecar.write_text(json.dumps({"format_version": CACHE_FORMAT, "sha256": 12345}))
-    return sidecar
-
-
-DAMAGES = [
-    truncate,
-    flip_byte,
-    replace_arrays,
-    int64_labels,
-    float_pixels,
-    drop_sidecar,
-    future_format,
-    garbage_sidecar,
-    number_as_hash,
-]
+DAMAGES = [truncate, flip_byte, int64_labels, float_pixels]
 
 
 @pytest.mark.parametrize("damage", DAMAGES, ids=lambda f: f.__name__)
 def test_damaged_cache_is_reported_and_rebuilt(tmp_path, capsys, damage):
     original = load_dataset(DIGITS, tmp_path)
-    arrays, sidecar = cache_paths(DIGITS, tmp_path)
-    good = arrays.read_bytes(), sidecar.read_bytes()
-    named = damage(arrays, sidecar)
+    named = cache_path(DIGITS, tmp_path)
+    damage(named)
     with pytest.raises(CacheDamaged):
         read_cache(DIGITS, tmp_path)
     capsys.readouterr()
@@ -477,14 +379,14 @@ def test_damaged_cache_is_reported_and_rebuilt(tmp_path, capsys, damage):
     assert_one_line(err)
     assert "damaged" in err and str(named) in err, err
     assert_same(reloaded, original)
-    assert (arrays.read_bytes(), sidecar.read_bytes()) == good
     assert_same(read_cache(DIGITS, tmp_path), original)
 
 
 @pytest.mark.parametrize("damage", DAMAGES, ids=lambda f: f.__name__)
 def test_damaged_cache_without_its_source_is_an_error(tmp_path, monkeypatch, damage):
     load_dataset(DIGITS, tmp_path)
-    named = damage(*cache_paths(DIGITS, tmp_path))
+    named = cache_path(DIGITS, tmp_path)
+    damage(named)
     monkeypatch.setitem(sources.SOURCES, "digits", unavailable)
     with pytest.raises(DataUnavailableError) as info:
         load_dataset(DIGITS, tmp_path)
@@ -504,7 +406,7 @@ def cache_folder_names(home: Path) -> list[str]:
 def test_writes_leave_no_temporary_files(tmp_path):
     dataset = load_dataset(DIGITS, tmp_path)
     write_cache(DIGITS, tmp_path, dataset)  # replacing an existing cache
-    assert cache_folder_names(tmp_path) == ["digits.json", "digits.npz"]
+    assert cache_folder_names(tmp_path) == ["digits.npz"]
 
 
 def failing_atomic_write(name: str):
@@ -521,38 +423,26 @@ def failing_atomic_write(name: str):
     return atomic_write_bytes
 
 
-@pytest.mark.parametrize("failing", ["digits.npz", "digits.json"])
-def test_failed_replacement_keeps_the_previous_cache(tmp_path, monkeypatch, failing):
+def test_failed_replacement_keeps_the_previous_cache(tmp_path, monkeypatch):
     original = load_dataset(DIGITS, tmp_path)
-    arrays, sidecar = cache_paths(DIGITS, tmp_path)
-    before = arrays.read_bytes()
     changed = Dataset(DIGITS.name, original.X.copy(), original.y)
     changed.X[0, 0] += 1
     with monkeypatch.context() as patch:
-        patch.setattr(cache, "atomic_write_bytes", failing_atomic_write(failing))
+        patch.setattr(cache, "atomic_write_bytes", failing_atomic_write("digits.npz"))
         with pytest.raises(OSError, match="No space left"):
             write_cache(DIGITS, tmp_path, changed)
-
-    assert cache_folder_names(tmp_path) == ["digits.json", "digits.npz"]
-    if failing == "digits.npz":
-        # The arrays go first: their failure leaves the previous pair as it was.
-        assert arrays.read_bytes() == before
-        assert_same(read_cache(DIGITS, tmp_path), original)
-    else:
-        # New arrays, old checksum: never used, whatever the content.
-        with pytest.raises(CacheDamaged):
-            read_cache(DIGITS, tmp_path)
+    assert cache_folder_names(tmp_path) == ["digits.npz"]
+    assert_same(read_cache(DIGITS, tmp_path), original)
 
 
-@pytest.mark.parametrize("failing", ["digits.npz", "digits.json"])
-def test_failed_first_write_leaves_no_cache_not_a_damaged_one(tmp_path, monkeypatch, failing):
-    dataset = load_dataset(DIGITS, tmp_path, use_cache=False)
+def test_failed_first_write_leaves_no_cache_not_a_damaged_one(tmp_path, monkeypatch):
+    dataset = sources.load_from_source(DIGITS, tmp_path)
     with monkeypatch.context() as patch:
-        patch.setattr(cache, "atomic_write_bytes", failing_atomic_write(failing))
+        patch.setattr(cache, "atomic_write_bytes", failing_atomic_write("digits.npz"))
         with pytest.raises(OSError, match="No space left"):
             write_cache(DIGITS, tmp_path, dataset)
     assert read_cache(DIGITS, tmp_path) is None
-    assert set(cache_folder_names(tmp_path)) <= {"digits.json"}
+    assert cache_folder_names(tmp_path) == []
 
 
 def test_a_failing_cache_write_does_not_fail_the_load(tmp_path, monkeypatch, capsys):
@@ -595,29 +485,11 @@ def test_concurrent_first_loads_agree(tmp_path, monkeypatch, capsys):
     for dataset in results.values():
         assert_same(dataset, results[0])
     assert capsys.readouterr().err == ""
-    assert cache_folder_names(tmp_path) == ["digits.json", "digits.npz"]
+    assert cache_folder_names(tmp_path) == ["digits.npz"]
     assert_same(read_cache(DIGITS, tmp_path), results[0])
 
 
-# --- the cache's bytes ------------------------------------------------------------------
-
-
-def test_cache_bytes_are_deterministic(tmp_path, monkeypatch):
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    X, y = X.astype(np.uint8), y.astype(np.uint8)
-    first = write_cache(DIGITS, tmp_path / "a", Dataset(DIGITS.name, X, y))
-    with monkeypatch.context() as patch:
-        # A year later, and the same arrays laid out in Fortran order.
-        later, localtime = time.time() + 366 * 86400, time.localtime
-        patch.setattr(time, "time", lambda: later)
-        patch.setattr(
-            time, "localtime", lambda secs=None: localtime(later if secs is None else secs)
-        )
-        second = write_cache(DIGITS, tmp_path / "b", Dataset(DIGITS.name, np.asfortranarray(X), y))
-    assert sha256(first) == sha256(second)
-    assert first.with_suffix(".json").read_bytes() == second.with_suffix(".json").read_bytes()
+# --- progress ---------------------------------------------------------------------------
 
 
 def test_first_load_shows_progress_only_at_a_terminal(tmp_path, capsys, monkeypatch):

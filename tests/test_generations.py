@@ -165,17 +165,6 @@ def test_the_committed_manifest_reads_and_writes_back_byte_for_byte(tmp_path):
     assert (tmp_path / "manifest.json").read_bytes() == committed
 
 
-def test_an_old_single_generation_folder_reads_as_one_generation_per_layer(tmp_path):
-    entry = {"versions": {"matplotlib": "3.11.2"}, "files": {"image": "d.png", "snapshot": "d.npz"}}
-    manifest = {"format_version": 1, "scenarios": {"digits": entry}}
-    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    generations = {g.name: g for g in read_generations(tmp_path)}
-    assert set(generations) == {"training/all", "rendering/all"}
-    assert generations["rendering/all"].file_path(tmp_path, "digits") == tmp_path / "d.png"
-    assert generations["training/all"].file_path(tmp_path, "digits") == tmp_path / "d.npz"
-    assert choose(list(generations.values()), "rendering", OLD).ranges == {}
-
-
 @pytest.mark.parametrize(
     ("change", "says"),
     [

@@ -47,7 +47,11 @@ def make_baselines(folder, **moved):
         "versions": {k: now[k] for k in LIBRARIES},
         "environment": {k: v for k, v in now.items() if k not in LIBRARIES},
     }
-    manifest = {"format_version": 1, "scenarios": {"digits": entry}}
+    generations = {
+        f"{layer}/all": {"layer": layer, "scenarios": {"digits": entry}}
+        for layer in ("training", "rendering")
+    }
+    manifest = {"format_version": 2, "generations": generations}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
@@ -195,7 +199,8 @@ def test_image_comparison_is_read_from_pytest_mpl(pytester):
     baselines = make_baselines(pytester.path / "b", matplotlib="0.0-old")
     fig = Figure(figsize=(2, 2))
     fig.add_subplot().imshow([[0, 0.8], [0.8, 1]], cmap="gray", vmin=0, vmax=1)
-    fig.savefig(baselines / "digits.png")
+    (baselines / "rendering" / "all").mkdir(parents=True)
+    fig.savefig(baselines / "rendering" / "all" / "digits.png")
     pytester.makepyfile(test_generated_layers=IMAGE_TEST)
     result, verdict = run(pytester, baselines=baselines)
     rendering = layer(verdict, "rendering")

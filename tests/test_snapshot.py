@@ -150,15 +150,13 @@ def test_manifest_round_trip(tmp_path):
     assert read.facts("digits") == environment_versions()
 
 
-def test_format_1_reads_as_one_generation_per_layer_with_files_at_the_top(tmp_path):
+def test_a_format_1_manifest_is_named_in_one_line(tmp_path):
     entry = make_entry("because", {"image": "digits.png", "snapshot": "digits.npz"})
     manifest = {"format_version": 1, "scenarios": {"digits": entry}}
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
-    training, rendering = read_generations(tmp_path)
-    assert (training.name, rendering.name) == ("training/all", "rendering/all")
-    assert training.file_path(tmp_path, "digits") == tmp_path / "digits.npz"
-    assert rendering.file_path(tmp_path, "digits") == tmp_path / "digits.png"
-    assert training.scenarios["digits"]["reason"] == "because"
+    with pytest.raises(BaselineError, match="format version 1, older than") as info:
+        read_generations(tmp_path)
+    assert "\n" not in str(info.value) and "mlp-weights regen" in str(info.value)
 
 
 def test_old_manifest_entries_keep_working():
@@ -176,7 +174,7 @@ def test_missing_manifest(tmp_path):
 
 @pytest.mark.parametrize(
     "text",
-    ['{"format_version": 1, "scen', "", "[]", '{"format_version": 1, "scenarios": []}'],
+    ['{"format_version": 2, "gen', "", "[]", '{"format_version": 2, "generations": []}'],
 )
 def test_damaged_manifest(tmp_path, text):
     (tmp_path / "manifest.json").write_text(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlp_weights.core.table import MISSING, format_table, parse_table
+from mlp_weights.core.table import MISSING, format_table
 
 
 def test_numbers_align_right_and_text_left():
@@ -41,27 +41,8 @@ def test_markdown_escapes_pipes_and_right_aligns_number_columns():
     ]
 
 
-def test_strict_refuses_whitespace_in_a_cell():
-    assert format_table(("a", "b"), [("two words", 1)]).splitlines()[1] == "two words  1"
-    with pytest.raises(ValueError, match="whitespace"):
-        format_table(("a", "b"), [("two words", 1)], strict=True)
-    with pytest.raises(ValueError, match="whitespace"):
-        format_table(("a", "b"), [("tab\there", 1)], strict=True)
-
-
 def test_a_row_of_the_wrong_length_is_refused():
     with pytest.raises(ValueError, match="has 1 fields, expected 2"):
         format_table(("a", "b"), [("only-one",)])
     with pytest.raises(ValueError, match="has 3 fields, expected 2"):
         format_table(("a", "b"), [("x", 1, 2)], markdown=True)
-
-
-def test_parse_table_reads_a_strict_table_back():
-    rows = [("mnist-sample", 3, 0.25, None), ("digits", 1, 12.0, "x")]
-    text = format_table(("scenario", "runs", "median_s", "note"), rows, strict=True)
-    parsed = parse_table("# a note\n\n" + text + "\n# another\n")
-    assert parsed == [
-        {"scenario": "mnist-sample", "runs": "3", "median_s": "0.250", "note": "-"},
-        {"scenario": "digits", "runs": "1", "median_s": "12.000", "note": "x"},
-    ]
-    assert parse_table("# only notes\n") == []

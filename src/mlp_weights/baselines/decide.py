@@ -67,10 +67,6 @@ class RegenReport:
         return lines
 
 
-def _describe_arrays(comparisons) -> str:
-    return "; ".join(c.describe() for c in comparisons)
-
-
 def decide_snapshot(path: Path, scenario: Scenario, result, staging: Path):
     """Keep the stored snapshot when a fresh fit agrees with it and the settings hold.
 
@@ -92,7 +88,7 @@ def decide_snapshot(path: Path, scenario: Scenario, result, staging: Path):
             if changes:
                 why = "settings changed: " + "; ".join(changes)
             elif not all(c.ok for c in comparisons):
-                why = "the fresh fit moved: " + _describe_arrays(comparisons)
+                why = "the fresh fit moved: " + "; ".join(c.describe() for c in comparisons)
             elif stored.diagnostics is None and fresh.diagnostics is not None:
                 why = "the stored snapshot predates the weight diagnostics; adding them"
             else:

@@ -135,10 +135,8 @@ def choose(
     raise NoGenerationError(no_generation_message(layer, candidates, versions))
 
 
-def chosen_path(
-    baseline_dir: str | os.PathLike, layer: str, scenario: str, versions: dict | None = None
-) -> Path:
-    """The file ``layer`` compares for ``scenario`` with the installed (or given) versions."""
+def chosen_path(baseline_dir: str | os.PathLike, layer: str, scenario: str) -> Path:
+    """The file ``layer`` compares for ``scenario`` with the installed versions."""
     generations = read_generations(baseline_dir)
-    generation = choose(generations, layer, versions or library_versions(), forced_names())
+    generation = choose(generations, layer, library_versions(), forced_names())
     return generation.file_path(baseline_dir, scenario)

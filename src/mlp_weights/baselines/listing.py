@@ -25,11 +25,6 @@ PROVENANCE = ("python", "scikit-learn", "matplotlib", "numpy", "freetype", "plat
 COLUMNS = ("generation", "layer", "range", "files", "pins", "selected by")
 
 
-def pins_files(root: Path) -> dict[str, dict[str, str]]:
-    """``{relative path: pins}`` of every pins file of the project."""
-    return {p.relative_to(root).as_posix(): read_pins(p) for p in sorted(root.glob(PINS_GLOB))}
-
-
 def selecting_pins(generation: Generation, pins: dict[str, dict[str, str]]) -> list[str]:
     """The pins files whose versions fall in the generation's range."""
     return [path for path, pinned in pins.items() if generation.holds(pinned)]
@@ -86,7 +81,7 @@ def generations_report(baseline_dir: Path) -> tuple[list[str], list[str]]:
         read_generations(baseline_dir, check=False),
         key=lambda g: (order.index(g.layer), g.name),
     )
-    pins = pins_files(root)
+    pins = {p.relative_to(root).as_posix(): read_pins(p) for p in sorted(root.glob(PINS_GLOB))}
     rows = []
     for g in generations:
         selected = selecting_pins(g, pins)

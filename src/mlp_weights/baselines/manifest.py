@@ -20,9 +20,6 @@ of :mod:`mlp_weights.core.environment` (``environment``: BLAS and its
 kernel, numpy's SIMD targets, FreeType, platform), the pins file, the files,
 and when and why they were made. Verdicts compare the chosen generation's
 entry (:mod:`mlp_weights.baselines.generations`) with what is in use now.
-
-Format 1 (one entry per scenario, files at the top) is still read, as one
-generation per layer that covers everything.
 """
 
 from __future__ import annotations
@@ -42,17 +39,12 @@ from mlp_weights.baselines.ranges import (
 )
 from mlp_weights.core.environment import environment_facts, library_versions
 from mlp_weights.core.errors import DamagedBaselineError, MissingBaselineError, UsageError
-from mlp_weights.core.io import atomic_write_text
+from mlp_weights.core.io import atomic_write_bytes
 
 MANIFEST_FORMAT = 2
-#: Each format and the mapping it must hold.
-FORMAT_KEYS = {1: "scenarios", 2: "generations"}
 MANIFEST_NAME = "manifest.json"
 #: The layers with stored files, and the kind of file each stores per scenario.
 GENERATION_LAYERS = {"training": ("snapshot", ".npz"), "rendering": ("image", ".png")}
-#: Label of the generation each layer of a format-1 folder reads as; its files
-#: are at the top of the folder.
-LEGACY_LABEL = "all"
 #: Label ``regen`` gives a layer's first generation in an empty folder.
 FIRST_LABEL = "all"
 
@@ -117,8 +109,6 @@ class Generation:
         environment at creation, date, reason, pins, files).
     declared : dict
         When and why the generation (or its range) was declared.
-    folder : str
-        Folder of its files, relative to the baseline folder.
     """
 
     name: str
@@ -127,10 +117,6 @@ class Generation:
     pins: str | None = None
     scenarios: dict[str, dict] = field(default_factory=dict)
     declared: dict = field(default_factory=dict)
-    folder: str = ""
-
-    def __post_init__(self):
-        self.folder = self.folder or self.name
 
     @property
     def range_text(self) -> str:
@@ -145,7 +131,7 @@ class Generation:
         return range_holds(self.ranges, versions)
 
     def directory(self, baseline_dir: str | os.PathLike) -> Path:
-        return Path(baseline_dir) / self.folder
+        return Path(baseline_dir) / self.name
 
     def file_name(self, scenario: str) -> str:
         kind, suffix = GENERATION_LAYERS[self.layer]
@@ -161,16 +147,13 @@ class Generation:
         return recorded_facts(entry) if entry is not None else None
 
     def to_manifest(self) -> dict:
-        data = {
+        return {
             "layer": self.layer,
             "range": dict(sorted(self.ranges.items())),
             "pins": self.pins,
             "declared": self.declared,
             "scenarios": self.scenarios,
         }
-        if self.folder != self.name:
-            data["folder"] = self.folder
-        return data
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -206,17 +189,23 @@ def read_manifest(baseline_dir: str | os.PathLike, missing_ok: bool = False) -> 
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         version = int(manifest["format_version"])
-        if version <= MANIFEST_FORMAT and not isinstance(manifest[FORMAT_KEYS[version]], dict):
-            raise TypeError(f"{FORMAT_KEYS[version]!r} is not a mapping")
+        if version == MANIFEST_FORMAT and not isinstance(manifest["generations"], dict):
+            raise TypeError("'generations' is not a mapping")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DamagedBaselineError(
             f"manifest {path} is damaged ({type(exc).__name__}: {exc}); restore it with "
             f"'git checkout -- {path}' or recreate it with: mlp-weights regen --reason \"...\""
         ) from None
-    if version > MANIFEST_FORMAT:
+    if version != MANIFEST_FORMAT:
+        newer = version > MANIFEST_FORMAT
         raise DamagedBaselineError(
-            f"manifest {path} has format version {version}, newer than this mlp-weights "
-            f"reads ({MANIFEST_FORMAT}); upgrade mlp-weights"
+            f"manifest {path} has format version {version}, {'newer' if newer else 'older'} "
+            f"than this mlp-weights reads ({MANIFEST_FORMAT}); "
+            + (
+                "upgrade mlp-weights"
+                if newer
+                else 'remove it and recreate the baselines with: mlp-weights regen --reason "..."'
+            )
         )
     return manifest
 
@@ -244,23 +233,7 @@ def generation_from_manifest(name: str, data: dict, path) -> Generation:
         pins=data.get("pins"),
         scenarios=dict(data.get("scenarios") or {}),
         declared=dict(data.get("declared") or {}),
-        folder=str(data.get("folder") or name),
     )
-
-
-def legacy_generations(manifest: dict) -> list[Generation]:
-    """A format-1 manifest as one generation per layer, covering everything, files at the top."""
-    found = []
-    for layer, (kind, _) in GENERATION_LAYERS.items():
-        scenarios = {}
-        for scenario, entry in manifest.get("scenarios", {}).items():
-            entry = dict(entry)
-            entry["files"] = {kind: entry.get("files", {}).get(kind) or ""}
-            if not entry["files"][kind]:
-                entry["files"] = {}
-            scenarios[scenario] = entry
-        found.append(Generation(f"{layer}/{LEGACY_LABEL}", layer, scenarios=scenarios, folder="."))
-    return found
 
 
 def overlaps(generations: list[Generation]) -> list[tuple[Generation, Generation]]:
@@ -278,8 +251,6 @@ def read_generations(
 ) -> list[Generation]:
     """Every generation of a baseline folder: ranges parse and (with ``check``) never overlap."""
     manifest = read_manifest(baseline_dir, missing_ok=missing_ok)
-    if "generations" not in manifest:
-        return legacy_generations(manifest)
     path = manifest_path(baseline_dir)
     generations = [
         generation_from_manifest(name, data, path) for name, data in manifest["generations"].items()
@@ -295,18 +266,13 @@ def read_generations(
     return generations
 
 
-def manifest_text(generations: list[Generation]) -> str:
-    """The manifest (current format) that lists ``generations``, as it is written."""
+def write_generations(baseline_dir: str | os.PathLike, generations: list[Generation]) -> Path:
+    """Write the manifest (current format) of ``generations`` atomically (creating the folder)."""
     manifest = {
         "format_version": MANIFEST_FORMAT,
         "generations": {g.name: g.to_manifest() for g in generations},
     }
-    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-
-
-def write_generations(baseline_dir: str | os.PathLike, generations: list[Generation]) -> Path:
-    """Write the manifest of ``generations`` atomically (creating the folder)."""
     path = manifest_path(baseline_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, manifest_text(generations))
+    atomic_write_bytes(path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return path

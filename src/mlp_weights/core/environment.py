@@ -20,17 +20,6 @@ import platform
 
 #: Keys of :func:`library_versions`, in report order.
 LIBRARIES = ("python", "scikit-learn", "matplotlib", "numpy")
-#: Keys of :func:`environment_facts`, in report order.
-ENVIRONMENT = (
-    "blas",
-    "blas-kernel",
-    "blas-threads",
-    "numpy-simd",
-    "freetype",
-    "platform",
-    "machine",
-)
-
 #: How each fact is named in a sentence.
 LABELS = {
     "python": "Python",
@@ -136,7 +125,7 @@ def _freetype() -> str:
 
 
 def environment_facts() -> dict[str, str]:
-    """The machine facts in use now, keyed as in :data:`ENVIRONMENT`."""
+    """The machine facts in use now: BLAS (and kernel, threads), SIMD, FreeType, platform."""
     return {
         **_blas_facts(),
         "numpy-simd": _numpy_simd(),

@@ -41,8 +41,3 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     with atomic_write(path) as fh:
         fh.write(data)
     return Path(path)
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically, as UTF-8 (see :func:`atomic_write`)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))

