@@ -7,6 +7,7 @@ is given, so that everything around it runs as in a real probe.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -18,6 +19,7 @@ from bisect_fakes import verdict_document
 from mlp_weights.bisect.environment import Installer, InstallFailed
 from mlp_weights.bisect.probe import ProbeRunner
 from mlp_weights.bisect.resolve import NUMPY1_ONLY
+from mlp_weights.bisect.run_layers import layers_command
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,8 +55,8 @@ sys.exit(state["exit"])
 class FakeInstaller(Installer):
     """Installs nothing: ``policy(requirements, constraints)`` says what would be installed."""
 
-    def __init__(self, policy, uv="uv"):
-        super().__init__(uv=uv, index_url="http://index.invalid/simple")
+    def __init__(self, policy):
+        super().__init__(uv="uv", index_url="http://index.invalid/simple")
         self.policy = policy
         self.installs: list[tuple[list[str], Path | None]] = []
         self.envs: list[Path] = []
@@ -86,22 +88,20 @@ def state(numpy="2.4.6", verdict=None, exit=1, abi_error=False, **others):
     }
 
 
-def make_runner(
-    tmp_path, policy, layers=("rendering",), scenarios=("mnist-sample", "digits"), uv="uv"
-):
+def make_runner(tmp_path, policy, layers=("rendering",), scenarios=("mnist-sample", "digits")):
     log = tmp_path / "runs.json"
     work = tmp_path / "work"
     work.mkdir()
     runner = ProbeRunner(
         REPO,
-        FakeInstaller(policy, uv),
+        FakeInstaller(policy),
         tmp_path / "mlp_weights-0-py3-none-any.whl",
         work,
         "matplotlib",
         list(layers),
         list(scenarios),
-        extra_env={"FAKE_PROBE_LOG": str(log)},
     )
+    runner.run = functools.partial(runner.run, extra_env={"FAKE_PROBE_LOG": str(log)})
     return runner, log
 
 
@@ -182,23 +182,20 @@ def test_a_damaged_verdict_makes_the_release_untestable_and_uncached(tmp_path):
     assert result.reason.endswith("is damaged: it is not an mlp-weights verdict")
 
 
-@pytest.mark.parametrize(("uv", "environments"), [("uv", 1), (None, 2)], ids=["uv", "pip"])
-def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(
-    tmp_path, uv, environments
-):
+def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(tmp_path):
     def policy(requirements, constraints):
         if constraints is not None:
             raise InstallFailed("Because matplotlib==3.7.3 depends on numpy<2 ...")
         return state(numpy="1.26.4", pandas="3.0.6", verdict=verdict_document(None))
 
-    runner, log = make_runner(tmp_path, policy, uv=uv)
+    runner, log = make_runner(tmp_path, policy)
     result = runner.run("3.9.0")
     assert result.outcome == HOLDS
     assert [c for _, c in runner.installer.installs][1] is None
     assert result.relaxed == {"numpy": ["1.26.4", "2.4.6"], "pandas": ["3.0.6", "3.1.1"]}
     assert result.pins_conflict.startswith("Because matplotlib==3.7.3 depends on numpy<2")
-    # pip only adds packages: the resolver's try needs a new environment; uv's is exact.
-    assert len(runner.installer.envs) == environments
+    # uv makes the environment exact: the resolver's try reuses it.
+    assert len(runner.installer.envs) == 1
 
 
 def test_a_worker_keeps_its_environment_until_a_probe_breaks_off(tmp_path):
@@ -269,9 +266,9 @@ def test_interrupting_a_probe_leaves_no_environment(tmp_path):
 
 
 def test_the_seed_file_runs_only_with_mnist(tmp_path):
-    runner, _ = make_runner(tmp_path, None, layers=("training", "scores", "seed"))
-    assert "tests/test_seed.py" not in runner.test_command(Path("python"), tmp_path)
-    runner.scenarios = ["mnist"]
-    command = runner.test_command(Path("python"), tmp_path)
+    layers = ["training", "scores", "seed"]
+    command = layers_command(Path("python"), REPO, tmp_path, layers, ["digits"])
+    assert "tests/test_seed.py" not in command
+    command = layers_command(Path("python"), REPO, tmp_path, layers, ["mnist"])
     assert "tests/test_seed.py" in command
     assert command[command.index("-m", 2) + 1] == "training or scores or seed"

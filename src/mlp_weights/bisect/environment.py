@@ -1,8 +1,7 @@
-"""Building a probe's environment: the pins, and the installer (uv, else venv and pip).
+"""Building a probe's environment: the pins, and the installer (uv).
 
-uv creates and fills an environment in about a second with a warm cache;
-without uv, :mod:`venv` and pip do the same, more slowly. uv also brings an
-existing environment to exactly what a new one would get: ``uv pip
+uv creates and fills an environment in about a second with a warm cache,
+and brings an existing environment to exactly what a new one would get: ``uv pip
 compile`` resolves the requirements as for an empty environment (it does
 not look at what is installed), then ``uv pip sync`` installs exactly that
 and removes the rest. So a worker keeps one environment and changes only
@@ -18,6 +17,7 @@ one wheel's unpacking.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -73,7 +73,7 @@ def pins_without(pins: dict[str, str], library: str) -> dict[str, str]:
 def installer_error(output: str) -> str:
     """The line of an installer's error output that says why, in one line."""
     lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
-    for marker in ("Because", "╰─▶", "ERROR: ", "error: ", "×"):
+    for marker in ("Because", "╰─▶", "error: ", "×"):
         for index, line in enumerate(lines):
             if marker in line:
                 rest = line.split(marker, 1)[1] if marker != "Because" else line
@@ -108,19 +108,27 @@ def error_summary(output: str) -> str:
     return one_line(chain[0], REASON_LENGTH) if chain else installer_error(output)
 
 
-def find_uv() -> str | None:
-    """The ``uv`` executable: on ``PATH``, else from the ``uv`` Python package."""
+#: The one line a bisect says when uv cannot be found.
+NO_UV = "bisect needs uv: python -m pip install uv"
+
+
+def find_uv() -> str:
+    """The ``uv`` executable: on ``PATH``, else from the ``uv`` Python package.
+
+    Raises
+    ------
+    MLPWeightsError
+        :data:`NO_UV`, when neither has it.
+    """
     found = shutil.which("uv")
     if found:
         return found
     try:
         from uv import find_uv_bin  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    try:
+
         return find_uv_bin()
-    except FileNotFoundError:
-        return None
+    except (ImportError, FileNotFoundError):
+        raise MLPWeightsError(NO_UV) from None
 
 
 def clean_env(extra: dict | None = None) -> dict:
@@ -130,34 +138,17 @@ def clean_env(extra: dict | None = None) -> dict:
     return env
 
 
-def site_packages(env: Path) -> list[Path]:
-    """The ``site-packages`` folders of an environment (POSIX, then Windows layout)."""
-    return sorted(env.glob("lib/python*/site-packages")) + sorted(env.glob("Lib/site-packages"))
-
-
 def read_installed(site: Path) -> dict[str, str]:
-    """``canonical name -> version`` from the ``METADATA`` of each distribution in ``site``.
+    """``canonical name -> version`` of each distribution in ``site``.
 
     Distributions installed from a path or URL (``direct_url.json``), which
-    ``pip freeze`` lists as ``name @ url``, are left out, as there.
+    ``uv pip freeze`` lists as ``name @ url``, are left out, as there.
     """
-    versions = {}
-    for dist_info in site.glob("*.dist-info"):
-        if (dist_info / "direct_url.json").exists():
-            continue
-        try:
-            with open(dist_info / "METADATA", encoding="utf-8") as metadata:
-                headers = {}
-                for line in metadata:
-                    if not line.strip():
-                        break
-                    key, _, value = line.partition(":")
-                    headers.setdefault(key.strip().lower(), value.strip())
-        except OSError:
-            continue
-        if headers.get("name") and headers.get("version"):
-            versions[canonicalize_name(headers["name"])] = headers["version"]
-    return versions
+    return {
+        canonicalize_name(dist.metadata["Name"]): dist.version
+        for dist in importlib.metadata.distributions(path=[str(site)])
+        if dist.metadata["Name"] and dist.read_text("direct_url.json") is None
+    }
 
 
 class InstallFailed(Exception):
@@ -166,35 +157,25 @@ class InstallFailed(Exception):
 
 @dataclass
 class Installer:
-    """Creates environments and installs into them: uv when given, else venv and pip.
+    """Creates environments with uv and installs into them.
 
     Parameters
     ----------
-    uv : str or None
-        Path of the uv executable; ``None`` for the venv + pip fallback.
+    uv : str
+        Path of the uv executable.
     index_url : str
         The index to install from.
     python : str
         The interpreter the environments are made from (this one).
     """
 
-    uv: str | None
+    uv: str
     index_url: str
     python: str = sys.executable
     #: Set once a resolution has read the index (see :meth:`_resolve`).
     index_read: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     #: Set when the bisect stops: every child process is killed (see :mod:`.process`).
     stop: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
-
-    @property
-    def name(self) -> str:
-        return "uv" if self.uv else "pip"
-
-    @property
-    def syncs_exactly(self) -> bool:
-        """Whether :meth:`install` leaves exactly the packages asked for (uv), so an
-        environment can be reused; pip only adds, so each probe needs a new one."""
-        return bool(self.uv)
 
     def _run(self, argv: list[str], timeout: float = INSTALL_TIMEOUT) -> str:
         """The command's output; its one-line error as :class:`InstallFailed`.
@@ -232,28 +213,18 @@ class Installer:
 
     def create(self, env: Path) -> Path:
         """A new, empty virtual environment at ``env``; its interpreter."""
-        if self.uv:
-            self._run([self.uv, "venv", "--quiet", "--python", self.python, str(env)])
-        else:
-            self._run([self.python, "-m", "venv", str(env)])
+        self._run([self.uv, "venv", "--quiet", "--python", self.python, str(env)])
         return self.env_python(env)
 
     def install(self, env: Path, requirements: list[str], constraints: Path | None) -> None:
-        """Install wheels only (never build from source); with uv, nothing else stays.
+        """Install wheels only (never build from source); nothing else stays.
 
-        With uv, the requirements are resolved as for an empty environment
+        The requirements are resolved as for an empty environment
         (``uv pip compile`` into ``<env>/RESOLVED_NAME``), then the
         environment is made exactly that (``uv pip sync``), from uv's cache
         where it holds the wheels.
         """
         options = ["--only-binary", ":all:", "--index-url", self.index_url]
-        if not self.uv:
-            argv = [str(self.env_python(env)), "-m", "pip", "install", "--quiet"]
-            argv += ["--disable-pip-version-check"]
-            if constraints is not None:
-                options += ["-c", str(constraints)]
-            self._run(argv + options + requirements)
-            return
         python = ["--python", str(self.env_python(env))]
         wanted, resolved = env / REQUESTED_NAME, env / RESOLVED_NAME
         wanted.write_text("".join(f"{line}\n" for line in requirements), encoding="utf-8")
@@ -289,40 +260,18 @@ class Installer:
     def installed(self, env: Path) -> dict[str, str]:
         """``canonical name -> version`` of every package in the environment.
 
-        As ``pip freeze`` lists them (packages installed from a path or URL
-        left out), read from the installed metadata: asking the installer
-        costs a process, 0.25 s a probe.
+        As ``uv pip freeze`` lists them (packages installed from a path or
+        URL left out), read from the installed metadata: asking uv costs a
+        process, 0.25 s a probe.
         """
-        sites = site_packages(env)
-        if sites:
-            return read_installed(sites[0])
-        return self.frozen(env)
-
-    def frozen(self, env: Path) -> dict[str, str]:
-        """:meth:`installed`, as the installer's ``pip freeze`` says."""
-        if self.uv:
-            argv = [self.uv, "pip", "freeze", "--python", str(self.env_python(env))]
-        else:
-            argv = [str(self.env_python(env)), "-m", "pip", "freeze", "--all"]
-        versions = {}
-        for line in self._run(argv).splitlines():
-            if "==" in line:
-                name, version = line.split("==", 1)
-                versions[canonicalize_name(name)] = version.strip()
-        return versions
+        sites = sorted(env.glob("lib/python*/site-packages"))
+        return read_installed(sites[0]) if sites else {}
 
     def build_wheel(self, repo: Path, out: Path) -> Path:
         """The project's wheel, built from the working tree into ``out``."""
         out.mkdir(parents=True, exist_ok=True)
         try:
-            if self.uv:
-                self._run([self.uv, "build", "--wheel", "--quiet", "-o", str(out), str(repo)])
-            else:
-                # This interpreter may have no pip (a venv made by uv has none):
-                # a venv of its own brings one.
-                builder = self.create(out / "build-env")
-                argv = [str(builder), "-m", "pip", "wheel", "--no-deps", "--quiet"]
-                self._run(argv + ["-w", str(out), str(repo)])
+            self._run([self.uv, "build", "--wheel", "--quiet", "-o", str(out), str(repo)])
         except InstallFailed as exc:
             raise MLPWeightsError(f"cannot build the project's wheel from {repo}: {exc}") from None
         wheels = sorted(out.glob("*.whl"))

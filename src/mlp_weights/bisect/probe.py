@@ -6,11 +6,11 @@ every other package at its pin (:mod:`.environment`, :mod:`.resolve`). The
 layers then run in a subprocess (:mod:`.run_layers`); the probe reads the
 run's ``verdict.json`` (:mod:`.results`).
 
-Each worker probes in a folder of its own. With uv, the folder keeps its
+Each worker probes in a folder of its own. The folder keeps its
 environment from one probe to the next (uv makes it exact), and with it
 the bytecode Python wrote beside the environment's sources, so only the
 sources that changed are compiled again. The folder is deleted after a
-probe that did not end normally, and always without uv.
+probe that did not end normally.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlp_weights.baselines.store import DEFAULT_PINNED_FILE, read_pins
@@ -60,8 +60,6 @@ class ProbeRunner:
         The project's wheel, built once per bisect.
     workdir : Path
         A folder for the constraints file and the environments; removed by the caller.
-    extra_env : dict
-        Variables set for the layers' run, on top of this process's environment.
     """
 
     repo: Path
@@ -71,7 +69,6 @@ class ProbeRunner:
     library: str
     layers: list[str]
     scenarios: list[str]
-    extra_env: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.pins = read_pins(self.repo / DEFAULT_PINNED_FILE)
@@ -79,35 +76,32 @@ class ProbeRunner:
         self.constraints = self.workdir / "constraints.txt"
         self.constraints.write_text("\n".join(self.other_pins.values()) + "\n", encoding="utf-8")
 
-    def test_command(self, python: Path, results: Path) -> list[str]:
-        return layers_command(python, self.repo, results, self.layers, self.scenarios)
-
     def worker_folder(self, worker: str) -> Path:
         """The folder a worker probes in; always the same path for the same worker."""
         return self.workdir / PROBE_DIR / worker
 
-    def run(self, version: str, worker: str = "0") -> ProbeResult:
-        """Probe one release in the folder of ``worker``.
+    def run(self, version: str, worker: str = "0", extra_env: dict | None = None) -> ProbeResult:
+        """Probe one release in the folder of ``worker``; ``extra_env`` goes to its test run.
 
         Its results folder is gone when this returns or raises; the
-        environment too, unless the installer makes it exact for the next
-        probe and this one ended normally.
+        environment too, unless this probe ended normally (uv makes it
+        exact for the next one).
         """
         start = time.perf_counter()
         folder = self.worker_folder(worker)
         folder.mkdir(parents=True, exist_ok=True)
         ended = False
         try:
-            result = self._probe(folder, version)
+            result = self._probe(folder, version, extra_env or {})
             ended = True
         finally:
             shutil.rmtree(folder / "results", ignore_errors=True)
-            if not (ended and self.installer.syncs_exactly):
+            if not ended:
                 shutil.rmtree(folder, ignore_errors=True)
         result.elapsed = round(time.perf_counter() - start, 2)
         return result
 
-    def _probe(self, folder: Path, version: str) -> ProbeResult:
+    def _probe(self, folder: Path, version: str, extra_env: dict) -> ProbeResult:
         result = ProbeResult(self.library, version, UNTESTABLE)
         env, results = folder / "env", folder / "results"
         extra = extra_requirements(self.library, version)
@@ -122,7 +116,7 @@ class ProbeRunner:
             shutil.rmtree(results, ignore_errors=True)
             results.mkdir()
             try:
-                done = self._run_layers(env, results)
+                done = self._run_layers(env, results, extra_env)
             except subprocess.TimeoutExpired:
                 result.reason = f"the layers took longer than {TEST_TIMEOUT} s"
                 return result
@@ -134,12 +128,14 @@ class ProbeRunner:
                 continue
             return self._read(result, results, done.returncode, output)
 
-    def _run_layers(self, env: Path, results: Path):
+    def _run_layers(self, env: Path, results: Path, extra_env: dict):
         """The layers' run in the environment at ``env``."""
-        run_env = {**PROBE_ENV, **self.extra_env}
+        run_env = {**PROBE_ENV, **extra_env}
         run_env = {k: v for k, v in clean_env(run_env).items() if k not in LAYERS_DROPPED_ENV}
         return run_process(
-            self.test_command(self.installer.env_python(env), results),
+            layers_command(
+                self.installer.env_python(env), self.repo, results, self.layers, self.scenarios
+            ),
             cwd=self.repo,
             env=run_env,
             timeout=TEST_TIMEOUT,

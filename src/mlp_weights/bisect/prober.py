@@ -29,12 +29,14 @@ WAIT_SECONDS = 0.2
 
 
 def probe_side_by_side(
-    prober: Callable[[str], ProbeResult],
+    prober: Callable[[str, str], ProbeResult],
     versions: list[str],
+    forced: str,
     jobs: int,
     record: Callable[[ProbeResult], object],
 ) -> None:
-    """Probe ``versions``, ``jobs`` at a time; ``record`` each result, in this thread, as it comes.
+    """Probe ``versions`` against ``forced``, ``jobs`` at a time; ``record`` each result, in
+    this thread, as it comes.
 
     However this ends early (Ctrl-C, SIGTERM, a probe's error), the
     prober's ``stop()`` (when it has one) kills the probes in flight, and
@@ -42,7 +44,7 @@ def probe_side_by_side(
     """
     finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="probe") as executor:
-        futures = [executor.submit(prober, version) for version in versions]
+        futures = [executor.submit(prober, version, forced) for version in versions]
         for future in futures:
             # In the order the probes finish (a done callback runs as each one does).
             future.add_done_callback(finished.put)
@@ -71,82 +73,52 @@ class LocalProber:
     """Real probes: builds the project wheel on first use, then probes in environments.
 
     Each worker thread probes in a folder of its own, kept for its next
-    probe. :meth:`stop` kills every probe in flight; :meth:`close` removes
-    the work folder (call it once no probe runs any more: see
-    :func:`probe_side_by_side`). :meth:`against`
-    makes a prober for other generations that works in this one's folder.
+    probe, whichever generations that probe compares with. :meth:`stop`
+    kills every probe in flight; :meth:`close` removes the work folder
+    (call it once no probe runs any more: see :func:`probe_side_by_side`).
     """
 
-    def __init__(
-        self, repo, library, layers, scenarios, index_url, data_home=None, jobs=1, forced=""
-    ):
+    def __init__(self, repo, library, layers, scenarios, index_url, data_home=None):
         self.repo, self.library, self.layers = repo, library, layers
-        self.scenarios, self.index_url, self.data_home = scenarios, index_url, data_home
-        # The generations every probe compares with (see bisect.generations).
-        self.forced = forced
-        self.jobs = jobs
+        self.scenarios, self.data_home = scenarios, data_home
         self.installer = Installer(find_uv(), index_url)
         self.workdir: Path | None = None
         self.runner: ProbeRunner | None = None
-        #: The prober whose work folder, wheel and installer this one uses (see :meth:`against`).
-        self.base: LocalProber | None = None
         self._lock = threading.Lock()
 
-    def probe_env(self) -> dict[str, str]:
-        """Variables every probe's test run gets on top of this process's environment."""
-        extra_env = {GENERATION_ENV: self.forced} if self.forced else {}
+    def probe_env(self, forced: str) -> dict[str, str]:
+        """Variables a probe's test run gets on top of this process's environment.
+
+        ``forced`` names the generations it compares with (see bisect.generations).
+        """
+        extra_env = {GENERATION_ENV: forced} if forced else {}
         if self.data_home is not None:
             extra_env["SCIKIT_LEARN_DATA"] = str(Path(self.data_home).resolve())
         return extra_env
-
-    def against(self, forced: str) -> LocalProber:
-        """A prober of the same releases against the generations ``forced`` names.
-
-        It works in this prober's folder: the project's wheel is built once,
-        and each worker's environment serves the next probe of that worker,
-        whichever prober runs it. Closing this one removes the folder.
-        """
-        other = LocalProber(
-            self.repo,
-            self.library,
-            self.layers,
-            self.scenarios,
-            self.index_url,
-            self.data_home,
-            self.jobs,
-            forced,
-        )
-        other.base, other.installer = self, self.installer
-        return other
 
     def _ready(self) -> ProbeRunner:
         """The runner, made on first use: a work folder and the project's wheel in it."""
         with self._lock:
             if self.runner is None:
-                if self.base is not None:
-                    base = self.base._ready()
-                    workdir, wheel = base.workdir, base.wheel
-                else:
-                    self.workdir = Path(tempfile.mkdtemp(prefix="mlp-weights-bisect-"))
-                    workdir = self.workdir
-                    wheel = self.installer.build_wheel(self.repo, workdir / "dist")
+                self.workdir = Path(tempfile.mkdtemp(prefix="mlp-weights-bisect-"))
+                wheel = self.installer.build_wheel(self.repo, self.workdir / "dist")
                 self.runner = ProbeRunner(
                     self.repo,
                     self.installer,
                     wheel,
-                    workdir,
+                    self.workdir,
                     self.library,
                     self.layers,
                     self.scenarios,
-                    extra_env=self.probe_env(),
                 )
             return self.runner
 
-    def __call__(self, version: str) -> ProbeResult:
-        return self._ready().run(version, threading.current_thread().name)
+    def __call__(self, version: str, forced: str = "") -> ProbeResult:
+        worker = threading.current_thread().name
+        return self._ready().run(version, worker, self.probe_env(forced))
 
     def stop(self) -> None:
-        """Kill every probe in flight (and those of the probers made by :meth:`against`)."""
+        """Kill every probe in flight."""
         self.installer.stop.set()
 
     def close(self) -> None:

@@ -71,13 +71,12 @@ def install_release(
 ) -> bool:
     """The environment at ``env`` with exactly ``requirements``: pins kept if possible.
 
-    The environment is reused when the installer makes it exact, else made
-    anew for each try. Returns ``False`` (with ``result.reason`` set) when
-    the release installs in no way; records in ``result.pins_conflict`` why
-    the pins were dropped.
+    An existing environment is reused (uv makes it exact). Returns
+    ``False`` (with ``result.reason`` set) when the release installs in no
+    way; records in ``result.pins_conflict`` why the pins were dropped.
     """
     for pins in (constraints, None):
-        if not (installer.syncs_exactly and installer.env_python(env).exists()):
+        if not installer.env_python(env).exists():
             shutil.rmtree(env, ignore_errors=True)
             try:
                 installer.create(env)
