@@ -22,10 +22,10 @@ from mlp_weights.baselines.manifest import manifest_path
 from mlp_weights.bisect.results import ProbeResult
 from mlp_weights.core.io import atomic_write
 
-CACHE_FORMAT = 1
-#: Bumped whenever a probe is made differently (what it installs, how it runs),
-#: so that results of the old way are not reused.
-PROBE_RECIPE = 2
+#: Bumped whenever a probe is made differently (what it installs, how it runs,
+#: what it stores), so that results of the old way are not reused. 3: network
+#: failures are no longer stored as releases that do not install.
+PROBE_RECIPE = 3
 CACHE_SUBDIR = Path("mlp_weights") / "bisect"
 #: Files of the working tree whose change changes what a probe measures.
 SUITE_FILES = ("pyproject.toml", "tests/conftest.py", "tests/test_layers.py", "tests/test_seed.py")
@@ -81,7 +81,6 @@ def key_material(
 ) -> dict:
     """Everything a probe's result depends on, as one JSON-able mapping."""
     return {
-        "format": CACHE_FORMAT,
         "recipe": PROBE_RECIPE,
         "library": library,
         "version": version,
@@ -121,12 +120,10 @@ class ProbeCache:
         path = self.path(material)
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))
-            if stored.get("format") != CACHE_FORMAT or stored.get("key") != cache_key(material):
+            if stored.get("key") != cache_key(material):
                 return None
             result = ProbeResult.from_dict(stored["result"])
         except (OSError, ValueError, KeyError, TypeError):
-            return None
-        if not result.cacheable:  # kept by an earlier version that should not have
             return None
         result.cached = True
         return result
@@ -135,7 +132,6 @@ class ProbeCache:
         path = self.path(material)
         path.parent.mkdir(parents=True, exist_ok=True)
         record = {
-            "format": CACHE_FORMAT,
             "key": cache_key(material),
             "material": material,
             "result": result.to_dict(),

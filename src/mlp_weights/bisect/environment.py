@@ -29,8 +29,8 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from mlp_weights.bisect.index import IndexUnreachableError
-from mlp_weights.bisect.process import pause, run_process
-from mlp_weights.bisect.results import NETWORK_ERRORS, REASON_LENGTH
+from mlp_weights.bisect.process import run_process
+from mlp_weights.bisect.results import REASON_LENGTH
 from mlp_weights.core.errors import MLPWeightsError, one_line
 
 #: A probe's requirements, and the versions uv resolved for them, inside its environment.
@@ -51,11 +51,22 @@ DROPPED_ENV = (
     "PYTHONDONTWRITEBYTECODE",
     "PYTHONPYCACHEPREFIX",
 )
+#: Phrases of uv's errors that mean the index or a download could
+#: not be reached, not that the release cannot be installed. uv puts "Failed
+#: to download `name==version`" (or "Failed to fetch") over whatever broke
+#: on the way: a refused or reset connection, a timeout, a body cut short.
+NETWORK_ERRORS = (
+    "error sending request",
+    "dns error",
+    "connection refused",
+    "failed to download",
+    "failed to fetch",
+    "request failed after",
+    "connection reset",
+    "operation timed out",
+)
 #: What the system says when a file cannot be written for want of space.
 DISK_FULL = ("no space left on device", "disk quota exceeded")
-#: Seconds before an install that failed on the network is tried once more;
-#: a download that broke off usually works the next time.
-NETWORK_RETRY_SECONDS = 2.0
 
 
 def pins_without(pins: dict[str, str], library: str) -> dict[str, str]:
@@ -68,20 +79,6 @@ def pins_without(pins: dict[str, str], library: str) -> dict[str, str]:
         for name, version in sorted(pins.items())
         if name != canonicalize_name(library)
     }
-
-
-def installer_error(output: str) -> str:
-    """The line of an installer's error output that says why, in one line."""
-    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
-    for marker in ("Because", "╰─▶", "error: ", "×"):
-        for index, line in enumerate(lines):
-            if marker in line:
-                rest = line.split(marker, 1)[1] if marker != "Because" else line
-                rest = rest.strip(" :")
-                if marker == "╰─▶" or (marker == "×" and not rest):
-                    rest = " ".join(lines[index : index + 2])
-                return one_line(rest.replace("╰─▶", "").strip(), REASON_LENGTH)
-    return one_line(lines[-1] if lines else "no output", REASON_LENGTH)
 
 
 #: How uv begins the lines of an error and its causes, outermost first, in
@@ -100,12 +97,16 @@ def error_chain(output: str) -> list[str]:
     return chain
 
 
-def error_summary(output: str) -> str:
-    """What failed and why at the bottom, in one line: ``Failed to download `x`: cause``."""
-    chain = error_chain(output)
-    if len(chain) >= 2:
-        return one_line(f"{chain[0]}: {chain[-1]}", REASON_LENGTH)
-    return one_line(chain[0], REASON_LENGTH) if chain else installer_error(output)
+def installer_error(output: str, outermost: bool = False) -> str:
+    """Why uv failed, in one line: the innermost cause (``outermost``: what failed, then it).
+
+    The last line of the output when uv marked no error.
+    """
+    chain = error_chain(output) or [ln.strip() for ln in output.splitlines() if ln.strip()][-1:]
+    if not chain:
+        return "no output"
+    text = f"{chain[0]}: {chain[-1]}" if outermost and len(chain) > 1 else chain[-1]
+    return one_line(text, REASON_LENGTH)
 
 
 #: The one line a bisect says when uv cannot be found.
@@ -180,33 +181,31 @@ class Installer:
     def _run(self, argv: list[str], timeout: float = INSTALL_TIMEOUT) -> str:
         """The command's output; its one-line error as :class:`InstallFailed`.
 
-        A failure on the network is tried once more; when it fails again,
-        :class:`IndexUnreachableError` stops the bisect (a release is never
-        called uninstallable, or cached as such, for a download that broke).
+        A failure on the network, which uv has already tried again three
+        times ("Request failed after 3 retries"), stops the bisect as
+        :class:`IndexUnreachableError`: a release is never called
+        uninstallable, or cached as such, for a download that broke.
         """
-        for last_try in (False, True):
-            try:
-                done = run_process(argv, env=clean_env(), timeout=timeout, stop=self.stop)
-            except subprocess.TimeoutExpired:
-                raise InstallFailed(f"{Path(argv[0]).name} took longer than {timeout} s") from None
-            if done.returncode == 0:
-                return done.stdout
-            output = done.stderr + "\n" + done.stdout
-            lowered = output.lower()
-            if any(phrase in lowered for phrase in DISK_FULL):
-                # uv says "Failed to download" for this too: neither the release nor the network.
-                raise MLPWeightsError(
-                    f"no space left on the device while installing ({error_summary(output)}); "
-                    "free some, e.g. with `uv cache prune`"
-                )
-            if not any(phrase in lowered for phrase in NETWORK_ERRORS):
-                raise InstallFailed(installer_error(output))
-            if not last_try:
-                pause(NETWORK_RETRY_SECONDS, self.stop)
-        raise IndexUnreachableError(
-            f"package index {self.index_url} cannot be reached while installing, "
-            f"twice ({error_summary(output)})"
-        )
+        try:
+            done = run_process(argv, env=clean_env(), timeout=timeout, stop=self.stop)
+        except subprocess.TimeoutExpired:
+            raise InstallFailed(f"{Path(argv[0]).name} took longer than {timeout} s") from None
+        if done.returncode == 0:
+            return done.stdout
+        output = done.stderr + "\n" + done.stdout
+        lowered = output.lower()
+        if any(phrase in lowered for phrase in DISK_FULL):
+            # uv says "Failed to download" for this too: neither the release nor the network.
+            raise MLPWeightsError(
+                f"no space left on the device while installing ({installer_error(output, True)}); "
+                "free some, e.g. with `uv cache prune`"
+            )
+        if any(phrase in lowered for phrase in NETWORK_ERRORS):
+            raise IndexUnreachableError(
+                f"package index {self.index_url} cannot be reached while installing "
+                f"({installer_error(output, True)})"
+            )
+        raise InstallFailed(installer_error(output))
 
     def env_python(self, env: Path) -> Path:
         return env / ("Scripts" if os.name == "nt" else "bin") / "python"

@@ -47,14 +47,6 @@ def default_jobs() -> int:
     return os.cpu_count() or 1
 
 
-def pause(seconds: float, stop: threading.Event | None = None) -> None:
-    """Wait ``seconds``; raise :class:`Stopped` as soon as ``stop`` is set."""
-    if stop is None:
-        time.sleep(seconds)
-    elif stop.wait(seconds):
-        raise Stopped
-
-
 def _kill(process: subprocess.Popen) -> None:
     try:
         if os.name == "posix":
