@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,13 +28,12 @@ from mlp_weights.bisect.choices import (
     choose_layers,
     choose_scenarios,
     find_ends,
-    probe_environment,
     recorded_version,
     timing_line,
 )
 from mlp_weights.bisect.environment import find_uv, pins_without
 from mlp_weights.bisect.prober import LocalProber, probe_side_by_side
-from mlp_weights.bisect.report import progress_line, report_dict, terminal_lines, write_reports
+from mlp_weights.bisect.report import progress_line, report_dict, report_lines, write_reports
 from mlp_weights.bisect.results import ProbeResult
 from mlp_weights.bisect.run_layers import find_repository
 from mlp_weights.bisect.search import (
@@ -121,7 +119,7 @@ class Bisection:
             own = self.own_generation_column(setup) if request.walk else None
         self.note_swapped_ends(setup, search)
         wall_time = time.perf_counter() - started
-        report = make_report(request, setup, search, self.probes, own, wall_time)
+        report = report_dict(setup, request.walk, search, self.probes, own, wall_time)
         self.say_report(report)
         if search.status == ALL_MOVED:
             raise MLPWeightsError(report["verdict"][0])
@@ -285,7 +283,7 @@ class Bisection:
     def say_report(self, report: dict) -> None:
         """Write bisect.json and bisect.md, and say the report, in lines."""
         probes = list(self.probes.values())
-        lines = terminal_lines(report, probes)
+        lines = report_lines(report, probes)
         json_path, md_path = write_reports(self.request.results_dir, report, probes)
         for line in lines:
             self.out(line)
@@ -295,28 +293,6 @@ class Bisection:
                 self.out(f"  {line}")
         self.out(f"wrote {json_path} and {md_path.name}")
         self.out(timing_line(probes + self.again, report["wall_time_s"]))
-
-
-def make_report(request, setup: Setup, search: SearchResult, probes, own, wall_time) -> dict:
-    """Everything the bisect found, for ``bisect.json`` and the lines printed."""
-    report = report_dict(
-        library=setup.library,
-        mode="walk" if request.walk else "bisect",
-        ends=(setup.good, setup.bad),
-        layers=setup.layers,
-        scenarios=setup.scenarios,
-        search=search,
-        probes=probes,
-        environment=probe_environment(setup.index_url),
-        wall_time=wall_time,
-    )
-    report["generations"] = [g.name for g in setup.chosen]
-    if own is not None:
-        report["own_generation"] = own
-    report["declare"] = lineage.declare_commands(
-        setup.generations, setup.layers, setup.pins_file, search.change_points, probes
-    )
-    return report
 
 
 class Terminated(KeyboardInterrupt):
@@ -334,9 +310,6 @@ def _terminate(signum, frame):
 @contextlib.contextmanager
 def sigterm_as_interrupt():
     """Within this block, SIGTERM (what CI services send to cancel a job) stops like Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield

@@ -24,13 +24,7 @@ from pathlib import Path
 from mlp_weights.baselines.store import DEFAULT_PINNED_FILE, read_pins
 from mlp_weights.bisect.environment import Installer, clean_env, pins_without
 from mlp_weights.bisect.process import run_process
-from mlp_weights.bisect.resolve import (
-    NUMPY1_ONLY,
-    extra_requirements,
-    install_release,
-    needs_numpy1,
-    relaxed_pins,
-)
+from mlp_weights.bisect.resolve import extra_requirements, install_release, relaxed_pins
 from mlp_weights.bisect.results import REASON_LENGTH, ProbeResult, outcome_of, read_cells
 from mlp_weights.bisect.run_layers import (
     LAYERS_DROPPED_ENV,
@@ -104,29 +98,19 @@ class ProbeRunner:
     def _probe(self, folder: Path, version: str, extra_env: dict) -> ProbeResult:
         result = ProbeResult(self.library, version, UNTESTABLE)
         env, results = folder / "env", folder / "results"
-        extra = extra_requirements(self.library, version)
         requirements = [f"{self.library}=={version}", f"{self.wheel}[test]"]
-        while True:
-            if not install_release(
-                self.installer, env, requirements + extra, self.constraints, result
-            ):
-                return result
-            result.installed = self.installer.installed(env)
-            result.relaxed = relaxed_pins(self.pins, self.other_pins, result.installed)
-            shutil.rmtree(results, ignore_errors=True)
-            results.mkdir()
-            try:
-                done = self._run_layers(env, results, extra_env)
-            except subprocess.TimeoutExpired:
-                result.reason = f"the layers took longer than {TEST_TIMEOUT} s"
-                return result
-            output = done.stdout + "\n" + done.stderr
-            if needs_numpy1(output, extra):
-                # Built against NumPy 1 although its metadata allows NumPy 2: try again.
-                extra = [*extra, NUMPY1_ONLY]
-                result.pins_conflict = f"{self.library} {version} was built against NumPy 1.x"
-                continue
-            return self._read(result, results, done.returncode, output)
+        requirements += extra_requirements(self.library, version)
+        if not install_release(self.installer, env, requirements, self.constraints, result):
+            return result
+        result.installed = self.installer.installed(env)
+        result.relaxed = relaxed_pins(self.pins, self.other_pins, result.installed)
+        results.mkdir()
+        try:
+            done = self._run_layers(env, results, extra_env)
+        except subprocess.TimeoutExpired:
+            result.reason = f"the layers took longer than {TEST_TIMEOUT} s"
+            return result
+        return self._read(result, results, done.returncode, done.stdout + "\n" + done.stderr)
 
     def _run_layers(self, env: Path, results: Path, extra_env: dict):
         """The layers' run in the environment at ``env``."""

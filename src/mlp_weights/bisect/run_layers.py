@@ -54,10 +54,6 @@ def keyword_expression(scenarios: list[str]) -> str:
     return " or ".join(f"[{name}]" for name in scenarios)
 
 
-def marker_expression(layers: list[str]) -> str:
-    return " or ".join(layers)
-
-
 def layers_command(
     python: Path, repo: Path, results: Path, layers: list[str], scenarios: list[str]
 ) -> list[str]:
@@ -71,7 +67,7 @@ def layers_command(
         "pytest",
         *files,
         "-m",
-        marker_expression(layers),
+        " or ".join(layers),
         "-k",
         keyword_expression(scenarios),
         "-p",
