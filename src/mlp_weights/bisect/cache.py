@@ -34,13 +34,13 @@ PACKAGE_DIR = Path("src") / "mlp_weights"
 OWN_PACKAGE = "bisect"
 
 
-def _hash_files(paths) -> str:
+def _digest(root: Path, paths: list[Path], extra: str = "") -> str:
+    """SHA-256 over each file's path under ``root`` and content, then ``extra``."""
     digest = hashlib.sha256()
     for path in paths:
-        path = Path(path)
-        digest.update(path.name.encode() + b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
-        digest.update(b"\0")
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update((path.read_bytes() if path.is_file() else b"<missing>") + b"\0")
+    digest.update(extra.encode())
     return digest.hexdigest()
 
 
@@ -54,7 +54,7 @@ def baselines_digest(baseline_dir: Path, scenarios: list[str], forced: str = "")
         for scenario in sorted(scenarios):
             if scenario in generation.scenarios:
                 files.append(generation.file_path(baseline_dir, scenario))
-    return hashlib.sha256(f"{_hash_files(files)} {forced}".encode()).hexdigest()
+    return _digest(baseline_dir, files, forced)
 
 
 def suite_digest(repo: Path) -> str:
@@ -63,11 +63,7 @@ def suite_digest(repo: Path) -> str:
     sources = sorted(
         p for p in package.rglob("*.py") if OWN_PACKAGE not in p.relative_to(package).parts[:1]
     )
-    digest = hashlib.sha256()
-    for path in sources + [repo / name for name in SUITE_FILES]:
-        digest.update(str(path.relative_to(repo)).encode() + b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
-    return digest.hexdigest()
+    return _digest(repo, sources + [repo / name for name in SUITE_FILES])
 
 
 def key_material(

@@ -45,7 +45,6 @@ DROPPED_ENV = (
     "PYTHONPATH",
     "PYTHONHOME",
     "UV_CONSTRAINT",
-    "PIP_CONSTRAINT",
     # A probe's environment keeps its bytecode beside its sources for the next
     # probe in it (compiling the stack's sources costs a probe about 5 s).
     "PYTHONDONTWRITEBYTECODE",
