@@ -25,8 +25,8 @@ from mlp_weights.bisect.choices import choose_layers
 from mlp_weights.bisect.command import Bisection, BisectRequest
 from mlp_weights.bisect.environment import Installer
 from mlp_weights.bisect.index import releases_from_page
-from mlp_weights.bisect.probe import ProbeRunner
-from mlp_weights.bisect.prober import LocalProber
+from mlp_weights.bisect.probe import LocalProber
+from mlp_weights.bisect.results import ProbeResult
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 from mlp_weights.cli import main
 from mlp_weights.core.errors import MLPWeightsError, UsageError
@@ -348,18 +348,19 @@ def test_probes_against_other_generations_share_the_wheel_and_the_workers_folder
         built.append(wheel)
         return wheel
 
-    def run(self, version, worker="0", extra_env=None):
-        runs.append((self, self.worker_folder(worker), extra_env[GENERATION_ENV]))
+    def probe(self, folder, version, extra_env):
+        runs.append((self.wheel, folder, extra_env[GENERATION_ENV]))
+        return ProbeResult("matplotlib", version, HOLDS)
 
     monkeypatch.setattr(Installer, "build_wheel", build_wheel)
-    monkeypatch.setattr(ProbeRunner, "run", run)
+    monkeypatch.setattr(LocalProber, "_probe", probe)
     args = (REPO, "matplotlib", ["rendering"], ["digits"], "http://index.invalid/simple")
     prober = LocalProber(*args, tmp_path / "home")
     prober("3.10.9", "rendering/mpl-3.11")
     prober("3.10.9", "rendering/mpl-3.7")
     assert len(built) == 1, "the project's wheel is built once"
-    (first, folder, forced), (second, again, other) = runs
-    assert second is first and again == folder
+    (wheel, folder, forced), (again_wheel, again, other) = runs
+    assert again_wheel == wheel == built[0] and again == folder and folder.exists()
     assert (forced, other) == ("rendering/mpl-3.11", "rendering/mpl-3.7")
     workdir = prober.workdir
     assert workdir.exists()

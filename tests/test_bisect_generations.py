@@ -108,7 +108,7 @@ def test_a_moving_side_outside_every_range_ends_with_the_command_that_declares_o
 def test_a_probe_passes_the_forced_generation_to_its_test_run(monkeypatch, tmp_path):
     """A real prober's extra variables force the generation; the probe's environment has them."""
     from mlp_weights.bisect.environment import clean_env
-    from mlp_weights.bisect.prober import LocalProber
+    from mlp_weights.bisect.probe import LocalProber
 
     monkeypatch.delenv(GENERATION_ENV, raising=False)
     args = (REPO, "matplotlib", ["rendering"], ["digits"], "https://example.invalid/simple")

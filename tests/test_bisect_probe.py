@@ -11,13 +11,14 @@ import functools
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from bisect_fakes import verdict_document
 from mlp_weights.bisect.environment import Installer, InstallFailed
-from mlp_weights.bisect.probe import ProbeRunner
+from mlp_weights.bisect.probe import LocalProber
 from mlp_weights.bisect.run_layers import layers_command
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 
@@ -73,6 +74,15 @@ class FakeInstaller(Installer):
     def installed(self, env):
         return json.loads((env / "state.json").read_text())["installed"]
 
+    def build_wheel(self, repo, out):
+        return out / "mlp_weights-0-py3-none-any.whl"
+
+
+@pytest.fixture(autouse=True)
+def _work_folders_in_tmp_path(tmp_path, monkeypatch):
+    """The probers' work folders go under the test's own folder."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
 
 def state(numpy="2.4.6", verdict=None, exit=1, **others):
     installed = {"numpy": numpy, "matplotlib": "3.9.0", **others}
@@ -81,16 +91,8 @@ def state(numpy="2.4.6", verdict=None, exit=1, **others):
 
 def make_runner(tmp_path, policy, layers=("rendering",), scenarios=("mnist-sample", "digits")):
     log = tmp_path / "runs.json"
-    work = tmp_path / "work"
-    work.mkdir()
-    runner = ProbeRunner(
-        REPO,
-        FakeInstaller(policy),
-        tmp_path / "mlp_weights-0-py3-none-any.whl",
-        work,
-        "matplotlib",
-        list(layers),
-        list(scenarios),
+    runner = LocalProber(
+        REPO, "matplotlib", list(layers), list(scenarios), "", installer=FakeInstaller(policy)
     )
     runner.run = functools.partial(runner.run, extra_env={"FAKE_PROBE_LOG": str(log)})
     return runner, log

@@ -32,7 +32,8 @@ from mlp_weights.bisect.choices import (
     timing_line,
 )
 from mlp_weights.bisect.environment import find_uv, pins_without
-from mlp_weights.bisect.prober import LocalProber, probe_side_by_side
+from mlp_weights.bisect.probe import LocalProber
+from mlp_weights.bisect.prober import probe_side_by_side
 from mlp_weights.bisect.report import progress_line, report_dict, report_lines, write_reports
 from mlp_weights.bisect.results import ProbeResult
 from mlp_weights.bisect.run_layers import find_repository

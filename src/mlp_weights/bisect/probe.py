@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
+import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from mlp_weights.baselines.generations import GENERATION_ENV
 from mlp_weights.baselines.store import DEFAULT_PINNED_FILE, read_pins
-from mlp_weights.bisect.environment import Installer, clean_env, pins_without
+from mlp_weights.bisect.environment import Installer, clean_env, find_uv, pins_without
 from mlp_weights.bisect.process import run_process
 from mlp_weights.bisect.resolve import extra_requirements, install_release, relaxed_pins
 from mlp_weights.bisect.results import REASON_LENGTH, ProbeResult, outcome_of, read_cells
@@ -41,34 +43,60 @@ from mlp_weights.report.record import JSON_NAME, ResultsError
 PROBE_DIR = "probe"
 
 
-@dataclass
-class ProbeRunner:
-    """Runs probes of one library, sharing the project wheel and the pins.
+class LocalProber:
+    """Real probes of one library: ``prober(version, forced)`` is one probe's result.
 
-    Parameters
-    ----------
-    repo : Path
-        The working tree (tests, baselines, pins).
-    installer : Installer
-    wheel : Path
-        The project's wheel, built once per bisect.
-    workdir : Path
-        A folder for the constraints file and the environments; removed by the caller.
+    On first use it makes the work folder, builds the project's wheel into
+    it and writes the pins there. Each worker thread probes in a folder of
+    its own in it, kept for its next probe, whichever generations
+    (``forced``) that probe compares with. :meth:`stop` kills every probe
+    in flight; :meth:`close` removes the work folder (call it once no probe
+    runs any more: see :func:`.prober.probe_side_by_side`).
     """
 
-    repo: Path
-    installer: Installer
-    wheel: Path
-    workdir: Path
-    library: str
-    layers: list[str]
-    scenarios: list[str]
+    def __init__(self, repo, library, layers, scenarios, index_url, data_home=None, installer=None):
+        self.repo, self.library, self.layers = repo, library, layers
+        self.scenarios, self.data_home = scenarios, data_home
+        self.installer = installer or Installer(find_uv(), index_url)
+        self.pins = read_pins(repo / DEFAULT_PINNED_FILE)
+        self.other_pins = pins_without(self.pins, library)
+        self.workdir: Path | None = None
+        self.wheel: Path | None = None
+        self._lock = threading.Lock()
 
-    def __post_init__(self):
-        self.pins = read_pins(self.repo / DEFAULT_PINNED_FILE)
-        self.other_pins = pins_without(self.pins, self.library)
-        self.constraints = self.workdir / "constraints.txt"
-        self.constraints.write_text("\n".join(self.other_pins.values()) + "\n", encoding="utf-8")
+    def _ready(self) -> None:
+        """The work folder with the project's wheel and the pins, made on first use."""
+        with self._lock:
+            if self.wheel is None:
+                self.workdir = Path(tempfile.mkdtemp(prefix="mlp-weights-bisect-"))
+                self.constraints = self.workdir / "constraints.txt"
+                pins = "".join(f"{pin}\n" for pin in self.other_pins.values())
+                self.constraints.write_text(pins, encoding="utf-8")
+                self.wheel = self.installer.build_wheel(self.repo, self.workdir / "dist")
+
+    def probe_env(self, forced: str) -> dict[str, str]:
+        """Variables a probe's test run gets on top of this process's environment.
+
+        ``forced`` names the generations it compares with (see bisect.generations).
+        """
+        extra_env = {GENERATION_ENV: forced} if forced else {}
+        if self.data_home is not None:
+            extra_env["SCIKIT_LEARN_DATA"] = str(Path(self.data_home).resolve())
+        return extra_env
+
+    def __call__(self, version: str, forced: str = "") -> ProbeResult:
+        worker = threading.current_thread().name
+        return self.run(version, worker, self.probe_env(forced))
+
+    def stop(self) -> None:
+        """Kill every probe in flight."""
+        self.installer.stop.set()
+
+    def close(self) -> None:
+        with self._lock:
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = self.wheel = None
 
     def worker_folder(self, worker: str) -> Path:
         """The folder a worker probes in; always the same path for the same worker."""
@@ -82,6 +110,7 @@ class ProbeRunner:
         exact for the next one).
         """
         start = time.perf_counter()
+        self._ready()
         folder = self.worker_folder(worker)
         folder.mkdir(parents=True, exist_ok=True)
         ended = False
