@@ -2,7 +2,7 @@
 
 Wires the parts together: what to probe (:mod:`.choices`), the releases on
 the index (:mod:`.index`), the search (:mod:`.search`), the probes
-(:mod:`.prober`) and their cache (:mod:`.cache`), and the report
+(:mod:`.probe`, side by side: :mod:`.process`) and their cache (:mod:`.cache`), and the report
 (:mod:`.report`).
 """
 
@@ -33,7 +33,7 @@ from mlp_weights.bisect.choices import (
 )
 from mlp_weights.bisect.environment import find_uv, pins_without
 from mlp_weights.bisect.probe import LocalProber
-from mlp_weights.bisect.prober import probe_side_by_side
+from mlp_weights.bisect.process import probe_side_by_side
 from mlp_weights.bisect.report import progress_line, report_dict, report_lines, write_reports
 from mlp_weights.bisect.results import ProbeResult
 from mlp_weights.bisect.run_layers import find_repository

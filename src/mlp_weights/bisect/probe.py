@@ -51,7 +51,7 @@ class LocalProber:
     its own in it, kept for its next probe, whichever generations
     (``forced``) that probe compares with. :meth:`stop` kills every probe
     in flight; :meth:`close` removes the work folder (call it once no probe
-    runs any more: see :func:`.prober.probe_side_by_side`).
+    runs any more: see :func:`.process.probe_side_by_side`).
     """
 
     def __init__(self, repo, library, layers, scenarios, index_url, data_home=None, installer=None):

@@ -11,7 +11,7 @@ import pytest
 
 from bisect_fakes import FakeProber
 from mlp_weights.bisect import process
-from mlp_weights.bisect.prober import probe_side_by_side
+from mlp_weights.bisect.process import probe_side_by_side
 from test_bisect_command import FINALS, Run, moving_before
 
 
