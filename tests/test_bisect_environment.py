@@ -8,6 +8,7 @@ import subprocess
 import threading
 import zipfile
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
@@ -22,7 +23,6 @@ from mlp_weights.bisect.environment import (
     installer_error,
 )
 from mlp_weights.bisect.index import IndexUnreachableError
-from mlp_weights.bisect.process import Finished
 from mlp_weights.core.errors import MLPWeightsError
 
 UV_CONFLICT = """\
@@ -72,7 +72,7 @@ def test_a_full_disk_stops_the_bisect_and_says_so(monkeypatch):
 
     def run_process(argv, **kwargs):
         calls.append(argv)
-        return Finished(1, "", UV_DISK_FULL)
+        return CompletedProcess([], 1, "", UV_DISK_FULL)
 
     monkeypatch.setattr(environment, "run_process", run_process)
     with pytest.raises(MLPWeightsError) as info:
@@ -96,7 +96,7 @@ def test_a_broken_download_stops_the_bisect(monkeypatch):
 
     monkeypatch.setattr(environment, "run_process", run_process)
     installer = Installer("uv", "https://index.example/simple")
-    answers[:] = [Finished(1, "", UV_DOWNLOAD_BROKE)]
+    answers[:] = [CompletedProcess([], 1, "", UV_DOWNLOAD_BROKE)]
     with pytest.raises(IndexUnreachableError) as info:
         installer._run(["uv", "pip", "install", "kiwisolver"])
     assert str(info.value) == (
@@ -105,7 +105,7 @@ def test_a_broken_download_stops_the_bisect(monkeypatch):
     )
 
     # uv's other style of error: what failed, then the cause at the bottom.
-    answers[:] = [Finished(1, "", UV_CONNECT_FAILED)]
+    answers[:] = [CompletedProcess([], 1, "", UV_CONNECT_FAILED)]
     with pytest.raises(IndexUnreachableError) as info:
         installer._run(["uv", "pip", "install", "kiwisolver"])
     assert str(info.value).endswith(
@@ -113,7 +113,7 @@ def test_a_broken_download_stops_the_bisect(monkeypatch):
     )
 
     # A release that does not resolve is the release's: not the network.
-    answers[:] = [Finished(1, "", UV_CONFLICT)]
+    answers[:] = [CompletedProcess([], 1, "", UV_CONFLICT)]
     with pytest.raises(InstallFailed, match="Because matplotlib==3.7.3"):
         installer._run(["uv", "pip", "install", "matplotlib==3.7.3"])
     assert len(calls) == 3
@@ -164,14 +164,14 @@ def test_after_the_first_resolution_uvs_cache_answers_first(monkeypatch, tmp_pat
     assert [argv[2] for argv in online] == ["compile", "sync"] and offline == []
 
     online.clear()
-    offline_answers[:] = [Finished(0, "", "")]
+    offline_answers[:] = [CompletedProcess([], 0, "", "")]
     installer.install(env, ["matplotlib==3.9.1"], None)
     assert [argv[2] for argv in offline] == ["compile"] and offline[0][-1] == "--offline"
     assert [argv[2] for argv in online] == ["sync"]
 
     # What the cache cannot answer (a release not seen yet) is read from the index.
     online.clear()
-    offline_answers[:] = [Finished(2, "", "Network connectivity is disabled")]
+    offline_answers[:] = [CompletedProcess([], 2, "", "Network connectivity is disabled")]
     installer.install(env, ["matplotlib==3.9.2"], None)
     assert [argv[2] for argv in online] == ["compile", "sync"]
     assert "--offline" not in online[0]

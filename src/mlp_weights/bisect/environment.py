@@ -49,6 +49,9 @@ DROPPED_ENV = (
     # probe in it (compiling the stack's sources costs a probe about 5 s).
     "PYTHONDONTWRITEBYTECODE",
     "PYTHONPYCACHEPREFIX",
+    # With it (tox passes it), every probe appended its verdict to the CI job's
+    # summary; the bisect's own report is what goes there.
+    "GITHUB_STEP_SUMMARY",
 )
 #: Phrases of uv's errors that mean the index or a download could
 #: not be reached, not that the release cannot be installed. uv puts "Failed

@@ -29,7 +29,6 @@ from mlp_weights.bisect.process import run_process
 from mlp_weights.bisect.resolve import extra_requirements, install_release, relaxed_pins
 from mlp_weights.bisect.results import REASON_LENGTH, ProbeResult, outcome_of, read_cells
 from mlp_weights.bisect.run_layers import (
-    LAYERS_DROPPED_ENV,
     PROBE_ENV,
     TEST_TIMEOUT,
     failure_line,
@@ -143,8 +142,7 @@ class LocalProber:
 
     def _run_layers(self, env: Path, results: Path, extra_env: dict):
         """The layers' run in the environment at ``env``."""
-        run_env = {**PROBE_ENV, **extra_env}
-        run_env = {k: v for k, v in clean_env(run_env).items() if k not in LAYERS_DROPPED_ENV}
+        run_env = clean_env({**PROBE_ENV, **extra_env})
         return run_process(
             layers_command(
                 self.installer.env_python(env), self.repo, results, self.layers, self.scenarios

@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
 from mlp_weights.bisect.results import ProbeResult
 
@@ -30,15 +29,6 @@ POLL_SECONDS = 0.1
 
 class Stopped(Exception):
     """The bisect is stopping; the probe's child process has been killed."""
-
-
-@dataclass
-class Finished:
-    """A child process that ran to its end."""
-
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 def default_jobs() -> int:
@@ -68,7 +58,7 @@ def _kill(process: subprocess.Popen) -> None:
 
 def run_process(
     argv: list[str], *, env: dict, timeout: float, cwd=None, stop: threading.Event | None = None
-) -> Finished:
+) -> subprocess.CompletedProcess:
     """Run ``argv`` to its end and capture its output.
 
     The child is killed with its process group however this ends early
@@ -103,7 +93,7 @@ def run_process(
                 if time.monotonic() > deadline:
                     raise subprocess.TimeoutExpired(argv, timeout) from None
                 continue
-            return Finished(process.returncode, stdout, stderr)
+            return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
     finally:
         if process.returncode is None:
             _kill(process)
