@@ -189,10 +189,9 @@ def find_release(releases: list[Release], text: str, library: str) -> Release:
     for release in releases:
         if release.version == wanted:
             return release
-    near = [str(r.version) for r in releases if r.version.release[:2] == wanted.release[:2]]
-    hint = (
-        f"; releases of {'.'.join(map(str, wanted.release[:2]))}: {', '.join(near)}" if near else ""
-    )
+    series = f"{wanted.major}.{wanted.minor}"
+    near = [str(r.version) for r in releases if f"{r.version.major}.{r.version.minor}" == series]
+    hint = f"; releases of {series}: {', '.join(near)}" if near else ""
     raise UsageError(f"{library} {text} is not on the package index{hint}")
 
 

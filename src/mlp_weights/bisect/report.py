@@ -37,9 +37,10 @@ SHOWN_LIBRARIES = ("numpy", "scikit-learn", "matplotlib", "scipy", "pandas")
 
 def changelog_url(library: str, version: str) -> str:
     """The page describing one release of ``library``."""
-    parsed = Version(version)
-    major, minor, micro = (parsed.release + (0, 0, 0))[:3]
-    return CHANGELOG_URLS[library].format(version=version, major=major, minor=minor, micro=micro)
+    v = Version(version)
+    return CHANGELOG_URLS[library].format(
+        version=version, major=v.major, minor=v.minor, micro=v.micro
+    )
 
 
 def format_value(measure: str, value: float | None) -> str:
