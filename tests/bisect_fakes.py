@@ -167,6 +167,8 @@ class FakeProber:
         self.relaxed = relaxed or {}
         self.interrupt_after = interrupt_after
         self.calls: list[str] = []
+        #: The generations each probe was told to compare with, ``version -> [forced, ...]``.
+        self.forced: dict[str, list[str]] = {}
         self.closed = False
         self.made_with = None
 
@@ -174,10 +176,11 @@ class FakeProber:
         self.made_with = args
         return self
 
-    def __call__(self, version: str) -> ProbeResult:
+    def __call__(self, version: str, forced: str = "") -> ProbeResult:
         if self.interrupt_after is not None and len(self.calls) >= self.interrupt_after:
             raise KeyboardInterrupt
         self.calls.append(version)
+        self.forced.setdefault(version, []).append(forced)
         outcome = self.outcomes[version]
         return ProbeResult(
             "matplotlib",

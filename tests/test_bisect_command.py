@@ -20,11 +20,13 @@ from bisect_fakes import (
     serve_index,
 )
 from mlp_weights.baselines.generations import GENERATION_ENV
+from mlp_weights.bisect import environment
 from mlp_weights.bisect.choices import choose_layers
 from mlp_weights.bisect.command import Bisection, BisectRequest
 from mlp_weights.bisect.environment import Installer
 from mlp_weights.bisect.index import releases_from_page
-from mlp_weights.bisect.prober import LocalProber
+from mlp_weights.bisect.probe import LocalProber
+from mlp_weights.bisect.results import ProbeResult
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 from mlp_weights.cli import main
 from mlp_weights.core.errors import MLPWeightsError, UsageError
@@ -332,10 +334,12 @@ def test_an_unwritable_cache_is_noted_not_fatal(tmp_path, monkeypatch):
     assert len(notes) == len(run.prober.calls) and notes[0].endswith(": Permission denied")
 
 
-def test_probes_against_other_generations_work_in_the_first_probers_folder(tmp_path, monkeypatch):
+def test_probes_against_other_generations_share_the_wheel_and_the_workers_folders(
+    tmp_path, monkeypatch
+):
     """A walk's own-generation probes: the same wheel, the same workers' folders (their
-    environments), the same installer, another generation; the folder goes with the first."""
-    built = []
+    environments), the same installer, another generation; the folder goes at the end."""
+    built, runs = [], []
 
     def build_wheel(self, repo, out):
         out.mkdir(parents=True, exist_ok=True)
@@ -344,24 +348,35 @@ def test_probes_against_other_generations_work_in_the_first_probers_folder(tmp_p
         built.append(wheel)
         return wheel
 
+    def probe(self, folder, version, extra_env):
+        runs.append((self.wheel, folder, extra_env[GENERATION_ENV]))
+        return ProbeResult("matplotlib", version, HOLDS)
+
     monkeypatch.setattr(Installer, "build_wheel", build_wheel)
+    monkeypatch.setattr(LocalProber, "_probe", probe)
     args = (REPO, "matplotlib", ["rendering"], ["digits"], "http://index.invalid/simple")
-    prober = LocalProber(*args, tmp_path / "home", 2, "rendering/mpl-3.11")
-    first = prober._ready()
-    again = prober.against("rendering/mpl-3.7")
-    second = again._ready()
+    prober = LocalProber(*args, tmp_path / "home")
+    prober("3.10.9", "rendering/mpl-3.11")
+    prober("3.10.9", "rendering/mpl-3.7")
     assert len(built) == 1, "the project's wheel is built once"
-    assert (second.wheel, second.worker_folder("probe_1")) == (
-        first.wheel,
-        first.worker_folder("probe_1"),
-    )
-    assert second.installer is first.installer, "one stop event for both"
-    assert first.extra_env[GENERATION_ENV] == "rendering/mpl-3.11"
-    assert second.extra_env[GENERATION_ENV] == "rendering/mpl-3.7"
-    again.close()
-    assert first.workdir.exists()
+    (wheel, folder, forced), (again_wheel, again, other) = runs
+    assert again_wheel == wheel == built[0] and again == folder and folder.exists()
+    assert (forced, other) == ("rendering/mpl-3.11", "rendering/mpl-3.7")
+    workdir = prober.workdir
+    assert workdir.exists()
     prober.close()
-    assert not first.workdir.exists()
+    assert not workdir.exists()
+
+
+def test_without_uv_the_command_says_what_to_install(capsys, monkeypatch):
+    """One line, exit 1, before the index is asked."""
+    monkeypatch.setattr(environment.shutil, "which", lambda name: None)
+    monkeypatch.setitem(sys.modules, "uv", None)
+    monkeypatch.setenv("MLP_WEIGHTS_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.chdir(REPO)
+    assert main(["bisect", "matplotlib", "--bad", "3.7.0"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == "mlp-weights: error: bisect needs uv: python -m pip install uv"
 
 
 def test_the_pinned_stacks_version_imports_no_library(tmp_path):

@@ -48,25 +48,31 @@ def run(tmp_path, repo=REPO, prober=None, **request):
 
 
 def test_every_probe_compares_with_the_generation_the_good_end_selects(tmp_path):
-    lines, report, made = run(tmp_path, bad="3.7.0")
+    prober = FakeProber(moving_before("3.11.0"))
+    lines, report, made = run(tmp_path, prober=prober, bad="3.7.0")
     assert lines[1] == (
         "compared with rendering/mpl-3.11 (matplotlib>=3.11): what matplotlib 3.11.2 selects"
     )
     assert report["generations"] == ["rendering/mpl-3.11"]
-    # The prober forces it (a real one through MLP_WEIGHTS_GENERATION).
-    assert [args[-1] for args in made] == ["rendering/mpl-3.11"]
+    # Every probe forces it (a real one through MLP_WEIGHTS_GENERATION).
+    assert len(made) == 1 and made[0][0] == REPO
+    assert {f for forced in prober.forced.values() for f in forced} == {"rendering/mpl-3.11"}
     # The older side is declared (rendering/mpl-3.7): no new range to propose.
     assert report["declare"] == []
     assert not any("declare a generation there" in line for line in lines)
 
 
 def test_the_walk_says_whether_each_release_holds_against_its_own_generation(tmp_path):
-    lines, report, made = run(tmp_path, bad="3.7.0", walk=True)
+    prober = FakeProber(moving_before("3.11.0"))
+    lines, report, made = run(tmp_path, prober=prober, bad="3.7.0", walk=True)
     own = report["own_generation"]
     assert own["3.11.2"] == {"generation": "rendering/mpl-3.11", "outcome": HOLDS}
     # The fake answers every probe alike; a real 3.10.9 holds against mpl-3.7.
     assert own["3.10.9"] == {"generation": "rendering/mpl-3.7", "outcome": MOVES}
-    assert {args[-1] for args in made} == {"rendering/mpl-3.11", "rendering/mpl-3.7"}
+    # One prober, asked again with the other generation: the same wheel and folders.
+    assert len(made) == 1 and prober.closed
+    assert prober.forced["3.10.9"] == ["rendering/mpl-3.11", "rendering/mpl-3.7"]
+    assert prober.forced["3.11.2"] == ["rendering/mpl-3.11"]
     header = next(line for line in lines if line.startswith("version "))
     assert "own generation" in header
     row = next(line for line in lines if line.startswith("3.10.9 "))
@@ -75,33 +81,6 @@ def test_the_walk_says_whether_each_release_holds_against_its_own_generation(tmp
     probed = sum(1 for line in lines if line.startswith("probe "))
     again = sum(1 for line in lines if line.startswith("against rendering/mpl-3.7: probe "))
     assert again > 0 and f"; {probed + again} probes run" in lines[-1]
-
-
-class SharingProber(FakeProber):
-    """A prober that makes its probers for other generations itself, as the real one does."""
-
-    def __init__(self, outcomes):
-        super().__init__(outcomes)
-        self.against_calls: list[str] = []
-        self.closes = 0
-
-    def against(self, forced):
-        self.against_calls.append(forced)
-        return self
-
-    def close(self):
-        self.closes += 1
-        super().close()
-
-
-def test_the_walks_own_generation_probes_come_from_the_first_prober(tmp_path):
-    """So that they reuse its folder (wheel, environments); every prober closes at the end."""
-    prober = SharingProber(moving_before("3.11.0"))
-    lines, report, made = run(tmp_path, prober=prober, bad="3.7.0", walk=True)
-    assert [args[-1] for args in made] == ["rendering/mpl-3.11"]
-    assert prober.against_calls == ["rendering/mpl-3.7"]
-    assert prober.closes == 2
-    assert report["own_generation"]["3.10.9"]["generation"] == "rendering/mpl-3.7"
 
 
 def test_a_moving_side_outside_every_range_ends_with_the_command_that_declares_one(tmp_path):
@@ -129,23 +108,12 @@ def test_a_moving_side_outside_every_range_ends_with_the_command_that_declares_o
 def test_a_probe_passes_the_forced_generation_to_its_test_run(monkeypatch, tmp_path):
     """A real prober's extra variables force the generation; the probe's environment has them."""
     from mlp_weights.bisect.environment import clean_env
-    from mlp_weights.bisect.prober import LocalProber
+    from mlp_weights.bisect.probe import LocalProber
 
     monkeypatch.delenv(GENERATION_ENV, raising=False)
-    prober = LocalProber(
-        REPO,
-        "matplotlib",
-        ["rendering"],
-        ["digits"],
-        "https://example.invalid/simple",
-        str(tmp_path),
-        1,
-        "rendering/mpl-3.7",
-    )
-    extra = prober.probe_env()
+    args = (REPO, "matplotlib", ["rendering"], ["digits"], "https://example.invalid/simple")
+    prober = LocalProber(*args, str(tmp_path))
+    extra = prober.probe_env("rendering/mpl-3.7")
     assert extra[GENERATION_ENV] == "rendering/mpl-3.7"
     assert clean_env(extra)[GENERATION_ENV] == "rendering/mpl-3.7"
-    unforced = LocalProber(
-        REPO, "matplotlib", ["rendering"], ["digits"], "https://example.invalid/simple"
-    )
-    assert GENERATION_ENV not in unforced.probe_env()
+    assert GENERATION_ENV not in LocalProber(*args).probe_env("")

@@ -7,17 +7,19 @@ is given, so that everything around it runs as in a real probe.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from bisect_fakes import verdict_document
 from mlp_weights.bisect.environment import Installer, InstallFailed
-from mlp_weights.bisect.probe import ProbeRunner
-from mlp_weights.bisect.resolve import NUMPY1_ONLY
+from mlp_weights.bisect.probe import LocalProber
+from mlp_weights.bisect.run_layers import layers_command
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,9 +39,6 @@ runs.append({{
     "bytecode_prefix": os.environ.get("PYTHONPYCACHEPREFIX"),
 }})
 log.write_text(json.dumps(runs))
-if state["abi_error"]:
-    print("E   ImportError: numpy.core.multiarray failed to import")
-    sys.exit(3)
 results = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--mpl-results-path="))
 if state["verdict"] is not None:
     pathlib.Path(results, "verdict.json").write_text(json.dumps(state["verdict"]))
@@ -53,8 +52,8 @@ sys.exit(state["exit"])
 class FakeInstaller(Installer):
     """Installs nothing: ``policy(requirements, constraints)`` says what would be installed."""
 
-    def __init__(self, policy, uv="uv"):
-        super().__init__(uv=uv, index_url="http://index.invalid/simple")
+    def __init__(self, policy):
+        super().__init__(uv="uv", index_url="http://index.invalid/simple")
         self.policy = policy
         self.installs: list[tuple[list[str], Path | None]] = []
         self.envs: list[Path] = []
@@ -75,33 +74,27 @@ class FakeInstaller(Installer):
     def installed(self, env):
         return json.loads((env / "state.json").read_text())["installed"]
 
+    def build_wheel(self, repo, out):
+        return out / "mlp_weights-0-py3-none-any.whl"
 
-def state(numpy="2.4.6", verdict=None, exit=1, abi_error=False, **others):
+
+@pytest.fixture(autouse=True)
+def _work_folders_in_tmp_path(tmp_path, monkeypatch):
+    """The probers' work folders go under the test's own folder."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+
+def state(numpy="2.4.6", verdict=None, exit=1, **others):
     installed = {"numpy": numpy, "matplotlib": "3.9.0", **others}
-    return {
-        "installed": installed,
-        "verdict": verdict,
-        "exit": exit,
-        "abi_error": abi_error,
-    }
+    return {"installed": installed, "verdict": verdict, "exit": exit}
 
 
-def make_runner(
-    tmp_path, policy, layers=("rendering",), scenarios=("mnist-sample", "digits"), uv="uv"
-):
+def make_runner(tmp_path, policy, layers=("rendering",), scenarios=("mnist-sample", "digits")):
     log = tmp_path / "runs.json"
-    work = tmp_path / "work"
-    work.mkdir()
-    runner = ProbeRunner(
-        REPO,
-        FakeInstaller(policy, uv),
-        tmp_path / "mlp_weights-0-py3-none-any.whl",
-        work,
-        "matplotlib",
-        list(layers),
-        list(scenarios),
-        extra_env={"FAKE_PROBE_LOG": str(log)},
+    runner = LocalProber(
+        REPO, "matplotlib", list(layers), list(scenarios), "", installer=FakeInstaller(policy)
     )
+    runner.run = functools.partial(runner.run, extra_env={"FAKE_PROBE_LOG": str(log)})
     return runner, log
 
 
@@ -182,23 +175,20 @@ def test_a_damaged_verdict_makes_the_release_untestable_and_uncached(tmp_path):
     assert result.reason.endswith("is damaged: it is not an mlp-weights verdict")
 
 
-@pytest.mark.parametrize(("uv", "environments"), [("uv", 1), (None, 2)], ids=["uv", "pip"])
-def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(
-    tmp_path, uv, environments
-):
+def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(tmp_path):
     def policy(requirements, constraints):
         if constraints is not None:
             raise InstallFailed("Because matplotlib==3.7.3 depends on numpy<2 ...")
         return state(numpy="1.26.4", pandas="3.0.6", verdict=verdict_document(None))
 
-    runner, log = make_runner(tmp_path, policy, uv=uv)
+    runner, log = make_runner(tmp_path, policy)
     result = runner.run("3.9.0")
     assert result.outcome == HOLDS
     assert [c for _, c in runner.installer.installs][1] is None
     assert result.relaxed == {"numpy": ["1.26.4", "2.4.6"], "pandas": ["3.0.6", "3.1.1"]}
     assert result.pins_conflict.startswith("Because matplotlib==3.7.3 depends on numpy<2")
-    # pip only adds packages: the resolver's try needs a new environment; uv's is exact.
-    assert len(runner.installer.envs) == environments
+    # uv makes the environment exact: the resolver's try reuses it.
+    assert len(runner.installer.envs) == 1
 
 
 def test_a_worker_keeps_its_environment_until_a_probe_breaks_off(tmp_path):
@@ -233,22 +223,6 @@ def test_a_release_that_installs_in_no_way_is_untestable_with_the_reason(tmp_pat
     assert not log.exists(), "no test run without an environment"
 
 
-def test_a_numpy1_build_is_retried_with_numpy_below_2(tmp_path):
-    def policy(requirements, constraints):
-        if NUMPY1_ONLY in requirements:
-            if constraints is not None:
-                raise InstallFailed("Because you require numpy<2 and numpy==2.4.6 ...")
-            return state(numpy="1.26.4", verdict=verdict_document(None))
-        return state(abi_error=True)
-
-    runner, log = make_runner(tmp_path, policy)
-    result = runner.run("3.9.0")
-    assert result.outcome == HOLDS
-    assert [NUMPY1_ONLY in r for r, _ in runner.installer.installs] == [False, True, True]
-    assert [r["installed"]["numpy"] for r in runs(log)] == ["2.4.6", "1.26.4"]
-    assert result.relaxed == {"numpy": ["1.26.4", "2.4.6"]}
-
-
 def test_layers_that_do_not_run_make_the_release_untestable_and_uncached(tmp_path):
     runner, log = make_runner(tmp_path, lambda req, con: state(exit=4))
     result = runner.run("3.9.0")
@@ -269,9 +243,16 @@ def test_interrupting_a_probe_leaves_no_environment(tmp_path):
 
 
 def test_the_seed_file_runs_only_with_mnist(tmp_path):
-    runner, _ = make_runner(tmp_path, None, layers=("training", "scores", "seed"))
-    assert "tests/test_seed.py" not in runner.test_command(Path("python"), tmp_path)
-    runner.scenarios = ["mnist"]
-    command = runner.test_command(Path("python"), tmp_path)
+    layers = ["training", "scores", "seed"]
+    command = layers_command(Path("python"), REPO, tmp_path, layers, ["digits"])
+    assert "tests/test_seed.py" not in command
+    command = layers_command(Path("python"), REPO, tmp_path, layers, ["mnist"])
     assert "tests/test_seed.py" in command
     assert command[command.index("-m", 2) + 1] == "training or scores or seed"
+
+
+def test_a_numpy1_build_asks_for_numpy_below_2(tmp_path):
+    runner, _ = make_runner(tmp_path, lambda req, con: state(verdict=verdict_document(None)))
+    assert runner.run("3.7.0").outcome == HOLDS
+    ((requirements, _),) = runner.installer.installs
+    assert requirements[-1] == "numpy<2"

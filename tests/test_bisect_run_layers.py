@@ -1,17 +1,16 @@
 """The layers' run of a probe: the pytest command, and the scenarios its keyword selects.
 
 The run is ``python -m pytest`` in the probe's environment; here it runs
-with this interpreter, where mlp-weights is installed as in a probe's
-environment.
+in this process, where mlp-weights is installed as in a probe's environment.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from mlp_weights.bisect.run_layers import keyword_expression, layers_command
 
@@ -42,20 +41,21 @@ def test_the_keyword_selects_exactly_the_scenarios(pytester, monkeypatch):
     assert collected(["mnist-sample", "digits"]) == ["mnist-sample", "digits"]
 
 
-def test_a_probes_run_writes_the_verdict_and_no_summaries(tmp_path):
-    """The probe's own command on the working tree's layers (one image): what it leaves."""
+def test_a_probes_run_writes_the_verdict_and_no_summaries(tmp_path, monkeypatch, capsys):
+    """The probe's own pytest command on the working tree's layers (one image): what it
+    leaves. Run in this process (``python -m pytest`` with these arguments, less the
+    interpreter's start-up of some 5 s)."""
     results = tmp_path / "results"
     results.mkdir()
     command = layers_command(Path(sys.executable), REPO, results, ["rendering"], ["digits"])
-    environ = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    environ["MPLBACKEND"] = "agg"
+    assert command[1:3] == ["-m", "pytest"]
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     # The generation this stack selects (the oldest stack has its own).
     for name in ("GITHUB_STEP_SUMMARY", "MLP_WEIGHTS_GENERATION"):
-        environ.pop(name, None)
-    done = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=300, env=environ
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+        monkeypatch.delenv(name, raising=False)
+    code = pytest.main(command[3:])
+    assert code == 0, capsys.readouterr().out
     verdict = json.loads((results / "verdict.json").read_text())
     (scenario,) = verdict["scenarios"]
     rendering = next(layer for layer in scenario["layers"] if layer["layer"] == "rendering")

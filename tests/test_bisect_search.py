@@ -111,22 +111,6 @@ def test_an_untestable_end_is_an_error():
     assert info.value.version == VERSIONS[-1]
 
 
-@pytest.mark.parametrize(
-    ("ends", "message"),
-    [(("3.8.0", "3.8.0"), "both ends"), (("3.8.0", "9.9.9"), "not among")],
-)
-def test_bad_ends_are_refused_before_probing(ends, message):
-    probe = FakeProbe({})
-    with pytest.raises(ValueError, match=message):
-        bisect(VERSIONS, *ends, probe)
-    assert probe.calls == []
-
-
-def test_a_probe_answering_nonsense_is_refused():
-    with pytest.raises(ValueError, match="'maybe'"):
-        bisect(VERSIONS, VERSIONS[0], VERSIONS[-1], lambda v: "maybe")
-
-
 def test_walk_reports_every_flip():
     pattern = [HOLDS, HOLDS, MOVES, MOVES, UNTESTABLE, HOLDS, MOVES, UNTESTABLE, UNTESTABLE, MOVES]
     versions = VERSIONS[: len(pattern)]

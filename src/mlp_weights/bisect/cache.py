@@ -22,10 +22,10 @@ from mlp_weights.baselines.manifest import manifest_path
 from mlp_weights.bisect.results import ProbeResult
 from mlp_weights.core.io import atomic_write
 
-CACHE_FORMAT = 1
-#: Bumped whenever a probe is made differently (what it installs, how it runs),
-#: so that results of the old way are not reused.
-PROBE_RECIPE = 2
+#: Bumped whenever a probe is made differently (what it installs, how it runs,
+#: what it stores), so that results of the old way are not reused. 3: network
+#: failures are no longer stored as releases that do not install.
+PROBE_RECIPE = 3
 CACHE_SUBDIR = Path("mlp_weights") / "bisect"
 #: Files of the working tree whose change changes what a probe measures.
 SUITE_FILES = ("pyproject.toml", "tests/conftest.py", "tests/test_layers.py", "tests/test_seed.py")
@@ -34,13 +34,13 @@ PACKAGE_DIR = Path("src") / "mlp_weights"
 OWN_PACKAGE = "bisect"
 
 
-def _hash_files(paths) -> str:
+def _digest(root: Path, paths: list[Path], extra: str = "") -> str:
+    """SHA-256 over each file's path under ``root`` and content, then ``extra``."""
     digest = hashlib.sha256()
     for path in paths:
-        path = Path(path)
-        digest.update(path.name.encode() + b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
-        digest.update(b"\0")
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update((path.read_bytes() if path.is_file() else b"<missing>") + b"\0")
+    digest.update(extra.encode())
     return digest.hexdigest()
 
 
@@ -54,7 +54,7 @@ def baselines_digest(baseline_dir: Path, scenarios: list[str], forced: str = "")
         for scenario in sorted(scenarios):
             if scenario in generation.scenarios:
                 files.append(generation.file_path(baseline_dir, scenario))
-    return hashlib.sha256(f"{_hash_files(files)} {forced}".encode()).hexdigest()
+    return _digest(baseline_dir, files, forced)
 
 
 def suite_digest(repo: Path) -> str:
@@ -63,11 +63,7 @@ def suite_digest(repo: Path) -> str:
     sources = sorted(
         p for p in package.rglob("*.py") if OWN_PACKAGE not in p.relative_to(package).parts[:1]
     )
-    digest = hashlib.sha256()
-    for path in sources + [repo / name for name in SUITE_FILES]:
-        digest.update(str(path.relative_to(repo)).encode() + b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
-    return digest.hexdigest()
+    return _digest(repo, sources + [repo / name for name in SUITE_FILES])
 
 
 def key_material(
@@ -81,7 +77,6 @@ def key_material(
 ) -> dict:
     """Everything a probe's result depends on, as one JSON-able mapping."""
     return {
-        "format": CACHE_FORMAT,
         "recipe": PROBE_RECIPE,
         "library": library,
         "version": version,
@@ -121,12 +116,10 @@ class ProbeCache:
         path = self.path(material)
         try:
             stored = json.loads(path.read_text(encoding="utf-8"))
-            if stored.get("format") != CACHE_FORMAT or stored.get("key") != cache_key(material):
+            if stored.get("key") != cache_key(material):
                 return None
             result = ProbeResult.from_dict(stored["result"])
         except (OSError, ValueError, KeyError, TypeError):
-            return None
-        if not result.cacheable:  # kept by an earlier version that should not have
             return None
         result.cached = True
         return result
@@ -135,7 +128,6 @@ class ProbeCache:
         path = self.path(material)
         path.parent.mkdir(parents=True, exist_ok=True)
         record = {
-            "format": CACHE_FORMAT,
             "key": cache_key(material),
             "material": material,
             "result": result.to_dict(),

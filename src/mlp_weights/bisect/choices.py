@@ -17,7 +17,6 @@ from mlp_weights.baselines.store import DEFAULT_PINNED_FILE, read_pins
 from mlp_weights.bisect import generations as lineage
 from mlp_weights.bisect import index as index_module
 from mlp_weights.bisect.cache import ProbeCache, baselines_digest, key_material
-from mlp_weights.bisect.environment import Installer, find_uv
 from mlp_weights.bisect.results import ProbeResult
 from mlp_weights.bisect.search import UNTESTABLE
 from mlp_weights.core.errors import BaselineError, MLPWeightsError, UsageError
@@ -77,30 +76,20 @@ def choose_layers(library: str, scenarios: list[str]) -> list[str]:
 
 
 def recorded_version(
-    library: str,
-    baseline_dir: Path,
-    scenarios: list[str],
-    layers: list[str] = (),
-    pins_file: Path | None = None,
+    library: str, baseline_dir: Path, scenarios: list[str], layers: list[str], pins_file: Path
 ) -> str:
     """The version of ``library`` the chosen scenarios' baselines were made with.
 
     The baselines are those of the generation the pinned stack (the pins
     every probe keeps) selects for the first of ``layers`` that compares a
-    stored file; without ``pins_file``, the installed stack.
+    stored file.
     """
     from mlp_weights.baselines.generations import choose
-    from mlp_weights.core.environment import library_versions
 
     generation_layer = (lineage.file_layers(list(layers)) or ["training"])[0]
-    generations = read_generations(baseline_dir)
-    if pins_file is not None:
-        pinned = read_pins(pins_file).get(canonicalize_name(library), "")
-        stack = lineage.stack_at(pins_file, library, pinned)
-    else:
-        # Imports matplotlib and numpy (0.4 s): only when the installed stack is asked for.
-        stack = library_versions()
-    generation = choose(generations, generation_layer, stack)
+    pinned = read_pins(pins_file).get(canonicalize_name(library), "")
+    stack = lineage.stack_at(pins_file, library, pinned)
+    generation = choose(read_generations(baseline_dir), generation_layer, stack)
     found = {}
     for name in scenarios:
         version = (generation.facts(name) or {}).get(library)
@@ -124,7 +113,7 @@ def probe_environment(index_url: str) -> dict:
     return {
         "python": index_module.python_version_text(),
         "platform": sys.platform,
-        "installer": Installer(find_uv(), index_url).name,
+        "installer": "uv",
         "index_url": index_url,
     }
 
@@ -208,7 +197,7 @@ class Setup:
             self.suite,
         )
 
-    def known(self, version: str, forced: str, no_cache: bool = False) -> ProbeResult | None:
+    def known(self, version: str, forced: str, no_cache: bool) -> ProbeResult | None:
         """A result without probing: the release does not install here, or it is cached."""
         if version in self.not_installable:
             reason = self.not_installable[version]

@@ -2,7 +2,7 @@
 
 Wires the parts together: what to probe (:mod:`.choices`), the releases on
 the index (:mod:`.index`), the search (:mod:`.search`), the probes
-(:mod:`.prober`) and their cache (:mod:`.cache`), and the report
+(:mod:`.probe`, side by side: :mod:`.process`) and their cache (:mod:`.cache`), and the report
 (:mod:`.report`).
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,13 +28,13 @@ from mlp_weights.bisect.choices import (
     choose_layers,
     choose_scenarios,
     find_ends,
-    probe_environment,
     recorded_version,
     timing_line,
 )
-from mlp_weights.bisect.environment import pins_without
-from mlp_weights.bisect.prober import LocalProber, probe_side_by_side
-from mlp_weights.bisect.report import progress_line, report_dict, terminal_lines, write_reports
+from mlp_weights.bisect.environment import find_uv, pins_without
+from mlp_weights.bisect.probe import LocalProber
+from mlp_weights.bisect.process import probe_side_by_side
+from mlp_weights.bisect.report import progress_line, report_dict, report_lines, write_reports
 from mlp_weights.bisect.results import ProbeResult
 from mlp_weights.bisect.run_layers import find_repository
 from mlp_weights.bisect.search import (
@@ -88,32 +87,40 @@ class Bisection:
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     #: A walk's probes again against the generations a release's own version selects.
     again: list[ProbeResult] = field(default_factory=list)
-    #: The probers made so far; closed when the run ends, however it ends.
-    probers: list = field(default_factory=list)
+    #: The prober, once made; closed when the run ends, however it ends.
+    prober: object = None
 
     def run(self) -> int:
         try:
             return self._run()
         finally:
-            # Every probe has stopped (probe_side_by_side waits for them): the folders can go.
-            while self.probers:
-                close = getattr(self.probers.pop(), "close", None)
-                if close is not None:
-                    close()
+            # Every probe has stopped (probe_side_by_side waits for them): the folder can go.
+            close = getattr(self.prober, "close", None)
+            if close is not None:
+                close()
 
     def _run(self) -> int:
         started = time.perf_counter()
+        if self.make_prober is None:
+            find_uv()  # without uv, say so before anything else
         setup = self.resolve_ends()
         self.say_start(setup)
-        prober = self.new_prober(setup, setup.forced)
-        with self.interrupt_note(setup):
-            self.probe_ends(setup, prober)
-            search = self.search(setup, prober)
-            own = self.own_generation_column(setup) if self.request.walk else None
-        self.note_swapped_ends(setup, search)
-        report = make_report(
-            self.request, setup, search, self.probes, own, time.perf_counter() - started
+        request = self.request
+        self.prober = (self.make_prober or LocalProber)(
+            setup.repo,
+            setup.library,
+            setup.layers,
+            setup.scenarios,
+            setup.index_url,
+            request.data_home,
         )
+        with self.interrupt_note(setup):
+            self.probe(setup, [setup.good, setup.bad], setup.forced)
+            search = self.search(setup)
+            own = self.own_generation_column(setup) if request.walk else None
+        self.note_swapped_ends(setup, search)
+        wall_time = time.perf_counter() - started
+        report = report_dict(setup, request.walk, search, self.probes, own, wall_time)
         self.say_report(report)
         if search.status == ALL_MOVED:
             raise MLPWeightsError(report["verdict"][0])
@@ -173,26 +180,6 @@ class Bisection:
             f"what {setup.library} {setup.good} selects"
         )
 
-    def new_prober(self, setup: Setup, forced: str):
-        """A prober against the generations ``forced`` names; after the first, in its folder."""
-        first = self.probers[0] if self.probers else None
-        if hasattr(first, "against"):
-            made = first.against(forced)
-        else:
-            make = self.make_prober or LocalProber
-            made = make(
-                setup.repo,
-                setup.library,
-                setup.layers,
-                setup.scenarios,
-                setup.index_url,
-                self.request.data_home,
-                self.request.jobs,
-                forced,
-            )
-        self.probers.append(made)
-        return made
-
     @contextlib.contextmanager
     def interrupt_note(self, setup: Setup):
         """On Ctrl-C or SIGTERM, say how many finished probes the cache keeps."""
@@ -207,7 +194,7 @@ class Bisection:
             )
             raise
 
-    def probe(self, setup: Setup, prober, versions, forced: str) -> dict[str, ProbeResult]:
+    def probe(self, setup: Setup, versions, forced: str) -> dict[str, ProbeResult]:
         """``versions`` through the cache; the others probed ``request.jobs`` at a time.
 
         Each result is stored and said in one line, as it comes back.
@@ -237,25 +224,21 @@ class Bisection:
                 missing.append(version)
             else:
                 record(known)
-        probe_side_by_side(prober, missing, self.request.jobs, record)
+        probe_side_by_side(self.prober, missing, forced, self.request.jobs, record)
         return found
 
-    def probe_ends(self, setup: Setup, prober) -> None:
-        """The two ends, side by side when there are workers for both."""
-        self.probe(setup, prober, [setup.good, setup.bad], setup.forced)
-
-    def search(self, setup: Setup, prober) -> SearchResult:
+    def search(self, setup: Setup) -> SearchResult:
         """The binary search from the probed ends, or the walk over every release."""
 
         def outcome(version: str) -> str:
             if version not in self.probes:
-                self.probe(setup, prober, [version], setup.forced)
+                self.probe(setup, [version], setup.forced)
             return self.probes[version].outcome
 
         try:
             if self.request.walk:
                 rest = [v for v in setup.candidates if v not in self.probes]
-                self.probe(setup, prober, rest, setup.forced)
+                self.probe(setup, rest, setup.forced)
                 return walk(setup.candidates, outcome)
             return bisect(setup.candidates, setup.good, setup.bad, outcome)
         except EndUntestableError as exc:
@@ -285,8 +268,7 @@ class Bisection:
             else:
                 again.setdefault(lineage.forced_value(own), []).append(version)
         for forced, versions in again.items():
-            prober = self.new_prober(setup, forced)
-            found = self.probe(setup, prober, sorted(versions, key=Version), forced)
+            found = self.probe(setup, sorted(versions, key=Version), forced)
             for version, result in found.items():
                 column[version] = {"generation": forced, "outcome": result.outcome}
         return dict(sorted(column.items(), key=lambda item: Version(item[0])))
@@ -302,7 +284,7 @@ class Bisection:
     def say_report(self, report: dict) -> None:
         """Write bisect.json and bisect.md, and say the report, in lines."""
         probes = list(self.probes.values())
-        lines = terminal_lines(report, probes)
+        lines = report_lines(report, probes)
         json_path, md_path = write_reports(self.request.results_dir, report, probes)
         for line in lines:
             self.out(line)
@@ -312,28 +294,6 @@ class Bisection:
                 self.out(f"  {line}")
         self.out(f"wrote {json_path} and {md_path.name}")
         self.out(timing_line(probes + self.again, report["wall_time_s"]))
-
-
-def make_report(request, setup: Setup, search: SearchResult, probes, own, wall_time) -> dict:
-    """Everything the bisect found, for ``bisect.json`` and the lines printed."""
-    report = report_dict(
-        library=setup.library,
-        mode="walk" if request.walk else "bisect",
-        ends=(setup.good, setup.bad),
-        layers=setup.layers,
-        scenarios=setup.scenarios,
-        search=search,
-        probes=probes,
-        environment=probe_environment(setup.index_url),
-        wall_time=wall_time,
-    )
-    report["generations"] = [g.name for g in setup.chosen]
-    if own is not None:
-        report["own_generation"] = own
-    report["declare"] = lineage.declare_commands(
-        setup.generations, setup.layers, setup.pins_file, search.change_points, probes
-    )
-    return report
 
 
 class Terminated(KeyboardInterrupt):
@@ -351,9 +311,6 @@ def _terminate(signum, frame):
 @contextlib.contextmanager
 def sigterm_as_interrupt():
     """Within this block, SIGTERM (what CI services send to cancel a job) stops like Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield

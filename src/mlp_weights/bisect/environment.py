@@ -1,8 +1,7 @@
-"""Building a probe's environment: the pins, and the installer (uv, else venv and pip).
+"""Building a probe's environment: the pins, and the installer (uv).
 
-uv creates and fills an environment in about a second with a warm cache;
-without uv, :mod:`venv` and pip do the same, more slowly. uv also brings an
-existing environment to exactly what a new one would get: ``uv pip
+uv creates and fills an environment in about a second with a warm cache,
+and brings an existing environment to exactly what a new one would get: ``uv pip
 compile`` resolves the requirements as for an empty environment (it does
 not look at what is installed), then ``uv pip sync`` installs exactly that
 and removes the rest. So a worker keeps one environment and changes only
@@ -18,6 +17,7 @@ one wheel's unpacking.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -29,8 +29,8 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from mlp_weights.bisect.index import IndexUnreachableError
-from mlp_weights.bisect.process import pause, run_process
-from mlp_weights.bisect.results import NETWORK_ERRORS, REASON_LENGTH
+from mlp_weights.bisect.process import run_process
+from mlp_weights.bisect.results import REASON_LENGTH
 from mlp_weights.core.errors import MLPWeightsError, one_line
 
 #: A probe's requirements, and the versions uv resolved for them, inside its environment.
@@ -45,17 +45,30 @@ DROPPED_ENV = (
     "PYTHONPATH",
     "PYTHONHOME",
     "UV_CONSTRAINT",
-    "PIP_CONSTRAINT",
     # A probe's environment keeps its bytecode beside its sources for the next
     # probe in it (compiling the stack's sources costs a probe about 5 s).
     "PYTHONDONTWRITEBYTECODE",
     "PYTHONPYCACHEPREFIX",
+    # With it (tox passes it), every probe appended its verdict to the CI job's
+    # summary; the bisect's own report is what goes there.
+    "GITHUB_STEP_SUMMARY",
+)
+#: Phrases of uv's errors that mean the index or a download could
+#: not be reached, not that the release cannot be installed. uv puts "Failed
+#: to download `name==version`" (or "Failed to fetch") over whatever broke
+#: on the way: a refused or reset connection, a timeout, a body cut short.
+NETWORK_ERRORS = (
+    "error sending request",
+    "dns error",
+    "connection refused",
+    "failed to download",
+    "failed to fetch",
+    "request failed after",
+    "connection reset",
+    "operation timed out",
 )
 #: What the system says when a file cannot be written for want of space.
 DISK_FULL = ("no space left on device", "disk quota exceeded")
-#: Seconds before an install that failed on the network is tried once more;
-#: a download that broke off usually works the next time.
-NETWORK_RETRY_SECONDS = 2.0
 
 
 def pins_without(pins: dict[str, str], library: str) -> dict[str, str]:
@@ -68,20 +81,6 @@ def pins_without(pins: dict[str, str], library: str) -> dict[str, str]:
         for name, version in sorted(pins.items())
         if name != canonicalize_name(library)
     }
-
-
-def installer_error(output: str) -> str:
-    """The line of an installer's error output that says why, in one line."""
-    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
-    for marker in ("Because", "╰─▶", "ERROR: ", "error: ", "×"):
-        for index, line in enumerate(lines):
-            if marker in line:
-                rest = line.split(marker, 1)[1] if marker != "Because" else line
-                rest = rest.strip(" :")
-                if marker == "╰─▶" or (marker == "×" and not rest):
-                    rest = " ".join(lines[index : index + 2])
-                return one_line(rest.replace("╰─▶", "").strip(), REASON_LENGTH)
-    return one_line(lines[-1] if lines else "no output", REASON_LENGTH)
 
 
 #: How uv begins the lines of an error and its causes, outermost first, in
@@ -100,27 +99,39 @@ def error_chain(output: str) -> list[str]:
     return chain
 
 
-def error_summary(output: str) -> str:
-    """What failed and why at the bottom, in one line: ``Failed to download `x`: cause``."""
-    chain = error_chain(output)
-    if len(chain) >= 2:
-        return one_line(f"{chain[0]}: {chain[-1]}", REASON_LENGTH)
-    return one_line(chain[0], REASON_LENGTH) if chain else installer_error(output)
+def installer_error(output: str, outermost: bool = False) -> str:
+    """Why uv failed, in one line: the innermost cause (``outermost``: what failed, then it).
+
+    The last line of the output when uv marked no error.
+    """
+    chain = error_chain(output) or [ln.strip() for ln in output.splitlines() if ln.strip()][-1:]
+    if not chain:
+        return "no output"
+    text = f"{chain[0]}: {chain[-1]}" if outermost and len(chain) > 1 else chain[-1]
+    return one_line(text, REASON_LENGTH)
 
 
-def find_uv() -> str | None:
-    """The ``uv`` executable: on ``PATH``, else from the ``uv`` Python package."""
+#: The one line a bisect says when uv cannot be found.
+NO_UV = "bisect needs uv: python -m pip install uv"
+
+
+def find_uv() -> str:
+    """The ``uv`` executable: on ``PATH``, else from the ``uv`` Python package.
+
+    Raises
+    ------
+    MLPWeightsError
+        :data:`NO_UV`, when neither has it.
+    """
     found = shutil.which("uv")
     if found:
         return found
     try:
         from uv import find_uv_bin  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    try:
+
         return find_uv_bin()
-    except FileNotFoundError:
-        return None
+    except (ImportError, FileNotFoundError):
+        raise MLPWeightsError(NO_UV) from None
 
 
 def clean_env(extra: dict | None = None) -> dict:
@@ -130,34 +141,17 @@ def clean_env(extra: dict | None = None) -> dict:
     return env
 
 
-def site_packages(env: Path) -> list[Path]:
-    """The ``site-packages`` folders of an environment (POSIX, then Windows layout)."""
-    return sorted(env.glob("lib/python*/site-packages")) + sorted(env.glob("Lib/site-packages"))
-
-
 def read_installed(site: Path) -> dict[str, str]:
-    """``canonical name -> version`` from the ``METADATA`` of each distribution in ``site``.
+    """``canonical name -> version`` of each distribution in ``site``.
 
     Distributions installed from a path or URL (``direct_url.json``), which
-    ``pip freeze`` lists as ``name @ url``, are left out, as there.
+    ``uv pip freeze`` lists as ``name @ url``, are left out, as there.
     """
-    versions = {}
-    for dist_info in site.glob("*.dist-info"):
-        if (dist_info / "direct_url.json").exists():
-            continue
-        try:
-            with open(dist_info / "METADATA", encoding="utf-8") as metadata:
-                headers = {}
-                for line in metadata:
-                    if not line.strip():
-                        break
-                    key, _, value = line.partition(":")
-                    headers.setdefault(key.strip().lower(), value.strip())
-        except OSError:
-            continue
-        if headers.get("name") and headers.get("version"):
-            versions[canonicalize_name(headers["name"])] = headers["version"]
-    return versions
+    return {
+        canonicalize_name(dist.metadata["Name"]): dist.version
+        for dist in importlib.metadata.distributions(path=[str(site)])
+        if dist.metadata["Name"] and dist.read_text("direct_url.json") is None
+    }
 
 
 class InstallFailed(Exception):
@@ -166,19 +160,19 @@ class InstallFailed(Exception):
 
 @dataclass
 class Installer:
-    """Creates environments and installs into them: uv when given, else venv and pip.
+    """Creates environments with uv and installs into them.
 
     Parameters
     ----------
-    uv : str or None
-        Path of the uv executable; ``None`` for the venv + pip fallback.
+    uv : str
+        Path of the uv executable.
     index_url : str
         The index to install from.
     python : str
         The interpreter the environments are made from (this one).
     """
 
-    uv: str | None
+    uv: str
     index_url: str
     python: str = sys.executable
     #: Set once a resolution has read the index (see :meth:`_resolve`).
@@ -186,74 +180,52 @@ class Installer:
     #: Set when the bisect stops: every child process is killed (see :mod:`.process`).
     stop: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
-    @property
-    def name(self) -> str:
-        return "uv" if self.uv else "pip"
-
-    @property
-    def syncs_exactly(self) -> bool:
-        """Whether :meth:`install` leaves exactly the packages asked for (uv), so an
-        environment can be reused; pip only adds, so each probe needs a new one."""
-        return bool(self.uv)
-
     def _run(self, argv: list[str], timeout: float = INSTALL_TIMEOUT) -> str:
         """The command's output; its one-line error as :class:`InstallFailed`.
 
-        A failure on the network is tried once more; when it fails again,
-        :class:`IndexUnreachableError` stops the bisect (a release is never
-        called uninstallable, or cached as such, for a download that broke).
+        A failure on the network, which uv has already tried again three
+        times ("Request failed after 3 retries"), stops the bisect as
+        :class:`IndexUnreachableError`: a release is never called
+        uninstallable, or cached as such, for a download that broke.
         """
-        for last_try in (False, True):
-            try:
-                done = run_process(argv, env=clean_env(), timeout=timeout, stop=self.stop)
-            except subprocess.TimeoutExpired:
-                raise InstallFailed(f"{Path(argv[0]).name} took longer than {timeout} s") from None
-            if done.returncode == 0:
-                return done.stdout
-            output = done.stderr + "\n" + done.stdout
-            lowered = output.lower()
-            if any(phrase in lowered for phrase in DISK_FULL):
-                # uv says "Failed to download" for this too: neither the release nor the network.
-                raise MLPWeightsError(
-                    f"no space left on the device while installing ({error_summary(output)}); "
-                    "free some, e.g. with `uv cache prune`"
-                )
-            if not any(phrase in lowered for phrase in NETWORK_ERRORS):
-                raise InstallFailed(installer_error(output))
-            if not last_try:
-                pause(NETWORK_RETRY_SECONDS, self.stop)
-        raise IndexUnreachableError(
-            f"package index {self.index_url} cannot be reached while installing, "
-            f"twice ({error_summary(output)})"
-        )
+        try:
+            done = run_process(argv, env=clean_env(), timeout=timeout, stop=self.stop)
+        except subprocess.TimeoutExpired:
+            raise InstallFailed(f"{Path(argv[0]).name} took longer than {timeout} s") from None
+        if done.returncode == 0:
+            return done.stdout
+        output = done.stderr + "\n" + done.stdout
+        lowered = output.lower()
+        if any(phrase in lowered for phrase in DISK_FULL):
+            # uv says "Failed to download" for this too: neither the release nor the network.
+            raise MLPWeightsError(
+                f"no space left on the device while installing ({installer_error(output, True)}); "
+                "free some, e.g. with `uv cache prune`"
+            )
+        if any(phrase in lowered for phrase in NETWORK_ERRORS):
+            raise IndexUnreachableError(
+                f"package index {self.index_url} cannot be reached while installing "
+                f"({installer_error(output, True)})"
+            )
+        raise InstallFailed(installer_error(output))
 
     def env_python(self, env: Path) -> Path:
         return env / ("Scripts" if os.name == "nt" else "bin") / "python"
 
     def create(self, env: Path) -> Path:
         """A new, empty virtual environment at ``env``; its interpreter."""
-        if self.uv:
-            self._run([self.uv, "venv", "--quiet", "--python", self.python, str(env)])
-        else:
-            self._run([self.python, "-m", "venv", str(env)])
+        self._run([self.uv, "venv", "--quiet", "--python", self.python, str(env)])
         return self.env_python(env)
 
     def install(self, env: Path, requirements: list[str], constraints: Path | None) -> None:
-        """Install wheels only (never build from source); with uv, nothing else stays.
+        """Install wheels only (never build from source); nothing else stays.
 
-        With uv, the requirements are resolved as for an empty environment
+        The requirements are resolved as for an empty environment
         (``uv pip compile`` into ``<env>/RESOLVED_NAME``), then the
         environment is made exactly that (``uv pip sync``), from uv's cache
         where it holds the wheels.
         """
         options = ["--only-binary", ":all:", "--index-url", self.index_url]
-        if not self.uv:
-            argv = [str(self.env_python(env)), "-m", "pip", "install", "--quiet"]
-            argv += ["--disable-pip-version-check"]
-            if constraints is not None:
-                options += ["-c", str(constraints)]
-            self._run(argv + options + requirements)
-            return
         python = ["--python", str(self.env_python(env))]
         wanted, resolved = env / REQUESTED_NAME, env / RESOLVED_NAME
         wanted.write_text("".join(f"{line}\n" for line in requirements), encoding="utf-8")
@@ -289,40 +261,18 @@ class Installer:
     def installed(self, env: Path) -> dict[str, str]:
         """``canonical name -> version`` of every package in the environment.
 
-        As ``pip freeze`` lists them (packages installed from a path or URL
-        left out), read from the installed metadata: asking the installer
-        costs a process, 0.25 s a probe.
+        As ``uv pip freeze`` lists them (packages installed from a path or
+        URL left out), read from the installed metadata: asking uv costs a
+        process, 0.25 s a probe.
         """
-        sites = site_packages(env)
-        if sites:
-            return read_installed(sites[0])
-        return self.frozen(env)
-
-    def frozen(self, env: Path) -> dict[str, str]:
-        """:meth:`installed`, as the installer's ``pip freeze`` says."""
-        if self.uv:
-            argv = [self.uv, "pip", "freeze", "--python", str(self.env_python(env))]
-        else:
-            argv = [str(self.env_python(env)), "-m", "pip", "freeze", "--all"]
-        versions = {}
-        for line in self._run(argv).splitlines():
-            if "==" in line:
-                name, version = line.split("==", 1)
-                versions[canonicalize_name(name)] = version.strip()
-        return versions
+        sites = sorted(env.glob("lib/python*/site-packages"))
+        return read_installed(sites[0]) if sites else {}
 
     def build_wheel(self, repo: Path, out: Path) -> Path:
         """The project's wheel, built from the working tree into ``out``."""
         out.mkdir(parents=True, exist_ok=True)
         try:
-            if self.uv:
-                self._run([self.uv, "build", "--wheel", "--quiet", "-o", str(out), str(repo)])
-            else:
-                # This interpreter may have no pip (a venv made by uv has none):
-                # a venv of its own brings one.
-                builder = self.create(out / "build-env")
-                argv = [str(builder), "-m", "pip", "wheel", "--no-deps", "--quiet"]
-                self._run(argv + ["-w", str(out), str(repo)])
+            self._run([self.uv, "build", "--wheel", "--quiet", "-o", str(out), str(repo)])
         except InstallFailed as exc:
             raise MLPWeightsError(f"cannot build the project's wheel from {repo}: {exc}") from None
         wheels = sorted(out.glob("*.whl"))

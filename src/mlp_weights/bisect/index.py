@@ -9,13 +9,14 @@ reported with the reason it cannot be tried.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import sysconfig
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, sys_tags
@@ -68,7 +69,6 @@ class Release:
     version: Version
     installable: bool = False
     reason: str = ""
-    wheels: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return str(self.version)
@@ -141,61 +141,38 @@ def releases_from_page(
     """
     tags = set(sys_tags()) if tags is None else tags
     python = Version(python_version_text()) if python is None else python
-    found: dict[Version, dict] = {}
+    wheels: dict[Version, list[tuple[dict, frozenset]]] = {}
     for text in page.get("versions", []):
-        try:
-            found.setdefault(Version(text), _new_record())
-        except InvalidVersion:
-            continue
+        with contextlib.suppress(InvalidVersion):
+            wheels.setdefault(Version(text), [])
     for info in page.get("files", []):
-        _add_file(found, info, tags, python)
+        filename = info.get("filename", "")
+        try:
+            if filename.endswith(".whl"):
+                _, version, _, file_tags = parse_wheel_filename(filename)
+                wheels.setdefault(version, []).append((info, file_tags))
+            else:
+                wheels.setdefault(parse_sdist_filename(filename)[1], [])
+        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+            continue
     here = f"Python {python} on {sysconfig.get_platform()}"
-    return [_release(version, found[version], python, here) for version in sorted(found)]
+    return [_release(v, wheels[v], tags, python, here) for v in sorted(wheels)]
 
 
-def _new_record() -> dict:
-    return {"wheels": [], "ok": [], "yanked": 0, "python": []}
-
-
-def _add_file(found: dict[Version, dict], info: dict, tags: set[Tag], python: Version) -> None:
-    """Count one file of the page into its release's record (``found``)."""
-    filename = info.get("filename", "")
-    try:
-        if filename.endswith(".whl"):
-            _, version, _, file_tags = parse_wheel_filename(filename)
-        else:
-            _, version = parse_sdist_filename(filename)
-            file_tags = None
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return
-    record = found.setdefault(version, _new_record())
-    if file_tags is None:
-        return
-    record["wheels"].append(filename)
-    if info.get("yanked"):
-        record["yanked"] += 1
-    elif not file_tags & tags:
-        pass
-    elif not _requires_python_ok(info.get("requires-python"), python):
-        record["python"].append(info.get("requires-python"))
-    else:
-        record["ok"].append(filename)
-
-
-def _release(version: Version, record: dict, python: Version, here: str) -> Release:
-    """A release from its files' record: installable, or why not."""
-    release = Release(version, wheels=record["wheels"])
-    if record["ok"]:
-        release.installable = True
-    elif not record["wheels"]:
-        release.reason = "no wheels (source only)"
-    elif record["yanked"] == len(record["wheels"]):
-        release.reason = "yanked"
-    elif record["python"]:
-        release.reason = f"requires Python {record['python'][0]}, this is {python}"
-    else:
-        release.reason = f"no wheel for {here}"
-    return release
+def _release(version: Version, wheels: list, tags: set[Tag], python: Version, here: str):
+    """A release from its wheels (``(file info, tags)`` pairs): installable, or why not."""
+    live = [info for info, file_tags in wheels if not info.get("yanked")]
+    fitting = [info for info, file_tags in wheels if not info.get("yanked") and file_tags & tags]
+    if any(_requires_python_ok(info.get("requires-python"), python) for info in fitting):
+        return Release(version, installable=True)
+    if not wheels:
+        return Release(version, reason="no wheels (source only)")
+    if not live:
+        return Release(version, reason="yanked")
+    if fitting:
+        spec = fitting[0].get("requires-python")
+        return Release(version, reason=f"requires Python {spec}, this is {python}")
+    return Release(version, reason=f"no wheel for {here}")
 
 
 def list_releases(library: str, index_url: str, timeout: float = INDEX_TIMEOUT) -> list[Release]:
@@ -212,10 +189,9 @@ def find_release(releases: list[Release], text: str, library: str) -> Release:
     for release in releases:
         if release.version == wanted:
             return release
-    near = [str(r.version) for r in releases if r.version.release[:2] == wanted.release[:2]]
-    hint = (
-        f"; releases of {'.'.join(map(str, wanted.release[:2]))}: {', '.join(near)}" if near else ""
-    )
+    series = f"{wanted.major}.{wanted.minor}"
+    near = [str(r.version) for r in releases if f"{r.version.major}.{r.version.minor}" == series]
+    hint = f"; releases of {series}: {', '.join(near)}" if near else ""
     raise UsageError(f"{library} {text} is not on the package index{hint}")
 
 

@@ -1,20 +1,27 @@
-"""The child processes of the probes: how many at once, run to their end, or stopped.
+"""The probes and their child processes: how many at once, run to their end, or stopped.
 
-A bisect that is stopping (Ctrl-C, SIGTERM, an error in another probe)
-sets its stop event: each child process then dies with its whole process
-group, so that no installer or test run outlives the command. Children
-start in a session of their own, so a signal meant for the command reaches
-them only through this.
+:func:`probe_side_by_side` runs a list of independent probes (a walk's
+releases, a search's two ends) on ``jobs`` worker threads; the calling
+thread only waits, so Ctrl-C and SIGTERM reach it at once, and it stops
+every probe in flight before it lets them through. A bisect that is
+stopping (Ctrl-C, SIGTERM, an error in another probe) sets its stop event:
+each child process then dies with its whole process group, so that no
+installer or test run outlives the command. Children start in a session of
+their own, so a signal meant for the command reaches them only through this.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from mlp_weights.bisect.results import ProbeResult
 
 #: Seconds between two looks at the stop event while a child runs.
 POLL_SECONDS = 0.1
@@ -22,15 +29,6 @@ POLL_SECONDS = 0.1
 
 class Stopped(Exception):
     """The bisect is stopping; the probe's child process has been killed."""
-
-
-@dataclass
-class Finished:
-    """A child process that ran to its end."""
-
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 def default_jobs() -> int:
@@ -47,14 +45,6 @@ def default_jobs() -> int:
     return os.cpu_count() or 1
 
 
-def pause(seconds: float, stop: threading.Event | None = None) -> None:
-    """Wait ``seconds``; raise :class:`Stopped` as soon as ``stop`` is set."""
-    if stop is None:
-        time.sleep(seconds)
-    elif stop.wait(seconds):
-        raise Stopped
-
-
 def _kill(process: subprocess.Popen) -> None:
     try:
         if os.name == "posix":
@@ -68,7 +58,7 @@ def _kill(process: subprocess.Popen) -> None:
 
 def run_process(
     argv: list[str], *, env: dict, timeout: float, cwd=None, stop: threading.Event | None = None
-) -> Finished:
+) -> subprocess.CompletedProcess:
     """Run ``argv`` to its end and capture its output.
 
     The child is killed with its process group however this ends early
@@ -103,7 +93,53 @@ def run_process(
                 if time.monotonic() > deadline:
                     raise subprocess.TimeoutExpired(argv, timeout) from None
                 continue
-            return Finished(process.returncode, stdout, stderr)
+            return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
     finally:
         if process.returncode is None:
             _kill(process)
+
+
+#: Seconds the calling thread waits for a probe before it looks again; short,
+#: so that Ctrl-C and SIGTERM are handled at once.
+WAIT_SECONDS = 0.2
+
+
+def probe_side_by_side(
+    prober: Callable[[str, str], ProbeResult],
+    versions: list[str],
+    forced: str,
+    jobs: int,
+    record: Callable[[ProbeResult], object],
+) -> None:
+    """Probe ``versions`` against ``forced``, ``jobs`` at a time; ``record`` each result, in
+    this thread, as it comes.
+
+    However this ends early (Ctrl-C, SIGTERM, a probe's error), the
+    prober's ``stop()`` (when it has one) kills the probes in flight, and
+    this returns only once every worker has cleaned up.
+    """
+    finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="probe") as executor:
+        futures = [executor.submit(prober, version, forced) for version in versions]
+        for future in futures:
+            # In the order the probes finish (a done callback runs as each one does).
+            future.add_done_callback(finished.put)
+        try:
+            for _ in futures:
+                record(_next(finished).result())
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            stop = getattr(prober, "stop", None)
+            if stop is not None:
+                stop()
+            raise
+
+
+def _next(finished: queue.SimpleQueue) -> Future:
+    """The next probe to finish; waiting in short steps, so that signals are handled at once."""
+    while True:
+        try:
+            return finished.get(timeout=WAIT_SECONDS)
+        except queue.Empty:
+            continue

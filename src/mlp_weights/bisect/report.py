@@ -13,6 +13,8 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from mlp_weights.bisect.choices import Setup, probe_environment
+from mlp_weights.bisect.generations import declare_commands
 from mlp_weights.bisect.results import Cell, ProbeResult
 from mlp_weights.bisect.search import ALL_MOVED, MOVES, NOTHING_MOVED, UNTESTABLE, SearchResult
 from mlp_weights.core.io import atomic_write
@@ -35,9 +37,10 @@ SHOWN_LIBRARIES = ("numpy", "scikit-learn", "matplotlib", "scipy", "pandas")
 
 def changelog_url(library: str, version: str) -> str:
     """The page describing one release of ``library``."""
-    parsed = Version(version)
-    major, minor, micro = (parsed.release + (0, 0, 0))[:3]
-    return CHANGELOG_URLS[library].format(version=version, major=major, minor=minor, micro=micro)
+    v = Version(version)
+    return CHANGELOG_URLS[library].format(
+        version=version, major=v.major, minor=v.minor, micro=v.micro
+    )
 
 
 def format_value(measure: str, value: float | None) -> str:
@@ -73,9 +76,9 @@ def moved_amounts(result: ProbeResult) -> str:
     return "; ".join(parts)
 
 
-def relaxed_text(result: ProbeResult, libraries=None) -> str:
-    """``"numpy 1.26.4 (pinned 2.4.6)"`` for each package the resolver moved off its pin."""
-    names = [n for n in result.relaxed if libraries is None or n in libraries]
+def relaxed_text(result: ProbeResult) -> str:
+    """``"numpy 1.26.4, +1 more"``: the packages the resolver moved off their pins."""
+    names = [n for n in result.relaxed if n in SHOWN_LIBRARIES]
     hidden = len(result.relaxed) - len(names)
     text = ", ".join(f"{n} {result.relaxed[n][0]}" for n in names)
     if hidden:
@@ -92,7 +95,7 @@ def progress_line(result: ProbeResult) -> str:
     elif result.outcome == UNTESTABLE:
         line += f": {result.reason}"
     if result.relaxed:
-        line += f" [resolver chose {relaxed_text(result, SHOWN_LIBRARIES)}]"
+        line += f" [resolver chose {relaxed_text(result)}]"
     return line
 
 
@@ -174,7 +177,7 @@ def version_table(
         when = "cached" if probe.cached else f"{probe.elapsed:.1f}"
         row = [probe.version, probe.outcome, *[_cell_text(cells.get(pair)) for pair in pairs]]
         row += [own_generation_text(own.get(probe.version))] if own is not None else []
-        row += [relaxed_text(probe, SHOWN_LIBRARIES), when]
+        row += [relaxed_text(probe), when]
         rows.append(row)
     return format_table(columns, rows, markdown=markdown, rule=not markdown)
 
@@ -209,31 +212,24 @@ def relaxed_lines(probes: list[ProbeResult]) -> list[str]:
     return lines
 
 
-def report_dict(
-    *,
-    library: str,
-    mode: str,
-    ends: tuple[str, str],
-    layers: list[str],
-    scenarios: list[str],
-    search: SearchResult,
-    probes: dict[str, ProbeResult],
-    environment: dict,
-    wall_time: float,
-) -> dict:
-    """Everything the bisect found, for ``bisect.json``."""
-    return {
+def report_dict(setup: Setup, walk: bool, search: SearchResult, probes, own, wall_time) -> dict:
+    """Everything the bisect found, for ``bisect.json`` and the lines printed.
+
+    ``own`` is a walk's column of outcomes against each release's own generation.
+    """
+    library = setup.library
+    report = {
         "schema": REPORT_SCHEMA,
         "schema_version": REPORT_SCHEMA_VERSION,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "library": library,
-        "mode": mode,
-        "ends": list(ends),
-        "layers": layers,
-        "scenarios": scenarios,
-        "environment": environment,
+        "mode": "walk" if walk else "bisect",
+        "ends": [setup.good, setup.bad],
+        "layers": setup.layers,
+        "scenarios": setup.scenarios,
+        "environment": probe_environment(setup.index_url),
         "status": search.status,
-        "verdict": verdict_lines(library, search, probes, layers),
+        "verdict": verdict_lines(library, search, probes, setup.layers),
         "change_points": [
             {
                 "holds": point.holds,
@@ -248,51 +244,45 @@ def report_dict(
             {**probes[v].to_dict(), "cached": probes[v].cached} for v in sorted(probes, key=Version)
         ],
         "wall_time_s": round(wall_time, 2),
+        "generations": [g.name for g in setup.chosen],
     }
+    if own is not None:
+        report["own_generation"] = own
+    report["declare"] = declare_commands(
+        setup.generations, setup.layers, setup.pins_file, search.change_points, probes
+    )
+    return report
 
 
-def terminal_lines(report: dict, probes: list[ProbeResult]) -> list[str]:
-    """The lines printed after the progress lines."""
+def report_lines(report: dict, probes: list[ProbeResult], markdown: bool = False) -> list[str]:
+    """The verdict, the version table, its notes and the changelogs: printed, or for bisect.md."""
     library = report["library"]
-    lines = ["", *report["verdict"], ""]
-    lines += version_table(probes, own=report.get("own_generation")).splitlines()
+    lines = ["", *[f"**{v}**" if markdown else v for v in report["verdict"]], ""]
+    lines += version_table(probes, markdown, report.get("own_generation")).splitlines()
     note = measures_note(probes)
-    if note:
-        lines.append(f"# {note}")
-    lines += [f"# {line}" for line in untestable_lines(probes) + relaxed_lines(probes)]
-    search_lines = [
-        f"changelog of {library} {max(p['holds'], p['moves'], key=Version)}: {p['changelog']}"
+    extra = untestable_lines(probes) + relaxed_lines(probes)
+    changelogs = [
+        (f"changelog of {library} {max(p['holds'], p['moves'], key=Version)}", p["changelog"])
         for p in report["change_points"]
     ]
-    if search_lines:
-        lines += ["", *search_lines]
-    return lines
+    if not markdown:
+        lines += [f"# {line}" for line in ([note] if note else []) + extra]
+        said = [f"{what}: {url}" for what, url in changelogs]
+        return lines + ["", *said] if said else lines
+    lines += ["", *([note + ".", ""] if note else [])]
+    lines += [f"- {line}" for line in extra] + ([""] if extra else [])
+    return lines + [f"- {what}: <{url}>" for what, url in changelogs]
 
 
 def markdown_text(report: dict, probes: list[ProbeResult]) -> str:
-    library = report["library"]
     good, bad = report["ends"]
-    parts = [
-        f"# mlp-weights bisect: {library} {good} .. {bad}",
+    head = [
+        f"# mlp-weights bisect: {report['library']} {good} .. {bad}",
         "",
         f"Layers: {', '.join(report['layers'])}; scenarios: {', '.join(report['scenarios'])}; "
         f"mode: {report['mode']}; {report['wall_time_s']:.1f} s.",
-        "",
-        *[f"**{line}**" for line in report["verdict"]],
-        "",
-        version_table(probes, markdown=True, own=report.get("own_generation")),
-        "",
     ]
-    note = measures_note(probes)
-    if note:
-        parts += [note + ".", ""]
-    extra = untestable_lines(probes) + relaxed_lines(probes)
-    if extra:
-        parts += [f"- {line}" for line in extra] + [""]
-    for point in report["change_points"]:
-        newer = max(point["holds"], point["moves"], key=Version)
-        parts.append(f"- changelog of {library} {newer}: <{point['changelog']}>")
-    return "\n".join(parts).rstrip() + "\n"
+    return "\n".join(head + report_lines(report, probes, markdown=True)).rstrip() + "\n"
 
 
 def write_reports(folder: Path, report: dict, probes: list[ProbeResult]) -> tuple[Path, Path]:

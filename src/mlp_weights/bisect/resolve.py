@@ -5,13 +5,11 @@ together with the release (mlxtend 0.25.0 wants a newer matplotlib than
 3.10.7; matplotlib before 3.8.4 was built against NumPy 1), the installer's
 resolver chooses the others in a fresh environment, and the probe records
 what it chose. Releases built against NumPy 1 whose metadata allows NumPy 2
-get ``numpy<2`` added: up front for the releases known here, and again when
-NumPy's import error shows up in a run.
+get ``numpy<2`` added (:data:`NUMPY1_BUILDS`).
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -26,11 +24,6 @@ from mlp_weights.core.errors import MLPWeightsError
 #: say ``numpy<2`` in their metadata (matplotlib 3.7.0-3.7.2 do not).
 NUMPY1_BUILDS = {"matplotlib": "3.8.4", "scikit-learn": "1.4.2"}
 NUMPY1_ONLY = "numpy<2"
-#: What an extension built against NumPy 1.x says when NumPy 2 imports it.
-NUMPY_ABI_ERROR = re.compile(
-    r"compiled using NumPy 1\.x cannot be run in\s+NumPy 2|numpy\.core\.multiarray failed to import"
-    r"|_ARRAY_API not found"
-)
 
 
 def extra_requirements(library: str, version: str) -> list[str]:
@@ -39,11 +32,6 @@ def extra_requirements(library: str, version: str) -> list[str]:
     if first_numpy2 is not None and Version(version) < Version(first_numpy2):
         return [NUMPY1_ONLY]
     return []
-
-
-def needs_numpy1(output: str, extra: list[str]) -> bool:
-    """Whether a run failed on NumPy's ABI error although ``numpy<2`` was not asked for."""
-    return NUMPY1_ONLY not in extra and bool(NUMPY_ABI_ERROR.search(output))
 
 
 def relaxed_pins(
@@ -71,13 +59,12 @@ def install_release(
 ) -> bool:
     """The environment at ``env`` with exactly ``requirements``: pins kept if possible.
 
-    The environment is reused when the installer makes it exact, else made
-    anew for each try. Returns ``False`` (with ``result.reason`` set) when
-    the release installs in no way; records in ``result.pins_conflict`` why
-    the pins were dropped.
+    An existing environment is reused (uv makes it exact). Returns
+    ``False`` (with ``result.reason`` set) when the release installs in no
+    way; records in ``result.pins_conflict`` why the pins were dropped.
     """
     for pins in (constraints, None):
-        if not (installer.syncs_exactly and installer.env_python(env).exists()):
+        if not installer.env_python(env).exists():
             shutil.rmtree(env, ignore_errors=True)
             try:
                 installer.create(env)

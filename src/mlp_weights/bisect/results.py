@@ -18,23 +18,6 @@ from mlp_weights.suite.verdict import layer_numbers
 
 #: How the reason of a release that cannot be installed begins.
 NOT_INSTALLABLE = "does not install on this Python"
-#: Phrases of uv's and pip's errors that mean the index or a download could
-#: not be reached, not that the release cannot be installed. uv puts "Failed
-#: to download `name==version`" (or "Failed to fetch") over whatever broke
-#: on the way: a refused or reset connection, a timeout, a body cut short.
-NETWORK_ERRORS = (
-    "error sending request",
-    "dns error",
-    "connection refused",
-    "failed to establish a new connection",
-    "temporary failure in name resolution",
-    "failed to download",
-    "failed to fetch",
-    "request failed after",
-    "connection reset",
-    "operation timed out",
-    "read timed out",
-)
 #: Longest failure reason kept, in characters.
 REASON_LENGTH = 240
 
@@ -110,12 +93,8 @@ class ProbeResult:
     @property
     def cacheable(self) -> bool:
         """Whether another probe would find the same: not when the run itself broke
-        down, nor when an install broke on the network (a cache written before
-        that was told apart may hold such results: they are read as absent)."""
-        if self.outcome != UNTESTABLE:
-            return True
-        broke = any(phrase in self.reason.lower() for phrase in NETWORK_ERRORS)
-        return self.reason.startswith(NOT_INSTALLABLE) and not broke
+        down (an install that broke on the network stops the bisect instead)."""
+        return self.outcome != UNTESTABLE or self.reason.startswith(NOT_INSTALLABLE)
 
     def failing(self) -> list[Cell]:
         return [cell for cell in self.cells if cell.status == "fail"]

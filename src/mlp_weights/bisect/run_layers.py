@@ -19,10 +19,6 @@ from mlp_weights.core.errors import UsageError
 #: The layer tests a probe runs (the seed's comparison lives in its own file).
 LAYER_TESTS = Path("tests") / "test_layers.py"
 SEED_TESTS = Path("tests") / "test_seed.py"
-#: Variables of the calling environment that a probe's run does not get. With
-#: ``GITHUB_STEP_SUMMARY`` (tox passes it), every probe appended its verdict to
-#: the CI job's summary; the bisect's own report is what goes there.
-LAYERS_DROPPED_ENV = ("GITHUB_STEP_SUMMARY",)
 #: Empties the ``addopts`` summaries of pytest-mpl (``html,basic-html``).
 NO_SUMMARY = "--mpl-generate-summary="
 #: Seconds a test run may take before the probe gives up on it.
@@ -54,10 +50,6 @@ def keyword_expression(scenarios: list[str]) -> str:
     return " or ".join(f"[{name}]" for name in scenarios)
 
 
-def marker_expression(layers: list[str]) -> str:
-    return " or ".join(layers)
-
-
 def layers_command(
     python: Path, repo: Path, results: Path, layers: list[str], scenarios: list[str]
 ) -> list[str]:
@@ -71,7 +63,7 @@ def layers_command(
         "pytest",
         *files,
         "-m",
-        marker_expression(layers),
+        " or ".join(layers),
         "-k",
         keyword_expression(scenarios),
         "-p",

@@ -11,7 +11,7 @@ import pytest
 
 from bisect_fakes import FakeProber
 from mlp_weights.bisect import process
-from mlp_weights.bisect.prober import probe_side_by_side
+from mlp_weights.bisect.process import probe_side_by_side
 from test_bisect_command import FINALS, Run, moving_before
 
 
@@ -26,13 +26,13 @@ class SlowFake(FakeProber):
         self.in_flight = 0
         self.most_in_flight = 0
 
-    def __call__(self, version):
+    def __call__(self, version, forced=""):
         with self.lock:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
             time.sleep(self.delays.get(version, 0.0))
-            result = super().__call__(version)
+            result = super().__call__(version, forced)
         finally:
             with self.lock:
                 self.in_flight -= 1
@@ -78,7 +78,7 @@ class Stoppable:
         self.started: list[str] = []
         self.ended: list[str] = []
 
-    def __call__(self, version):
+    def __call__(self, version, forced):
         self.started.append(version)
         self.stopped.wait(30)
         self.ended.append(version)
@@ -100,7 +100,7 @@ def test_an_interrupt_stops_every_probe_in_flight_before_it_goes_through():
     threading.Thread(target=interrupt_once_both_started, daemon=True).start()
     start = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
-        probe_side_by_side(prober, ["1.0", "1.1", "1.2"], 2, lambda result: None)
+        probe_side_by_side(prober, ["1.0", "1.1", "1.2"], "", 2, lambda result: None)
     assert prober.stopped.is_set()
     assert sorted(prober.ended) == ["1.0", "1.1"], "both probes in flight ended first"
     assert "1.2" not in prober.started, "a probe not started yet never starts"
@@ -112,7 +112,7 @@ def test_results_are_recorded_as_they_come_in_the_calling_thread():
     prober = SlowFake({v: "holds" for v in delays}, delays)
     said = []
     probe_side_by_side(
-        prober, list(delays), 2, lambda r: said.append((r.version, threading.current_thread()))
+        prober, list(delays), "", 2, lambda r: said.append((r.version, threading.current_thread()))
     )
     assert [version for version, _ in said] == ["1.1", "1.2", "1.0"]
     assert {thread for _, thread in said} == {threading.current_thread()}
