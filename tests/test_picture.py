@@ -159,6 +159,14 @@ def test_one_grey_level_moved_by_one_reads_as_tones(read):
     assert rms > TOLERANCE
 
 
+def test_a_grey_scale_with_a_band_reversed_is_not_tones(read):
+    lut = colormaps["gray"](np.linspace(0, 1, 256))
+    lut[120:136] = lut[120:136][::-1]  # one map still explains it, but not a monotonic one
+    records, rms = read("digits", lambda ax, image: image.set_cmap(ListedColormap(lut)))
+    assert kinds(records) == ["content"]
+    assert rms > TOLERANCE
+
+
 def test_a_slightly_narrower_colour_range_reads_as_tones(read):
     records, rms = read(
         "mnist-sample", lambda ax, image: image.set_clim(*np.multiply(image.get_clim(), 1.001))

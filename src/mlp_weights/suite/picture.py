@@ -24,7 +24,7 @@ TONE_LEVELS = 2
 #: (vmin/vmax x1.001) to 1.000 (gamma 1.01, gray_r); others 0.62 at most, 3.7 vs 3.11 0.015.
 TONES_SHARE = 0.9
 #: Levels a tone map may run against its direction. Measured: 0 for every tone change; 3 or
-#: more for every filter change.
+#: more for every filter change and for a grey scale with a band of 16 levels reversed.
 TONE_ORDER_LEVELS = 1
 #: Share of a panel's differing pixels a tone map may leave unexplained. Measured: 0.012 at most.
 RESIDUE_SHARE = 0.05
@@ -228,8 +228,8 @@ def _tones(pairs):
     explained = differ & ~broken & close
     present = np.bincount(inv, minlength=k) > 0
     step = np.diff(sum(maps)[present][np.argsort(table[present].sum(-1), kind="stable")])
-    rise, fall = ((-step).clip(0).max(), step.clip(0).max()) if len(step) else (0, 0)
-    order = min(rise, fall) / len(maps)
+    drop, climb = ((-step).clip(0).max(), step.clip(0).max()) if len(step) else (0, 0)
+    order = min(drop, climb) / len(maps)
     if explained.sum() < max(TONES_SHARE * differ.sum(), 1) or order > TONE_ORDER_LEVELS:
         return None, pairs
     out, panels = [], []
@@ -239,7 +239,7 @@ def _tones(pairs):
         out.append((i, np.where(here, pb, pa), pb))
     largest = max(int(abs(x - y)[explained].max()) for x, y in zip((ar, ag, ab), (br, bg, bb)))
     record = {"kind": "tones", "panels": panels, "largest_change": largest}
-    return dict(record, reversed=bool(rise > fall)), out
+    return dict(record, reversed=bool(drop > climb)), out
 
 
 def _peak(a, b):
