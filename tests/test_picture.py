@@ -305,3 +305,21 @@ def test_panel_boxes_sit_on_the_frame_lines(grids):
     # The first panel's spines are drawn on columns 94 and 174, rows 58 and 138.
     assert [round(v) for v in first] == [94, 58, 174, 138]
     assert (image[100, [94, 174], :3] == 0).all()
+
+
+def test_a_blank_result_reads_as_every_panel_missing(grids):
+    image, boxes = grids["digits"]
+    records = read_change(image, np.full_like(image, 255), boxes)
+    assert kinds(records) == ["layout"]
+    assert records[0]["missing"] == list(range(16))
+    assert "16 not found in one image" in describe(records)
+
+
+def test_rgb_and_float_images_read_as_the_rgba_png(grids):
+    image, boxes = grids["digits"]
+    lighter = image.copy()
+    lighter[image == 0] = 1  # black one level lighter, everywhere it is drawn
+    records = read_change(image, lighter, boxes)
+    assert kinds(records) == ["frames", "tones"]
+    assert read_change(image[..., :3], lighter[..., :3], boxes) == records
+    assert read_change(image / 255.0, lighter / 255.0, boxes) == records

@@ -55,8 +55,8 @@ WORDS = {
     "frames": "frame lines changed by up to {largest_change} levels, {line_px[0]}->{line_px[1]} px",
     "tones": "grey levels remapped by one monotonic map, by up to {largest_change} levels",
     "boundaries": "panel contents redrawn on other pixel boundaries, moved by up to {moved_px} px",
-    "smoothed": "panel contents smoothed, as by a Gaussian blur of sigma {sigma_px:g} px",
-    "sharpened": "panel contents sharpened, undoing a Gaussian blur of sigma {sigma_px:g} px",
+    "smoothed": "panel contents smoothed, as by a Gaussian blur of sigma up to {sigma_px:g} px",
+    "sharpened": "panel contents sharpened, undoing a Gaussian blur of sigma up to {sigma_px:g} px",
     "content": "what the panels show differs ({pixels} pixels)",
 }
 _WAYS = (("right", "left"), ("down", "up"))
@@ -102,12 +102,12 @@ def _channels(code):  # red, green and blue levels of colour codes
 def _blobs(code, boxes):
     """Bounding boxes of the non-background blobs, matched to ``boxes`` by centre."""
     labels, _ = ndimage.label(code != code[0, 0])
-    least, found = 0.25 * min((b.x1 - b.x0) * (b.y1 - b.y0) for b in boxes), []
+    least, found = 0.25 * min([(b.x1 - b.x0) * (b.y1 - b.y0) for b in boxes] or [0]), []
     for r, c in ndimage.find_objects(labels):
         if (r.stop - r.start) * (c.stop - c.start) >= least:
             found.append((r.start, r.stop - 1, c.start, c.stop - 1))
     matched = [None] * len(boxes)
-    want = np.array([((b.y0 + b.y1) / 2, (b.x0 + b.x1) / 2) for b in boxes])
+    want = np.array([((b.y0 + b.y1) / 2, (b.x0 + b.x1) / 2) for b in boxes]).reshape(-1, 2)
     have = np.array([((f[0] + f[1]) / 2, (f[2] + f[3]) / 2) for f in found]).reshape(-1, 2)
     for r, c in zip(*linear_sum_assignment(np.abs(want[:, None] - have[None]).sum(-1))):
         matched[r] = found[c]
@@ -146,10 +146,10 @@ def _panel(code, outer):
 
 def _layout(pa, pb):
     """The layout record (or None) and the panels to compare: (index, offset)."""
-    changed, moved, resized, comparable = [], 0.0, 0.0, []
+    changed, moved, resized, comparable, missing = [], 0.0, 0.0, [], []
     for i, (a, b) in enumerate(zip(pa, pb)):
         if a is None or b is None:
-            changed.append(i)
+            changed, missing = changed + [i], missing + [i]
             continue
         top, bottom, left, right = np.subtract(b.edges, a.edges)
         size = max(abs(bottom - top), abs(right - left))
@@ -160,7 +160,8 @@ def _layout(pa, pb):
         if size < LAYOUT_PX:
             comparable.append((i, (round((top + bottom) / 2), round((left + right) / 2))))
     record = {"kind": "layout", "panels": changed, "moved_px": round(moved)}
-    return (dict(record, resized_px=round(resized)) if changed else None), comparable
+    record.update({"resized_px": round(resized)}, **({"missing": missing} if missing else {}))
+    return (record if changed else None), comparable
 
 
 def _rect(ra, rb, off, inset=0, grow=False):
@@ -324,7 +325,7 @@ def _read_panel(ca, cb):
 def _gather(readings, outside):
     """Records for the panels' readings {i: (kind, how, figure)} and the pixels outside panels."""
     groups = {("content", None): []} if outside else {}
-    for i, (kind, how, figure) in sorted(readings.items()):
+    for i, (kind, how, figure) in sorted((i, r) for i, r in readings.items() if r):
         groups.setdefault((kind, tuple(np.sign(figure)) if kind == "shift" else how), []).append(i)
     records = []
     for (kind, how), panels in groups.items():
@@ -334,10 +335,8 @@ def _gather(readings, outside):
             figures = {"dx": dx, "dy": dy}
         elif kind == "content":
             figures = {"pixels": sum(figures), "outside_pixels": outside}
-        elif how == "boundaries":
-            figures = {"how": how, "moved_px": max(figures)}
-        else:
-            figures = {"how": how, "sigma_px": float(np.median(figures))}
+        else:  # resampling: cells moved (px), or the blur between the two (sigma, px), at most
+            figures = {"how": how, "moved_px" if how == "boundaries" else "sigma_px": max(figures)}
         records.append({"kind": kind, "panels": panels, **figures})
     return sorted(records, key=lambda r: r["kind"] == "content")
 
@@ -375,8 +374,7 @@ def read_change(baseline, result, boxes) -> list[dict]:
     outside = ca != cb
     for p in filter(None, pa + pb):
         outside[p.outer[0] : p.outer[1] + 1, p.outer[2] : p.outer[3] + 1] = False
-    found = {i: r for i, r in readings.items() if r is not None}
-    records = [r for r in (layout, frames, tones) if r] + _gather(found, int(outside.sum()))
+    records = [r for r in (layout, frames, tones) if r] + _gather(readings, int(outside.sum()))
     return [dict(r, of=len(boxes)) if "panels" in r else r for r in records]
 
 
@@ -393,6 +391,8 @@ def describe(records) -> str:
             where.append("frames unchanged")
         if r.get("outside_pixels"):
             where.append(f"{r['outside_pixels']} pixels outside the panels")
+        if r.get("missing"):
+            where.append(f"{len(r['missing'])} not found in one image")
         ways = [f"{abs(v):g} px {w[v < 0]}" for v, w in zip((r.get("dx"), r.get("dy")), _WAYS) if v]
         words = WORDS[r.get("how", r["kind"])].format(**r, ways=" and ".join(ways))
         words += ", reversed" if r.get("reversed") else ""
