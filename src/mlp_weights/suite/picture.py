@@ -1,10 +1,9 @@
 """How a picture of the weight grid moved, in words.
 
 :func:`read_change` reads a failing image against its baseline as records (JSON-able dicts), one
-per kind of change with its figures; :func:`describe` says them in one line. Each image's panels
-are the non-background blobs nearest the boxes given, a frame the run of uniform lines at a
-blob's edge. Kinds, in reading order: size (then nothing else), layout, frames, tones, shift,
-resampling, content. ``docs/picture.md`` lists the measured cases behind the thresholds.
+per kind of change found: size (then nothing else), layout, frames, tones, shift, resampling,
+content; :func:`describe` says them in one line. ``docs/picture.md`` tells how, and lists the
+measured cases behind the thresholds.
 """
 
 from __future__ import annotations
@@ -28,6 +27,9 @@ TONES_SHARE = 0.9
 TONE_ORDER_LEVELS = 1
 #: Share of a panel's differing pixels a tone map may leave unexplained. Measured: 0.012 at most.
 RESIDUE_SHARE = 0.05
+#: Panels a tone map changes, at least: a grey scale acts wherever its levels are. Measured: 3
+#: (gamma 1.01 in 3 panels) to 16; a weight moved one or two levels changes 1.
+TONES_PANELS = 2
 #: Share of cell edges a shift leaves in place (same colours both sides). Measured: 0.000 for
 #: offsets of 1.5 and 3 px and a rolled row; 0.17 or more in 3.11 panels that seem offset.
 SHIFT_STAY = 0.05
@@ -117,9 +119,8 @@ def _blobs(code, boxes):
 def _frame_line(codes, background):
     """The frame at the start of a strip (lines x samples): lines, centre, ink width.
 
-    A frame is the run of uniform lines (spines are, to the level) to the end of its solid part;
-    ink is the distance from the background over the frame's. Agg draws both partly covered
-    sides of a line alike (measured: 0.055 and 0.056 ink at 0.8 pt, 0.78 and 0.78 at 4 pt).
+    A frame is the run of uniform lines to the end of its solid part. Agg draws both partly
+    covered sides of a line alike (measured: 0.055 and 0.056 ink at 0.8 pt, 0.78 at 4 pt).
     """
     uniform = int(np.argmin(np.append((codes[:12] == codes[:12, :1]).all(1), False)))
     away = sum(abs(x - y) for x, y in zip(_channels(codes[:uniform, 0]), _channels(background)))
@@ -134,8 +135,8 @@ def _frame_line(codes, background):
 
 def _panel(code, outer):
     r0, r1, c0, c1 = outer
-    rows = slice(r0 + (r1 - r0) // 4, r1 - (r1 - r0) // 4)
-    cols = slice(c0 + (c1 - c0) // 4, c1 - (c1 - c0) // 4)
+    rows = slice(r0 + (r1 - r0) // 8, r1 - (r1 - r0) // 8)
+    cols = slice(c0 + (c1 - c0) // 8, c1 - (c1 - c0) // 8)
     down, across = code[r0 : r1 + 1, cols], code[rows, c0 : c1 + 1].T
     (nt, ct, wt), (nb, cb, wb), (nl, cl, wl), (nr, cr, wr) = (
         _frame_line(x, code[0, 0]) for x in (down, down[::-1], across, across[::-1])
@@ -210,10 +211,8 @@ def _broken(ca, cb):
 
 
 def _tones(pairs):
-    """The tones record (or None), and the pairs with the pixels it explains made equal.
-
-    The map sends each baseline colour to its most common result colour (grey: on one channel).
-    """
+    """The tones record (or None), and the pairs with what it explains made equal; the map sends
+    each baseline colour to its most common result colour (in grey, read on one channel)."""
     a, b = (np.concatenate([p[k].ravel() for p in pairs]) for k in (1, 2))
     (ar, ag, ab), (br, bg, bb) = _channels(a), _channels(b)
     if all((x == y).all() for x, y in ((ag, ar), (ab, ar), (bg, br), (bb, br))):
@@ -230,12 +229,15 @@ def _tones(pairs):
     present = np.bincount(inv, minlength=k) > 0
     step = np.diff(sum(maps)[present][np.argsort(table[present].sum(-1), kind="stable")])
     drop, climb = ((-step).clip(0).max(), step.clip(0).max()) if len(step) else (0, 0)
-    order = min(drop, climb) / len(maps)
-    if explained.sum() < max(TONES_SHARE * differ.sum(), 1) or order > TONE_ORDER_LEVELS:
+    bounds = np.cumsum([0] + [p[1].size for p in pairs])
+    spread = sum(bool(explained[x:y].any()) for x, y in zip(bounds, bounds[1:]))
+    held = explained.sum() >= TONES_SHARE * differ.sum() and spread >= TONES_PANELS
+    if not held or min(drop, climb) / len(maps) > TONE_ORDER_LEVELS:
         return None, pairs
     out, panels = [], []
-    for (i, pa, pb), here in zip(pairs, np.split(explained, np.cumsum([p[1].size for p in pairs]))):
-        here = here.reshape(pa.shape)
+    # Once the map holds it takes every pixel within its slack (cells of one level split too).
+    for (i, pa, pb), x, y in zip(pairs, bounds, bounds[1:]):
+        here = (differ & close)[x:y].reshape(pa.shape)
         panels += [i] if here.any() else []
         out.append((i, np.where(here, pb, pa), pb))
     largest = max(int(abs(x - y)[explained].max()) for x, y in zip((ar, ag, ab), (br, bg, bb)))
@@ -294,8 +296,7 @@ def _near(ca, cb, differ):
 
 
 def _blur(ga, gb):
-    """Whether ``gb`` is ``ga`` smoothed or sharpened, the share of difference a blur explains,
-    and its Gaussian sigma: the side with less gradient energy is the blurred one."""
+    """Smoothed or sharpened (less gradient energy), the share a blur removes, its sigma."""
     energy = [sum(float((np.diff(g, axis=k) ** 2).sum()) for k in (0, 1)) for g in (ga, gb)]
     how, sharp, soft = ("smoothed", ga, gb) if energy[1] < energy[0] else ("sharpened", gb, ga)
     total, best = float(((soft - sharp) ** 2).sum()), (0.0, 0.0)
@@ -349,8 +350,7 @@ def read_change(baseline, result, boxes) -> list[dict]:
     baseline, result : ndarray
         Images as read from the PNGs: uint8 RGB or RGBA (or floats in 0..1).
     boxes : list of Box
-        The panels' boxes in the figure drawn (:func:`panel_boxes`); in each image the panels
-        are the blobs nearest them.
+        The figure's panels (:func:`panel_boxes`); each image's are the blobs nearest them.
 
     Returns
     -------
