@@ -37,15 +37,12 @@ def record(*scenarios, uncovered=()):
 
 
 def rendering_moved(scenario):
-    moved = [MATPLOTLIB_MOVED]
-    return (
-        scenario,
-        [
-            layer("training", generation="training/all"),
-            layer("rendering", "fail", "moved", "rendering/mpl-3.11", moved),
-            layer("pipeline", "fail", "moved", "rendering/mpl-3.11", moved),
-        ],
-    )
+    sklearn = {"fact": "scikit-learn", "kind": "library", "now": "1.9.1", "then": "1.3.0"}
+    rendering = layer("rendering", "fail", "moved", "rendering/mpl-3.11", [MATPLOTLIB_MOVED])
+    rendering["blamed"] = ["matplotlib"]
+    # The pipeline depends on every library, and blames through the layers it combines.
+    pipeline = layer("pipeline", "fail", "moved", "rendering/mpl-3.11", [MATPLOTLIB_MOVED, sklearn])
+    return (scenario, [layer("training", generation="training/all"), rendering, pipeline])
 
 
 def test_nothing_failed_gives_no_steps():
@@ -68,15 +65,29 @@ def test_a_rendering_change_is_accepted_into_its_generation_and_bisected():
     ]
     # The pipeline layer's failure is the same image generation: one command, both scenarios.
     assert accept.count("--scenario") == 2 and "digits" in accept and "mnist-sample" in accept
-    assert "matplotlib 3.11.2 (baseline 3.10.9)" in accept[accept.index("--reason") + 1]
+    reason = accept[accept.index("--reason") + 1]
+    assert "matplotlib 3.11.2 (baseline 3.10.9)" in reason and "scikit-learn" not in reason
     assert "requirements/pinned.txt" in steps[0].why
     assert steps[1].command == "mlp-weights bisect matplotlib --good 3.10.9 --bad 3.11.2"
+
+
+def test_only_blamed_libraries_are_bisected():
+    moved = [
+        MATPLOTLIB_MOVED,
+        {"fact": "numpy", "kind": "library", "now": "2.4.6", "then": "1.21.2"},
+    ]
+    rendering = layer("rendering", "fail", "moved", "rendering/mpl-3.7", moved)
+    rendering["blamed"] = ["numpy"]
+    steps = ns.bisect_steps(record(("digits", [rendering])))
+    assert [s.command for s in steps] == ["mlp-weights bisect numpy --good 1.21.2 --bad 2.4.6"]
 
 
 def test_a_training_change_shows_the_weights_reading_first():
     moved = [{"fact": "scikit-learn", "kind": "library", "now": "1.9.1", "then": "1.8.0"}]
     reading = "weights grew as with a higher learning rate"
-    data = record(("digits", [layer("training", "fail", "moved", "training/all", moved, reading)]))
+    training = layer("training", "fail", "moved", "training/all", moved, reading)
+    training["blamed"] = ["scikit-learn"]
+    data = record(("digits", [training]))
     accept, find = ns.next_steps(data)
     assert accept.why.startswith(f"the weights say digits: {reading}")
     assert "--generation training/all --layer training" in accept.command

@@ -235,7 +235,7 @@ class SuitePlugin:
         """The typed record of one finished layer test."""
         if report.skipped:
             return skipped_record(layer, scenario, item.nodeid)
-        finding, images = self.finding_of(item, call, report)
+        finding, images = self.finding_of(item, call, report, scenario)
         return layer_record(
             self.state,
             layer,
@@ -261,13 +261,13 @@ class SuitePlugin:
         else:
             report.sections.append(("mlp-weights verdict", text))
 
-    def finding_of(self, item, call, report) -> tuple[Finding, dict | None]:
+    def finding_of(self, item, call, report, scenario: str) -> tuple[Finding, dict | None]:
         """What the test found: its own typed finding, else pytest-mpl's comparison."""
         if call.excinfo is not None and call.excinfo.errisinstance(LayerFailure):
             return call.excinfo.value.finding, None
         summary = self.mpl_summary(item)
         if summary is not None:
-            return image_finding(summary, self.results_dir)
+            return image_finding(summary, self.results_dir, scenario)
         if report.failed:
             text = call.excinfo.exconly() if call.excinfo is not None else "failed"
             return Finding(Kind.ERROR, text.strip().splitlines()[0]), None

@@ -14,6 +14,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from mlp_weights.core.layers import LAYERS
+
 #: The layers whose stored files ``regen`` rewrites; the pipeline layer
 #: compares a fresh fit's drawing with the rendering generation's image.
 STORED_LAYERS = ("training", "rendering")
@@ -47,10 +49,18 @@ def _stored_layer(layer: dict) -> str | None:
 
 
 def _moved_libraries(layer: dict) -> list[tuple[str, str, str]]:
+    """``(library, then, now)`` for each blamed library a bisect can search.
+
+    A layer that combines others (the pipeline) blames through them, so it
+    names no library of its own here.
+    """
+    if LAYERS.get(layer.get("layer")) is None or LAYERS[layer["layer"]].combines:
+        return []
+    blamed = set(layer.get("blamed") or [])
     return [
         (m["fact"], m.get("then") or "", m.get("now") or "")
         for m in layer.get("moved", [])
-        if m.get("kind") == "library" and m.get("fact") in BISECTABLE
+        if m.get("kind") == "library" and m.get("fact") in BISECTABLE and m["fact"] in blamed
     ]
 
 

@@ -11,8 +11,11 @@ cleared of an earlier run's files by :func:`clear_results_folder`.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
+
+import numpy as np
 
 from mlp_weights.suite.results import FAIL, PASS, SKIP, Finding, Kind, LayerResult
 from mlp_weights.suite.state import RunState
@@ -72,6 +75,8 @@ def layer_record(
         nodeid=nodeid,
         diagnostics=finding.diagnostics,
         generation=generation.name if generation is not None else None,
+        picture=finding.picture,
+        panel_boxes=finding.panel_boxes,
     )
     if not failed:
         return result
@@ -103,8 +108,21 @@ def keep_fit(result: LayerResult, obtained, baseline_file: Path | None, folder: 
         result.baseline_snapshot = str(copy)
 
 
-def image_finding(summary: dict, results_dir: Path) -> tuple[Finding, dict | None]:
-    """A finding from pytest-mpl's record of one comparison (its ``_test_results``)."""
+def image_finding(
+    summary: dict, results_dir: Path, scenario: str | None = None
+) -> tuple[Finding, dict | None]:
+    """A finding from pytest-mpl's record of one comparison (its ``_test_results``).
+
+    A failing comparison of two images also says how the picture moved
+    (:func:`read_picture`).
+    """
+    finding, images = _image_finding(summary, results_dir)
+    if finding.kind is Kind.MOVED and scenario is not None and images:
+        read_picture(finding, results_dir, images, scenario)
+    return finding, images
+
+
+def _image_finding(summary: dict, results_dir: Path) -> tuple[Finding, dict | None]:
     images = {
         "baseline": summary.get("baseline_image"),
         "result": summary.get("result_image"),
@@ -140,6 +158,44 @@ def _size_finding(results_dir: Path, images: dict, tolerance) -> Finding:
         f"image size {now[1]}x{now[0]} px now, {then[1]}x{then[0]} in the baseline",
         amount,
     )
+
+
+@functools.lru_cache(maxsize=8)
+def scenario_boxes(scenario: str) -> tuple:
+    """The panels' boxes of a scenario's grid, in image pixels, as this matplotlib lays it out."""
+    import numpy as np
+
+    from mlp_weights.pipeline.plot import render_weights
+    from mlp_weights.pipeline.scenarios import SCENARIOS
+    from mlp_weights.suite.picture import panel_boxes
+
+    settings = SCENARIOS[scenario]
+    rows, cols = settings.grid
+    weights = np.random.RandomState(0).standard_normal((settings.image_side**2, rows * cols))
+    return tuple(panel_boxes(render_weights(weights, settings)))
+
+
+def read_picture(finding: Finding, results_dir: Path, images: dict | None, scenario: str) -> None:
+    """Add how the picture moved to an image layer's failing ``finding``.
+
+    Read from the two PNGs pytest-mpl kept and the boxes of the grid the
+    suite draws; a reading that cannot be made leaves the finding as it is,
+    RMS and all.
+    """
+    from PIL import Image
+
+    from mlp_weights.suite.picture import read_change
+
+    try:
+        baseline, result = (
+            np.asarray(Image.open(results_dir / images[key]).convert("RGB"))
+            for key in ("baseline", "result")
+        )
+        boxes = scenario_boxes(scenario)
+        finding.picture = read_change(baseline, result, boxes)
+    except Exception:  # noqa: BLE001 - a reading is extra; the RMS already says it failed
+        return
+    finding.panel_boxes = [[round(v, 2) for v in box] for box in boxes]
 
 
 def clear_results_folder(folder: Path | None) -> None:

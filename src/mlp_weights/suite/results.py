@@ -49,6 +49,10 @@ class Finding:
     amount: dict | None = None
     obtained: object | None = field(default=None, repr=False)
     diagnostics: dict | None = None
+    #: Image layers: how the picture moved (:func:`mlp_weights.suite.picture.read_change`).
+    picture: list | None = None
+    #: The panels' boxes in image pixels that ``picture`` names by index.
+    panel_boxes: list | None = None
 
 
 class LayerFailure(Exception):
@@ -90,6 +94,10 @@ class LayerResult:
     #: The baseline generation compared against (``LAYER/LABEL``); None for a
     #: layer that compares no stored file.
     generation: str | None = None
+    #: A failing image layer: how the picture moved, one record per kind, and
+    #: the panels' boxes (``[x0, y0, x1, y1]`` in image pixels) its records name.
+    picture: list | None = None
+    panel_boxes: list | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)

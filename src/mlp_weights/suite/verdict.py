@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from mlp_weights.core.environment import describe_move
 from mlp_weights.core.layers import LAYERS, Layer
 from mlp_weights.pipeline.scenarios import SCENARIOS
+from mlp_weights.suite.picture import describe as describe_picture
 from mlp_weights.suite.results import FAIL, NOT_RUN, PASS, SKIP, Kind, LayerResult, Move
 
 #: Blamed when a layer failed and no recorded version or fact moved.
@@ -65,11 +66,17 @@ def blame(layer: Layer, kind: Kind | None, now: dict, then: dict | None):
     return moves, [LOCAL_CHANGE]
 
 
+def picture_kinds(picture: list | None) -> str:
+    """The kinds of a picture's reading in a word or two: ``"resampling"``, ``"layout+shift"``."""
+    return "+".join(record["kind"] for record in picture or [])
+
+
 def describe_amount(result: LayerResult) -> str:
     """The measured amount in a few words: ``"RMS 12.573"``, ``"weights max rel 3.6e-02"``."""
     amount = result.amount or {}
     if amount.get("image_rms") is not None:
-        return f"RMS {amount['image_rms']:.3f}"
+        kinds = picture_kinds(result.picture)
+        return f"RMS {amount['image_rms']:.3f}" + (f", {kinds}" if kinds else "")
     if amount.get("size_now") and amount.get("size_baseline"):
         now, then = amount["size_now"], amount["size_baseline"]
         return f"size {now[1]}x{now[0]} px, {then[1]}x{then[0]} in the baseline"
@@ -141,6 +148,8 @@ def explain(
     reading = moved_reading(result)
     if reading:
         lines.append(f"what the weights say: {reading}")
+    if result.picture:
+        lines.append(f"how the picture moved: {describe_picture(result.picture)}")
     layer = LAYERS[result.layer]
     if result.kind is not None and result.kind.baseline_unusable:
         if result.kind is Kind.MISSING_BASELINE:
