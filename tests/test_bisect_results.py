@@ -25,6 +25,23 @@ def test_verdict_cells_carry_the_amount_of_each_layer():
     assert scores.value == 0.93
 
 
+def test_a_probe_says_how_each_failing_picture_moved():
+    from mlp_weights.bisect.report import moved_amounts
+
+    verdict = verdict_document(rendering_rms=12.573)
+    rendering = next(
+        layer for layer in verdict["scenarios"][0]["layers"] if layer["layer"] == "rendering"
+    )
+    rendering["picture"] = [{"kind": "resampling", "how": "boundaries", "panels": [0], "of": 16}]
+    (cell,) = cells_from_verdict(verdict, ["rendering"], ["digits"])
+    assert cell.picture == "resampling"
+    probe = ProbeResult("matplotlib", "3.10.9", MOVES, cells=[cell])
+    assert moved_amounts(probe) == "RMS digits 12.57 (resampling)"
+    rendering.pop("picture")
+    (held,) = cells_from_verdict(verdict, ["rendering"], ["digits"])
+    assert held.picture == ""
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -62,15 +62,21 @@ def _short(measure: str, value: float | None) -> str:
     return format_value(measure, value)
 
 
+def _amount(cell: Cell) -> str:
+    """``"12.57 (resampling)"``: a cell's amount, with how its picture moved when known."""
+    return _short(cell.measure, cell.value) + (f" ({cell.picture})" if cell.picture else "")
+
+
 def moved_amounts(result: ProbeResult) -> str:
-    """``"RMS digits 12.57, mnist-sample 13.82"`` for one probe's failing layers."""
+    """``"RMS digits 12.57 (resampling), mnist-sample 13.82 (resampling)"``: a probe's
+    failing layers, with how each picture moved."""
     failing = result.failing()
     layers = list(dict.fromkeys(cell.layer for cell in failing))
     parts = []
     for layer in layers:
         cells = [cell for cell in failing if cell.layer == layer]
         measure = next((c.measure for c in cells if c.measure), "")
-        amounts = ", ".join(f"{c.scenario} {_short(c.measure, c.value)}" for c in cells)
+        amounts = ", ".join(f"{c.scenario} {_amount(c)}" for c in cells)
         label = f"{measure} " if measure else ""
         parts.append((f"{layer} " if len(layers) > 1 else "") + label + amounts)
     return "; ".join(parts)
@@ -138,7 +144,7 @@ def _cell_text(cell: Cell | None) -> str:
         return ""
     value = format_value(cell.measure, cell.value)
     if cell.status == "fail":
-        return value or "FAIL"
+        return (value or "FAIL") + (f" ({cell.picture})" if cell.picture else "")
     if cell.status == "pass":
         return value or "ok"
     return cell.status

@@ -14,7 +14,7 @@ from pathlib import Path
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 from mlp_weights.core.errors import one_line
 from mlp_weights.report.record import JSON_NAME, read_verdict
-from mlp_weights.suite.verdict import layer_numbers
+from mlp_weights.suite.verdict import layer_numbers, picture_kinds
 
 #: How the reason of a release that cannot be installed begins.
 NOT_INSTALLABLE = "does not install on this Python"
@@ -33,6 +33,9 @@ class Cell:
         error over the training arrays), ``"test score"``; empty when unknown.
     arrays : dict
         Training only: ``array name -> largest relative error``.
+    picture : str
+        Image layers: the kinds of change the picture shows (``"resampling"``,
+        ``"layout+shift"``), from the probe's verdict; empty when it held.
     """
 
     layer: str
@@ -43,6 +46,7 @@ class Cell:
     value: float | None = None
     message: str = ""
     arrays: dict = field(default_factory=dict)
+    picture: str = ""
 
 
 @dataclass
@@ -129,6 +133,7 @@ def cells_from_verdict(verdict: dict, layers: list[str], scenarios: list[str]) -
                     scenario=scenario,
                     status=layer.get("status", ""),
                     kind=layer.get("kind"),
+                    picture=picture_kinds(layer.get("picture")),
                     measure=measure,
                     value=value,
                     message=one_line(layer.get("message") or "", REASON_LENGTH),
