@@ -136,3 +136,32 @@ def complement(clause) -> str | None:
     """The one-sided bound that holds what ``clause`` leaves out (``<3.11`` -> ``>=3.11``)."""
     flipped = {"<": ">=", ">=": "<", "<=": ">", ">": "<="}.get(clause.operator)
     return f"{flipped}{clause.version}" if flipped else None
+
+
+def gap_around(specs, version: str, bounds=()) -> str:
+    """The specifier of the gap between ``specs`` that holds ``version``.
+
+    Bounded on each side by the nearest of ``specs`` (ranges of one library
+    that do not hold ``version``) and by the extra one-sided ``bounds``:
+    with ``<3.10`` and ``>=3.11`` declared, 3.10.9 gives ``>=3.10,<3.11``.
+    Empty when nothing bounds it.
+    """
+    from packaging.specifiers import Specifier, SpecifierSet
+    from packaging.version import Version
+
+    inside = Version(version)
+    clauses = [Specifier(b) for b in bounds]
+    for spec in specs:
+        for clause in SpecifierSet(spec):
+            flipped = complement(clause)
+            if flipped and Specifier(flipped).contains(inside, prereleases=True):
+                clauses.append(Specifier(flipped))
+    lower = [c for c in clauses if c.operator in (">=", ">")]
+    upper = [c for c in clauses if c.operator in ("<", "<=")]
+    # The tightest bound on each side; of equal versions, the one given first.
+    chosen = []
+    if lower:
+        chosen.append(max(lower, key=lambda c: (Version(c.version), c.operator == ">")))
+    if upper:
+        chosen.append(min(upper, key=lambda c: (Version(c.version), c.operator == "<=")))
+    return ",".join(str(c) for c in chosen)

@@ -181,3 +181,15 @@ def unpinned_libraries(pinned_file: str | os.PathLike, installed: dict[str, str]
 
 def scenarios_from_names(names: list[str] | None, default: list[str]) -> list[Scenario]:
     return [get_scenario(name) for name in (names or default)]
+
+
+def pins_installing(root: Path, library: str, version: str) -> Path | None:
+    """A pins file of the project at ``root`` that installs ``library`` ``version``, if any."""
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    for path in sorted(root.glob(PINS_GLOB)):
+        pinned = read_pins(path).get(canonicalize_name(library))
+        if pinned is not None and Version(pinned) == Version(version):
+            return path
+    return None

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -25,8 +24,8 @@ from mlp_weights.baselines.generations import (
     choose,
     read_generations,
 )
-from mlp_weights.baselines.ranges import complement
-from mlp_weights.baselines.store import PINS_GLOB, read_pins
+from mlp_weights.baselines.ranges import gap_around
+from mlp_weights.baselines.store import pins_installing, read_pins
 from mlp_weights.core.environment import LIBRARIES
 from mlp_weights.core.errors import BaselineError, MLPWeightsError
 
@@ -85,34 +84,10 @@ def gap_range(generations: list[Generation], layer: str, library: str, point) ->
     range of another generation: with ``matplotlib<3.10`` and ``>=3.11``
     declared, 3.10.9 moving and 3.11.0 holding give ``>=3.10,<3.11.0``.
     """
-    moves = Version(point.moves)
-    older = moves < Version(point.holds)
-    clauses = [Specifier(f"<{point.holds}" if older else f">={point.moves}")]
-    for generation in generations:
-        if generation.layer != layer or library not in generation.ranges:
-            continue
-        for clause in SpecifierSet(generation.ranges[library]):
-            flipped = complement(clause)
-            if flipped and Specifier(flipped).contains(moves, prereleases=True):
-                clauses.append(Specifier(flipped))
-    lower = [c for c in clauses if c.operator in (">=", ">")]
-    upper = [c for c in clauses if c.operator in ("<", "<=")]
-    # The tightest bound on each side; of equal versions, the one met first (the boundary).
-    bounds = []
-    if lower:
-        bounds.append(max(lower, key=lambda c: (Version(c.version), c.operator == ">")))
-    if upper:
-        bounds.append(min(upper, key=lambda c: (Version(c.version), c.operator == "<=")))
-    return ",".join(str(c) for c in bounds)
-
-
-def pins_installing(root: Path, library: str, version: str) -> Path | None:
-    """A pins file of the project that installs ``library`` ``version``; ``None`` if none does."""
-    for path in sorted(root.glob(PINS_GLOB)):
-        pinned = read_pins(path).get(canonicalize_name(library))
-        if pinned is not None and Version(pinned) == Version(version):
-            return path
-    return None
+    older = Version(point.moves) < Version(point.holds)
+    boundary = f"<{point.holds}" if older else f">={point.moves}"
+    specs = [g.ranges[library] for g in generations if g.layer == layer and library in g.ranges]
+    return gap_around(specs, point.moves, [boundary])
 
 
 def make_pins_command(pins_file: Path, pins: dict[str, str], target: str) -> str:

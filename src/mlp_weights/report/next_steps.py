@@ -130,10 +130,14 @@ def gated_steps(record: dict) -> list[Step]:
         argv = ["mlp-weights", "regen", "--new-generation", gap["generation"]]
         argv += ["--range", gap["range"], "--pins", gap["pins"]]
         argv += ["--reason", f"gate {gap['library']} {gap['version']} with its own baselines"]
-        why = (
-            f"no {gap['layer']} generation holds {gap['library']} {gap['version']}; "
-            f"{gap['pins']} must install it"
-        )
+        why = f"no {gap['layer']} generation holds {gap['library']} {gap['version']}"
+        if gap.get("pins_exist", True):
+            why += f"; {gap['pins']} installs it"
+        else:
+            why += (
+                f"; make {gap['pins']} first: a copy of requirements/pinned.txt with "
+                f"{gap['library']}=={gap['version']}, and the stack it needs"
+            )
         steps.append(Step("keep the old stack gated", shlex.join(argv), why))
     return steps
 

@@ -124,6 +124,7 @@ def to_json(verdict: Verdict, baseline_dir, results_dir) -> dict:
         "now": verdict.now,
         "counts": verdict.counts(),
         "generations": verdict.generations,
+        "uncovered": verdict.uncovered,
         "scenarios": [
             {
                 "scenario": s.scenario,

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mlp_weights.baselines.generations import COMPARES_FILES_OF, Generation
-from mlp_weights.core.errors import BaselineError, MissingBaselineError
+from mlp_weights.core.errors import BaselineError, MissingBaselineError, UsageError
 from mlp_weights.pipeline.scenarios import SCENARIOS
 from mlp_weights.suite import inject
 from mlp_weights.suite.results import Finding, Kind, LayerFailure, LayerResult
@@ -171,6 +171,29 @@ class RunState:
                 }
         return summary
 
+    def uncovered(self) -> list[dict]:
+        """Per layer that no generation holds, what a new generation for this stack takes.
+
+        See :func:`mlp_weights.baselines.gaps.uncovered`; empty when
+        every layer has its generation, or the manifest cannot be read.
+        """
+        from mlp_weights.baselines.gaps import uncovered
+        from mlp_weights.baselines.generations import NoGenerationError
+        from mlp_weights.baselines.store import project_root
+
+        generations, _ = self.generations
+        gaps = []
+        for layer, (generation, error) in self.chosen.items():
+            if generation is not None or not isinstance(error, NoGenerationError):
+                continue
+            try:
+                gap = uncovered(generations, layer, self.now, project_root(self.baseline_dir))
+            except (BaselineError, UsageError):
+                continue
+            if gap is not None:
+                gaps.append(gap)
+        return gaps
+
     def header(self) -> list[str]:
         """The lines of pytest's header: baselines, chosen generations, facts now."""
         labels = [
@@ -194,6 +217,6 @@ class RunState:
             scenarios = {r.scenario for r in self.records}
             baselines = {s: self.baseline_facts(s) for s in scenarios if s in SCENARIOS}
             self._verdict = build_verdict(
-                self.records, baselines, self.now, self.generations_summary()
+                self.records, baselines, self.now, self.generations_summary(), self.uncovered()
             )
         return self._verdict

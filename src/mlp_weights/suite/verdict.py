@@ -197,6 +197,9 @@ class Verdict:
     #: The baseline generations compared against, by name: ``layer``,
     #: ``range`` (as text), ``pins`` and whether it was ``forced``.
     generations: dict = field(default_factory=dict)
+    #: Layers no generation holds on this stack, and the generation that would
+    #: gate it (:func:`mlp_weights.baselines.gaps.uncovered`).
+    uncovered: list = field(default_factory=list)
 
     def results(self) -> list[LayerResult]:
         return [r for s in self.scenarios for r in s.layers]
@@ -302,6 +305,7 @@ def build_verdict(
     baselines: dict[str, tuple[dict | None, str | None]],
     now: dict,
     generations: dict | None = None,
+    uncovered: list | None = None,
 ) -> Verdict:
     """Aggregate a run's records into a verdict.
 
@@ -316,6 +320,8 @@ def build_verdict(
         The facts in use now.
     generations : dict, optional
         The generations compared against (see :attr:`Verdict.generations`).
+    uncovered : list, optional
+        Layers no generation holds (see :attr:`Verdict.uncovered`).
     """
     cells: dict[tuple[str, str], LayerResult] = {}
     for record in records:
@@ -339,4 +345,6 @@ def build_verdict(
     ran = {layer for (_, layer), r in cells.items() if r.status in (PASS, FAIL)}
     used = {r.generation for r in cells.values() if r.generation}
     chosen = {k: v for k, v in (generations or {}).items() if k in used}
-    return Verdict(scenarios, now, [layer for layer in LAYERS if layer in ran], chosen)
+    return Verdict(
+        scenarios, now, [layer for layer in LAYERS if layer in ran], chosen, uncovered or []
+    )
