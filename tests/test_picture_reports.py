@@ -3,7 +3,7 @@
 import shutil
 
 from conftest import REPO
-from mlp_weights.report.page import picture_part
+from mlp_weights.report.images import picture_marks
 from mlp_weights.suite import recording
 from mlp_weights.suite.results import Kind
 from mlp_weights.suite.verdict import describe_amount, explain
@@ -62,7 +62,7 @@ def test_the_matplotlib_311_redraw_reads_as_resampling_in_every_report(tmp_path)
 
     import numpy as np
 
-    reading, marks = picture_part(data, np.zeros((480, 640, 3), np.uint8))
+    reading, marks = picture_marks(data, np.zeros((480, 640, 3), np.uint8))
     assert [r["kind"] for r in reading] == ["resampling"]
     assert len(marks) == 16 and marks[0]["label"] == "panel 0: resampling"
     left = float(marks[0]["style"].split("left: ")[1].split("%")[0])

@@ -162,3 +162,36 @@ def weight_grid_png(coefs, scenario) -> bytes:
 
     with drawing_style():
         return figure_png(draw_weights(coefs, scenario))
+
+
+def picture_marks(layer: dict, baseline) -> tuple[list[dict], list[dict]]:
+    """How the picture moved, kind by kind, and a mark on each panel a kind names.
+
+    A mark's box is in percent of the image, so that it stays on its panel
+    at any zoom.
+    """
+    from mlp_weights.suite.picture import describe
+
+    records = [r for r in layer.get("picture") or [] if isinstance(r, dict) and "kind" in r]
+    reading = [{"kind": r["kind"], "line": describe([r])} for r in records]
+    boxes = layer.get("panel_boxes") or []
+    if baseline is None or not boxes:
+        return reading, []
+    height, width = baseline.shape[:2]
+    named: dict[int, list[str]] = {}
+    for record in records:
+        for index in record.get("panels") or []:
+            named.setdefault(index, []).append(record["kind"])
+    marks = []
+    for index, kinds in sorted(named.items()):
+        if not 0 <= index < len(boxes):
+            continue
+        x0, y0, x1, y1 = boxes[index]
+        marks.append(
+            {
+                "label": f"panel {index}: {', '.join(kinds)}",
+                "style": f"left: {100 * x0 / width:.3f}%; top: {100 * y0 / height:.3f}%; "
+                f"width: {100 * (x1 - x0) / width:.3f}%; height: {100 * (y1 - y0) / height:.3f}%",
+            }
+        )
+    return reading, marks
