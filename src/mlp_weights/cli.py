@@ -377,8 +377,7 @@ def add_generations_parser(sub) -> None:
     """``mlp-weights generations``: the table of generations and its problems."""
     generations = sub.add_parser(
         "generations",
-        help="list the baseline generations, which pins and tox environments select each, "
-        "and their problems",
+        help="list the baseline generations, which pins files select each, and their problems",
     )
     generations.set_defaults(handler=cmd_generations)
     generations.add_argument("--baseline-dir", metavar="DIR", help=BASELINE_DIR_HELP)

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from mlp_weights.core.environment import describe_move
 from mlp_weights.core.layers import LAYERS, Layer
 from mlp_weights.pipeline.scenarios import SCENARIOS
-from mlp_weights.suite.picture import describe as describe_picture
 from mlp_weights.suite.results import FAIL, NOT_RUN, PASS, SKIP, Kind, LayerResult, Move
 
 #: Blamed when a layer failed and no recorded version or fact moved.
@@ -149,6 +148,9 @@ def explain(
     if reading:
         lines.append(f"what the weights say: {reading}")
     if result.picture:
+        # numpy and scipy only when a picture moved: the command line imports this module.
+        from mlp_weights.suite.picture import describe as describe_picture
+
         lines.append(f"how the picture moved: {describe_picture(result.picture)}")
     layer = LAYERS[result.layer]
     if result.kind is not None and result.kind.baseline_unusable:
