@@ -21,8 +21,8 @@ from test_selftest import BASELINES, LAYER_TESTS
 def stack(monkeypatch):
     """An empty stack of stand-in injections ``a``, ``b``, ``c``; the log of what happened.
 
-    Each entry is ``+name`` (applied), ``-name`` (undone) or ``forget:``
-    followed by what was in force when the drawings were forgotten.
+    Each entry is ``+name`` (applied) or ``-name`` (undone). ``a`` stands for
+    a change of how matplotlib draws; the figure cache starts empty.
     """
     log = []
 
@@ -34,16 +34,13 @@ def stack(monkeypatch):
         return apply
 
     monkeypatch.setattr(inject, "INJECTIONS", {n: stand_in(n) for n in "abc"})
+    monkeypatch.setattr(inject, "CHANGES_DRAWING", ("a",))
     monkeypatch.setattr(inject, "_IN_FORCE", {})
     monkeypatch.setattr(inject, "_STACK", [])
     monkeypatch.setattr(inject, "_LOOSE", [])
-    forget = lambda: log.append("forget:" + ",".join(inject.active_injections()))  # noqa: E731
-    monkeypatch.setattr(plot, "forget_drawings", forget)
+    monkeypatch.setattr(inject, "_DRAWINGS_SET_ASIDE", {})
+    monkeypatch.setattr(plot, "_DRAWINGS", {})
     return log
-
-
-def changes(log):
-    return [entry for entry in log if not entry.startswith("forget:")]
 
 
 def test_an_inner_run_suspends_what_it_did_not_ask_for_and_restores_it(stack):
@@ -56,11 +53,35 @@ def test_an_inner_run_suspends_what_it_did_not_ask_for_and_restores_it(stack):
     inject.end(outer)
     assert inject.active_injections() == ()
     # Undone newest first, applied again in their first order.
-    assert changes(stack) == ["+a", "+b", "-b", "-a", "+c", "-c", "+a", "+b", "-b", "-a"]
-    # Every change forgets the drawings, once what is in force has changed.
-    assert stack[:4] == ["+a", "forget:a", "+b", "forget:a,b"]
-    assert stack[6:8] == ["-a", "forget:"]
-    assert len([e for e in stack if e.startswith("forget:")]) == len(changes(stack))
+    assert stack == ["+a", "+b", "-b", "-a", "+c", "-c", "+a", "+b", "-b", "-a"]
+
+
+def test_drawings_made_under_a_drawing_change_stay_with_it(stack):
+    plot._DRAWINGS["grid"] = "drawn as installed"
+    outer = inject.begin(["b"])
+    # ``b`` draws as installed: the figures drawn so far still hold.
+    assert plot._DRAWINGS == {"grid": "drawn as installed"}
+    inner = inject.begin(["a"])
+    assert plot._DRAWINGS == {}
+    plot._DRAWINGS["grid"] = "drawn under a"
+    inject.end(inner)
+    assert plot._DRAWINGS == {"grid": "drawn as installed"}
+    again = inject.begin(["a", "c"])
+    assert plot._DRAWINGS == {"grid": "drawn under a"}
+    inject.end(again)
+    inject.end(outer)
+    assert plot._DRAWINGS == {"grid": "drawn as installed"}
+
+
+def test_drawings_go_back_only_into_the_cache_they_were_taken_from(stack, monkeypatch):
+    plot._DRAWINGS["grid"] = "drawn as installed"
+    with inject.injected("a"):
+        plot._DRAWINGS["grid"] = "drawn under a"
+    # A cache of its own, as a test puts in place, receives none of them.
+    monkeypatch.setattr(plot, "_DRAWINGS", {})
+    with inject.injected("a"):
+        assert plot._DRAWINGS == {}
+    assert plot._DRAWINGS == {}
 
 
 def test_an_inner_run_keeps_what_it_asked_for_that_is_in_force(stack):
@@ -70,9 +91,9 @@ def test_an_inner_run_keeps_what_it_asked_for_that_is_in_force(stack):
     inject.end(inner)
     # ``a`` is the outer run's: the inner one neither applied nor undid it.
     assert inject.active_injections() == ("a",)
-    assert changes(stack) == ["+a", "+b", "-b"]
+    assert stack == ["+a", "+b", "-b"]
     inject.end(outer)
-    assert changes(stack)[-1] == "-a"
+    assert stack[-1] == "-a"
 
 
 def test_a_run_without_injections_sees_none_and_changes_nothing_after(stack):
@@ -83,7 +104,7 @@ def test_a_run_without_injections_sees_none_and_changes_nothing_after(stack):
     inject.end(outer)
     inner_alone = inject.begin([])
     inject.end(inner_alone)
-    assert changes(stack) == ["+a", "-a", "+a", "-a"]
+    assert stack == ["+a", "-a", "+a", "-a"]
 
 
 def test_ending_a_run_ends_the_runs_left_open_inside_it(stack):
@@ -92,9 +113,9 @@ def test_ending_a_run_ends_the_runs_left_open_inside_it(stack):
     inject.begin(["c"])
     inject.end(outer)
     assert inject.active_injections() == () and inject._STACK == []
-    assert changes(stack) == ["+a", "-a", "+b", "-b", "+c", "-c", "+b", "-b", "+a", "-a"]
+    assert stack == ["+a", "-a", "+b", "-b", "+c", "-c", "+b", "-b", "+a", "-a"]
     inject.end(outer)  # ended already: nothing happens
-    assert len(changes(stack)) == 10
+    assert len(stack) == 10
 
 
 def test_an_unknown_injection_changes_nothing(stack):
@@ -102,7 +123,7 @@ def test_an_unknown_injection_changes_nothing(stack):
     with pytest.raises(KeyError, match="unknown injection 'z'"):
         inject.begin(["b", "z"])
     assert inject.active_injections() == ("a",) and inject._STACK == [outer]
-    assert changes(stack) == ["+a"]
+    assert stack == ["+a"]
 
 
 def test_inject_adds_to_what_is_in_force_and_undo_all_leaves_the_runs_own(stack):
@@ -112,7 +133,7 @@ def test_inject_adds_to_what_is_in_force_and_undo_all_leaves_the_runs_own(stack)
     assert inject.active_injections() == ("a", "b")
     inject.undo_all()
     assert inject.active_injections() == ("a",) and inject._STACK == [run]
-    assert changes(stack) == ["+a", "+b", "-b"]
+    assert stack == ["+a", "+b", "-b"]
 
 
 def test_the_real_injections_patch_and_unpatch_under_the_stack():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gc
 import io
 import json
 import shutil
@@ -151,33 +150,6 @@ def test_passing_page_collapses_every_cell_to_one_line(tmp_path):
     assert "nothing moved" in html
     assert parsed.cells == ["pass", "pass"]
     assert html.count("<details") == 2 and "<section" not in html
-
-
-def test_writing_the_page_holds_collection_off_and_leaves_the_collector_as_it_was(
-    tmp_path, monkeypatch
-):
-    folder = passing_results(tmp_path / "results")
-    data = page.load_verdict(folder)
-    collecting_while_rendering = []
-    render = page.render_page
-
-    def recording(*args):
-        collecting_while_rendering.append(gc.isenabled())
-        return render(*args)
-
-    monkeypatch.setattr(page, "render_page", recording)
-    frozen = gc.get_freeze_count()
-    assert gc.isenabled()
-    page.write_page(data, folder)
-    assert collecting_while_rendering == [False] and gc.isenabled()
-    # A process that holds collection off itself keeps it off.
-    gc.disable()
-    try:
-        page.write_page(data, folder)
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
-    assert gc.get_freeze_count() == frozen
 
 
 def test_text_from_the_verdict_is_escaped(tmp_path):

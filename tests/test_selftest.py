@@ -161,7 +161,9 @@ def test_training_change_fails_training_not_rendering(pytester, tmp_path, untouc
 def test_same_versions_blame_what_moved_in_the_environment(pytester, tmp_path):
     """No version moved but the BLAS kernel did (a name no machine has): the verdict names it."""
     baselines = copy_baselines(tmp_path / "baselines", blas_kernel="OtherKernel")
-    run = run_layers(pytester, "--mlp-inject=training", "-m", "training", baselines=baselines)
+    run = run_layers(
+        pytester, "--mlp-inject=training", "-m", "training", "-k", "digits", baselines=baselines
+    )
     assert run.layer("training")["blamed"] == ["blas-kernel"]
     kernel = environment_versions()["blas-kernel"]
     assert f"BLAS kernel {kernel} now, OtherKernel at the baseline" in run.output
@@ -169,14 +171,18 @@ def test_same_versions_blame_what_moved_in_the_environment(pytester, tmp_path):
 
 def test_nothing_recorded_moved_is_called_local(pytester, tmp_path):
     baselines = copy_baselines(tmp_path / "baselines")
-    run = run_layers(pytester, "--mlp-inject=training", "-m", "training", baselines=baselines)
+    run = run_layers(
+        pytester, "--mlp-inject=training", "-m", "training", "-k", "digits", baselines=baselines
+    )
     assert run.layer("training")["blamed"] == ["local change"]
     assert "nothing recorded moved" in run.output
 
 
 def test_pipeline_alone_says_what_to_run_instead_of_guessing(pytester, tmp_path):
     baselines = copy_baselines(tmp_path / "baselines")
-    run = run_layers(pytester, "--mlp-inject=training", "-m", "pipeline", baselines=baselines)
+    run = run_layers(
+        pytester, "--mlp-inject=training", "-m", "pipeline", "-k", "digits", baselines=baselines
+    )
     line = run.scenario("digits")["verdict"]
     assert "training and rendering did not run" in line
     assert "pytest -m 'training or rendering' -k digits" in line
@@ -185,27 +191,27 @@ def test_pipeline_alone_says_what_to_run_instead_of_guessing(pytester, tmp_path)
 
 
 def test_same_verdicts_under_xdist(pytester, tmp_path):
+    """Records made in two workers, with an injection in force there, give the serial verdict.
+
+    The rendering layer alone, one image test a worker: it trains nothing, so
+    no worker imports scikit-learn. Without a bytecode cache a worker took 3.6
+    to 4.3 s of CPU here, where one running the four layers of digits took 6.4 s.
+    """
     pytest.importorskip("xdist")
-    baselines = copy_baselines(tmp_path / "baselines", **{"scikit-learn": "0.0-baseline"})
-    serial = run_layers(pytester, "--mlp-inject=training", "-k", "digits", baselines=baselines)
+    baselines = copy_baselines(tmp_path / "baselines", matplotlib="0.0-baseline")
+    args = ("--mlp-inject=drawing", "-m", "rendering")
+    serial = run_layers(pytester, *args, baselines=baselines)
     # Workers are processes of their own; the controller runs in this one.
     # With pytest-mpl's summaries, whose per-worker files the controller merges.
-    parallel = run_layers(
-        pytester,
-        "--mlp-inject=training",
-        "-k",
-        "digits",
-        "-n",
-        "2",
-        baselines=baselines,
-        mpl_summaries=True,
-    )
+    parallel = run_layers(pytester, *args, "-n", "2", baselines=baselines, mpl_summaries=True)
     assert parallel.ret == 1, parallel.output
+    assert parallel.statuses("rendering") == {"fail"}
     for key in ("layers_run", "counts"):
         assert parallel.verdict[key] == serial.verdict[key]
     assert [s["verdict"] for s in parallel.verdict["scenarios"]] == [
         s["verdict"] for s in serial.verdict["scenarios"]
     ]
+    assert parallel.layer("rendering")["blamed"] == ["matplotlib"]
     assert "mlp-weights verdict" in parallel.output
     assert (parallel.results_dir / "fig_comparison_basic.html").exists()
     assert not list(parallel.results_dir.glob("results-xdist-*.json"))
@@ -256,7 +262,9 @@ def test_drawing_change_fails_rendering_not_training(pytester, tmp_path, untouch
 
 
 def test_failing_run_leaves_the_baselines_byte_for_byte(pytester, untouched_baselines):
-    run = run_layers(pytester, "--mlp-inject=drawing", "-m", "rendering or training")
+    run = run_layers(
+        pytester, "--mlp-inject=drawing", "-m", "rendering or training", "-k", "digits"
+    )
     assert run.statuses("rendering") == {"fail"} and run.statuses("training") == {"pass"}
     # untouched_baselines compares every byte of baseline_images/ afterwards.
 
@@ -290,7 +298,7 @@ def test_missing_baseline_blames_nobody_and_names_the_regen_command(pytester, tm
     before = tree_digest(partial)
     image.unlink()
     snapshot.unlink()
-    run = run_layers(pytester, baselines=partial)
+    run = run_layers(pytester, "-m", "training or rendering", baselines=partial)
     for layer in ("training", "rendering"):
         assert run.layer(layer)["kind"] == "missing-baseline"
         assert run.layer(layer)["blamed"] == []
@@ -354,8 +362,19 @@ def run_the_copy(pytester, monkeypatch) -> Run:
         where = getattr(module, "__file__", None)
         if where and Path(where).resolve().parent == tests:
             monkeypatch.delitem(sys.modules, name)
+    # The copy's test modules are imported without rewriting their asserts:
+    # the layers fail by findings, not asserts, and rewriting every module of
+    # the copy took 2.7 s of CPU a run. This run's rewriting hook would
+    # rewrite any test module imported meanwhile, so it is set aside too.
+    hooks = [f for f in sys.meta_path if type(f).__name__ == "AssertionRewritingHook"]
+    monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path if f not in hooks])
     result = pytester.runpytest_inprocess(
-        "-m", "training or rendering", "-p", "no:cacheprovider", "--mpl-generate-summary="
+        "-m",
+        "training or rendering",
+        "-p",
+        "no:cacheprovider",
+        "--mpl-generate-summary=",
+        "--assert=plain",
     )
     return Run(result, pytester.path / "mpl-results")
 
@@ -450,7 +469,7 @@ def test_learning_rate_one_millionth_off_fails_training(scenario_name):
 
 
 def test_a_run_of_one_layer_reports_only_that_layer(pytester):
-    run = run_layers(pytester, "-m", "rendering")
+    run = run_layers(pytester, "-m", "rendering", "-k", "digits")
     assert run.ret == 0, run.output
     assert run.verdict["layers_run"] == ["rendering"]
     assert "digits: rendering hold; not run: training, pipeline, scores" in run.output

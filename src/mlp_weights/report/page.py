@@ -18,9 +18,7 @@ diagnostics); then every other cell on one line.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 from importlib import resources
 from pathlib import Path
 
@@ -341,33 +339,9 @@ def render_page(data: dict, results_dir: str | Path) -> str:
     return page_template().render(page_context(data, Path(results_dir)))
 
 
-@contextlib.contextmanager
-def collection_held_off():
-    """Hold garbage collection off meanwhile; it resumes after, unless it was off already.
-
-    A test process holds about 270,000 objects when the run ends; the page's
-    allocations triggered a full collection of them, which took 0.15 to 0.2 s
-    of the 0.35 to 0.42 s that writing the page of a training failure took.
-    In a process holding 460,000 objects, a page of a failing folder takes
-    140 to 250 ms a write with collection held off, where without it one
-    write in seven took 490 to 650 ms. ``gc.freeze`` avoided it too, but
-    ``gc.unfreeze`` after it releases every frozen object, also those the
-    process froze itself (CPython 3.12 starts with 375 of them frozen); this
-    leaves the process's collector exactly as it found it.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def write_page(data: dict, results_dir: str | Path) -> Path:
     """Render the page and write it atomically beside ``verdict.json``."""
-    with collection_held_off():
-        html = render_page(data, results_dir)
+    html = render_page(data, results_dir)
     path = Path(results_dir) / PAGE_NAME
     with atomic_write(path) as fh:
         fh.write(html.encode("utf-8"))
