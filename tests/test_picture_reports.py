@@ -56,6 +56,13 @@ def test_the_matplotlib_311_redraw_reads_as_resampling_in_every_report(tmp_path)
         in text
     )
     assert "frames unchanged" in text
+    # verdict.md says it once per scenario, though rendering and pipeline both read it.
+    from mlp_weights.report.views import to_markdown
+    from mlp_weights.suite.verdict import build_verdict
+
+    pipeline = recording.LayerResult(**{**vars(record), "layer": "pipeline"})
+    markdown = to_markdown(build_verdict([record, pipeline], {}, {}))
+    assert markdown.count("how the picture moved: resampling: panel contents redrawn") == 1
     # verdict.json carries it as data.
     data = record.to_dict()
     assert data["picture"] == finding.picture and len(data["panel_boxes"]) == 16

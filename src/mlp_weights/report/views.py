@@ -97,6 +97,7 @@ def to_markdown(
     lines.append(format_table(TABLE_COLUMNS, table_rows(verdict), markdown=True))
     lines.append("")
     lines += [f"- **{s.scenario}**: {s.line}" for s in verdict.scenarios]
+    lines += picture_lines(verdict)
     versions = ", ".join(f"{k} {verdict.now[k]}" for k in LIBRARIES if k in verdict.now)
     lines += ["", f"Tested with {versions}."]
     if verdict.generations:
@@ -110,6 +111,24 @@ def to_markdown(
     if link:
         lines += [link, ""]
     return "\n".join(lines)
+
+
+def picture_lines(verdict: Verdict) -> list[str]:
+    """How each failing picture moved, once per scenario and reading (rendering and
+    pipeline compare the same image generation, and often read the same)."""
+    from mlp_weights.suite.picture import describe
+
+    lines = []
+    for scenario in verdict.scenarios:
+        seen = set()
+        for result in scenario.layers:
+            if result.status != FAIL or not result.picture:
+                continue
+            line = describe(result.picture)
+            if line not in seen:
+                seen.add(line)
+                lines.append(f"- **{scenario.scenario}**, how the picture moved: {line}")
+    return lines
 
 
 def to_json(verdict: Verdict, baseline_dir, results_dir) -> dict:
