@@ -53,10 +53,7 @@ def read_verdict(path: str | Path) -> dict:
         When the file is unreadable, damaged, or of a newer schema.
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ResultsError(f"{path} is damaged ({type(exc).__name__}: {exc})") from None
+    data = _read_json(path)
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise ResultsError(f"{path} is damaged: it is not an mlp-weights verdict")
     version = data.get("schema_version")
@@ -70,6 +67,13 @@ def read_verdict(path: str | Path) -> dict:
     if not _well_formed(data):
         raise ResultsError(f"{path} is damaged: its scenarios or layers are not as written")
     return data
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ResultsError(f"{path} is damaged ({type(exc).__name__}: {exc})") from None
 
 
 def _well_formed(data: dict) -> bool:
@@ -99,10 +103,7 @@ def read_bisection(path: str | Path) -> dict:
         When the file is unreadable, not a bisect report, or of a newer schema.
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ResultsError(f"{path} is damaged ({type(exc).__name__}: {exc})") from None
+    data = _read_json(path)
     if not isinstance(data, dict) or data.get("schema") != BISECT_SCHEMA:
         raise ResultsError(f"{path} is not an mlp-weights bisect report")
     version = data.get("schema_version")
