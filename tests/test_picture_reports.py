@@ -2,6 +2,8 @@
 
 import shutil
 
+import numpy as np
+
 from conftest import REPO
 from mlp_weights.report.images import picture_marks
 from mlp_weights.suite import recording
@@ -67,8 +69,6 @@ def test_the_matplotlib_311_redraw_reads_as_resampling_in_every_report(tmp_path)
     data = record.to_dict()
     assert data["picture"] == finding.picture and len(data["panel_boxes"]) == 16
 
-    import numpy as np
-
     reading, marks = picture_marks(data, np.zeros((480, 640, 3), np.uint8))
     assert [r["kind"] for r in reading] == ["resampling"]
     assert len(marks) == 16 and marks[0]["label"] == "panel 0: resampling"
@@ -98,3 +98,25 @@ def test_an_unreadable_image_leaves_the_rms_finding_as_it_was(tmp_path):
     finding, _ = recording.image_finding(summary, tmp_path, "digits")
     assert finding.kind is Kind.MOVED and "RMS 12.573" in finding.message
     assert finding.picture is None and finding.panel_boxes is None
+
+
+def test_the_boxes_are_the_panels_as_saved_whether_drawn_or_laid_out(monkeypatch):
+    """matshow's equal aspect shrinks each axes at drawing time: boxes read before would be off."""
+    import io
+
+    from mlp_weights.pipeline import plot
+    from mlp_weights.pipeline.scenarios import SCENARIOS
+    from mlp_weights.suite.picture import panel_boxes
+
+    monkeypatch.setattr(plot, "_DRAWINGS", {})
+    recording.scenario_boxes.cache_clear()
+    laid_out = recording.scenario_boxes("digits")
+    recording.scenario_boxes.cache_clear()
+    weights = np.random.RandomState(1).standard_normal((64, 16))
+    figure = plot.draw_weights(weights, SCENARIOS["digits"])
+    figure.savefig(io.BytesIO(), format="png")
+    assert recording.scenario_boxes("digits") == laid_out == tuple(panel_boxes(figure))
+    recording.scenario_boxes.cache_clear()
+    # 8x8 panels drawn square: each box as wide as it is high.
+    x0, y0, x1, y1 = laid_out[0]
+    assert abs((x1 - x0) - (y1 - y0)) < 0.5

@@ -175,6 +175,11 @@ def draw_weights(coefs: np.ndarray, scenario) -> Figure:
     return figure
 
 
+def drawn_figure(scenario) -> Figure | None:
+    """The newest figure this process drew for ``scenario``, if any (for its layout)."""
+    return next((fig for key, fig in reversed(_DRAWINGS.items()) if key[0] == scenario), None)
+
+
 def forget_drawings() -> None:
     """Drop every cached figure: how matplotlib draws has changed."""
     _DRAWINGS.clear()
