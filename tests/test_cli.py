@@ -69,8 +69,11 @@ def digits_run(tmp_path_factory) -> Run:
 
 @pytest.fixture(scope="module")
 def quiet_digits_run(tmp_path_factory) -> Run:
-    """``run --dataset digits --quiet``, trained once for every check of its output."""
-    return run_digits(tmp_path_factory.mktemp("quiet"), "--quiet")
+    """``run --dataset digits --quiet``, trained once for every check of its output.
+
+    One epoch: a loud run of one epoch prints an iteration line and the weights' block too.
+    """
+    return run_digits(tmp_path_factory.mktemp("quiet"), "--quiet", "--max-iter", "1")
 
 
 def test_run_digits_prints_the_seed_lines_and_writes_the_grid(digits_run):
