@@ -69,8 +69,11 @@ def digits_run(tmp_path_factory) -> Run:
 
 @pytest.fixture(scope="module")
 def quiet_digits_run(tmp_path_factory) -> Run:
-    """``run --dataset digits --quiet``, trained once for every check of its output."""
-    return run_digits(tmp_path_factory.mktemp("quiet"), "--quiet")
+    """``run --dataset digits --quiet``, trained once for every check of its output.
+
+    One epoch: a loud run of one epoch prints an iteration line and the weights' block too.
+    """
+    return run_digits(tmp_path_factory.mktemp("quiet"), "--quiet", "--max-iter", "1")
 
 
 def test_run_digits_prints_the_seed_lines_and_writes_the_grid(digits_run):
@@ -196,7 +199,9 @@ def test_failed_save_leaves_no_file(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(Figure, "savefig", broken)
     out = tmp_path / "w.png"
-    assert main(["run", "--dataset", "digits", "--quiet", "--out", str(out)]) == 2
+    # One epoch: the save fails after training, however long it trained.
+    args = ["run", "--dataset", "digits", "--quiet", "--max-iter", "1"]
+    assert main([*args, "--out", str(out)]) == 2
     assert "No space left on device" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
@@ -237,7 +242,8 @@ def test_show_without_a_display_says_where_the_figure_is(tmp_path, capsys, monke
     monkeypatch.setattr(matplotlib, "get_backend", lambda: "agg")
     out = tmp_path / "w.png"
     open_before = plt.get_fignums()
-    assert main(["run", "--dataset", "digits", "--quiet", "--show", "--out", str(out)]) == 0
+    args = ["run", "--dataset", "digits", "--quiet", "--show", "--max-iter", "1"]
+    assert main([*args, "--out", str(out)]) == 0
     assert f"--show: no display here (backend agg); the figure is in {out}" in (
         capsys.readouterr().err
     )

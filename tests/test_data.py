@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.error import URLError
 
 import numpy as np
@@ -104,11 +105,21 @@ def assert_one_line(text: str) -> None:
 # --- mnist: OpenML and its cache ---------------------------------------------------
 
 
-def test_mnist_without_cache_or_network_fails_fast_in_one_line(tmp_path, no_network, recwarn):
+def test_mnist_without_cache_or_network_fails_fast_in_one_line(
+    tmp_path, no_network, recwarn, monkeypatch
+):
+    import sklearn.datasets._openml
+
+    # scikit-learn pauses between tries with ``time.sleep``; the pauses are
+    # recorded and checked instead of waited for (0.5 s of this test).
+    pauses = []
+    monkeypatch.setattr(sklearn.datasets._openml, "time", SimpleNamespace(sleep=pauses.append))
     start = time.perf_counter()
     with pytest.raises(DataUnavailableError) as info:
         load_dataset(MNIST, tmp_path)
     elapsed = time.perf_counter() - start
+    assert pauses == [sources.OPENML_RETRY_DELAY] * sources.OPENML_RETRIES
+    assert len(no_network) == sources.OPENML_RETRIES + 1, no_network
 
     message = str(info.value)
     assert elapsed < 10, f"took {elapsed:.1f} s"
