@@ -150,3 +150,41 @@ def test_screenshots_of_a_failing_and_a_passing_page(browser, failing_page, tmp_
     assert failing.width == passing.width == 1300
     # The failing page shows its images; the passing one is a few lines.
     assert failing.height > passing.height
+
+
+def test_a_pictures_reading_sits_above_the_images_and_outlines_its_panels(browser, tmp_path):
+    import json
+
+    folder = failing_results(tmp_path / "results", fits=False)
+    data = json.loads((folder / "verdict.json").read_text())
+    rendering = next(
+        layer for layer in data["scenarios"][1]["layers"] if layer["layer"] == "rendering"
+    )
+    rendering["picture"] = [{"kind": "shift", "dx": 1, "dy": 0, "panels": [0, 1], "of": 2}]
+    rendering["panel_boxes"] = [[10.0, 10.0, 60.0, 60.0], [70.0, 10.0, 120.0, 60.0]]
+    (folder / "verdict.json").write_text(json.dumps(data))
+    browser.open(rebuild_page(folder).resolve().as_uri())
+    reading = browser.evaluate("document.querySelector('.reading li').textContent")
+    assert reading.startswith("shift: panel contents offset 1 px right")
+    # Above the images of its card.
+    assert browser.evaluate(
+        "document.querySelector('.reading').compareDocumentPosition("
+        "document.querySelector('section .compare')) & Node.DOCUMENT_POSITION_FOLLOWING"
+    )
+    inside = browser.evaluate(
+        """[...document.querySelectorAll('.marked')].map(m => {
+            const img = m.querySelector('img').getBoundingClientRect();
+            return [...m.querySelectorAll('.panel-mark')].map(k => {
+                const r = k.getBoundingClientRect();
+                return r.width > 0 && r.left >= img.left - 1 && r.right <= img.right + 1
+                    && r.top >= img.top - 1 && r.bottom <= img.bottom + 1;
+            });
+        })"""
+    )
+    assert inside and all(len(marks) == 2 and all(marks) for marks in inside)
+    # The stack table's own "moved" marks stay in their cells.
+    table = browser.evaluate("document.querySelector('#stack').getBoundingClientRect().right")
+    rights = browser.evaluate(
+        "[...document.querySelectorAll('#stack .mark')].map(m => m.getBoundingClientRect().right)"
+    )
+    assert rights and max(rights) <= table

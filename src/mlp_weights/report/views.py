@@ -4,7 +4,7 @@ After every run the suite writes ``verdict.json``, ``verdict.md`` and the
 page ``verdict.html`` (:mod:`mlp_weights.report.page`) into the results folder;
 when ``GITHUB_STEP_SUMMARY`` is set, the Markdown is appended there too, so
 that it shows on the CI job's page. The JSON schema
-is documented in the README ("Reading a failure") and versioned by
+is documented in docs/suite.md ("verdict.json") and versioned by
 :data:`mlp_weights.report.record.SCHEMA_VERSION`.
 """
 
@@ -132,7 +132,7 @@ def picture_lines(verdict: Verdict) -> list[str]:
 
 
 def to_json(verdict: Verdict, baseline_dir, results_dir) -> dict:
-    """The verdict as data: see the README for the schema."""
+    """The verdict as data: its schema is in docs/suite.md ("verdict.json")."""
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,

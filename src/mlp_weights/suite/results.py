@@ -38,7 +38,7 @@ class Finding:
     """What a check found, before anything is blamed.
 
     ``kind`` is ``None`` for a pass. ``amount`` is JSON-able (see the
-    ``verdict.json`` schema in the README). ``obtained`` is a fresh fit to
+    ``verdict.json`` schema in docs/suite.md). ``obtained`` is a fresh fit to
     keep beside the verdict (a :class:`~mlp_weights.baselines.snapshot.Snapshot`).
     ``diagnostics`` is the training layer's reading of the weights, now and
     at the baseline (:func:`mlp_weights.suite.reading.diagnostics_record`).
