@@ -102,7 +102,11 @@ class Bisection:
     def _run(self) -> int:
         started = time.perf_counter()
         if self.make_prober is None:
-            find_uv()  # without uv, say so before anything else
+            # A wrong library or folder is a usage error (exit 2), named first; then
+            # a missing uv, before the index is asked anything.
+            check_library(self.request.library)
+            self.repo = self.repo or find_repository()
+            find_uv()
         setup = self.resolve_ends()
         self.say_start(setup)
         request = self.request
