@@ -218,6 +218,15 @@ def test_report_on_bad_input_says_one_line_and_writes_nothing(tmp_path, capsys, 
     assert sorted(p.name for p in folder.iterdir()) == before
 
 
+def test_report_that_cannot_write_the_page_says_one_line(tmp_path, capsys):
+    folder = failing_results(tmp_path / "results", fits=False)
+    (folder / "verdict.html").mkdir()
+    assert main(["report", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"mlp-weights: error: cannot write {folder / 'verdict.html'}: ")
+    assert err.count("\n") == 1
+
+
 def test_report_without_a_folder_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["report"])

@@ -37,6 +37,8 @@ PAGE_NAME = "verdict.html"
 TEMPLATE_NAME = "verdict.html.j2"
 #: Zoom factors offered for the images (CSS pixels per image pixel).
 ZOOMS = (1, 2, 4, 8)
+#: The images of an image layer, by their key in the record, and their titles.
+IMAGE_PANELS = (("baseline", "baseline"), ("result", "result"), ("diff", "difference"))
 
 
 # -- the parts of the page ---------------------------------------------------------
@@ -92,25 +94,23 @@ def image_part(layer: dict, results_dir: Path) -> dict:
         read_png,
     )
 
-    images = layer.get("images") or {}
-    part = {"panels": [], "rms": None, "tolerance": None, "n_differ": None, "n_pixels": None}
-    raw = {}
-    for key, title in (("baseline", "baseline"), ("result", "result"), ("diff", "difference")):
-        path = resolve(results_dir, images.get(key))
-        raw[key] = read_png(path)
-        part["panels"].append(
+    images, amount = layer.get("images") or {}, layer.get("amount") or {}
+    raw = {key: read_png(resolve(results_dir, images.get(key))) for key, _ in IMAGE_PANELS}
+    pixels = {k: decode_png(raw[k]) for k in ("baseline", "result") if raw[k]}
+    part = {
+        "panels": [
             {
                 "key": key,
                 "title": title,
                 "uri": png_data_uri(raw[key]) if raw[key] else None,
                 "name": images.get(key) or "(not recorded)",
             }
-        )
-    amount = layer.get("amount") or {}
-    part["rms"], part["tolerance"] = amount.get("image_rms"), amount.get("tolerance")
-    pixels = {k: decode_png(raw[k]) for k in ("baseline", "result") if raw[k]}
-    part["sizes"] = {
-        k: f"{p.shape[1]} x {p.shape[0]} px" for k, p in pixels.items() if p is not None
+            for key, title in IMAGE_PANELS
+        ],
+        "rms": amount.get("image_rms"),
+        "tolerance": amount.get("tolerance"),
+        "sizes": {k: f"{p.shape[1]} x {p.shape[0]} px" for k, p in pixels.items() if p is not None},
+        "n_differ": None,
     }
     amplified = None
     if raw["baseline"] and raw["result"]:
@@ -148,58 +148,41 @@ def _snapshot(path: Path | None, scenario: str):
 
 
 def training_part(layer: dict, scenario: dict, results_dir: Path) -> dict:
-    """Loss curves, weight grids, the per-array table and the diagnostics of training.
+    """Loss curves and weight grids of a failed training layer; its arrays and diagnostics.
 
     The weight grids are the images the pipeline (fresh fit) and rendering
     (baseline) layers kept, when they ran; otherwise they are drawn from the
-    obtained fit and the copy of the snapshot.
+    obtained fit and the copy of the snapshot. The seed layer compares
+    published numbers and keeps no fit: it has no figures.
     """
     from mlp_weights.pipeline.scenarios import SCENARIOS
     from mlp_weights.report.images import loss_curves_png, png_data_uri, weight_grid_png
 
+    part = {
+        "figures": layer["layer"] == "training",
+        "arrays": (layer.get("amount") or {}).get("arrays") or [],
+        "diagnostics": diagnostics_part(layer),
+    }
+    if not part["figures"]:
+        return part
     name = scenario["scenario"]
     now = _snapshot(resolve(results_dir, layer.get("obtained")), name)
     then = _snapshot(resolve(results_dir, layer.get("baseline_snapshot")), name)
-    # Figures for a failed training layer only: the seed layer compares
-    # published numbers and keeps no fit.
-    figures = layer.get("status") == FAIL and layer.get("layer") == "training"
-    part = {
-        "figures": figures,
-        "loss": None,
-        "grids": [],
-        "arrays": [],
-        "diagnostics": diagnostics_part(layer),
-    }
-    if figures and (now is not None or then is not None):
-        part["loss"] = png_data_uri(
-            loss_curves_png(
-                then.loss_curve if then is not None else None,
-                now.loss_curve if now is not None else None,
-            )
-        )
-    if figures:
-        # The baseline image is drawn from the snapshot's weights; the
-        # pipeline's result is the fresh fit drawn.
-        grids = (
-            ("baseline", ("rendering", "pipeline"), "baseline", then),
-            ("now (fresh fit)", ("pipeline",), "result", now),
-        )
-        for title, layers, key, snap in grids:
-            data = _kept_image(scenario, layers, key, results_dir)
-            if data is None and snap is not None and name in SCENARIOS:
-                data = weight_grid_png(snap.coefs, SCENARIOS[name])
-            part["grids"].append({"title": title, "uri": png_data_uri(data) if data else None})
-    for array in (layer.get("amount") or {}).get("arrays") or []:
-        part["arrays"].append(
-            {
-                "name": array.get("name"),
-                "differ": f"{array.get('n_differ')} of {array.get('n_total')}",
-                "max_abs": _number(array.get("max_abs")),
-                "max_rel": _number(array.get("max_rel")),
-                "failed": bool(array.get("n_differ")) or bool(array.get("shape_mismatch")),
-                "note": array.get("shape_mismatch") or "",
-            }
-        )
+    if now is not None or then is not None:
+        curves = [getattr(snap, "loss_curve", None) for snap in (then, now)]
+        part["loss"] = png_data_uri(loss_curves_png(*curves))
+    # The baseline image is drawn from the snapshot's weights; the
+    # pipeline's result is the fresh fit drawn.
+    grids = (
+        ("baseline", ("rendering", "pipeline"), "baseline", then),
+        ("now (fresh fit)", ("pipeline",), "result", now),
+    )
+    part["grids"] = []
+    for title, layers, key, snap in grids:
+        data = _kept_image(scenario, layers, key, results_dir)
+        if data is None and snap is not None and name in SCENARIOS:
+            data = weight_grid_png(snap.coefs, SCENARIOS[name])
+        part["grids"].append({"title": title, "uri": png_data_uri(data) if data else None})
     return part
 
 
@@ -215,8 +198,8 @@ def diagnostics_part(layer: dict) -> dict | None:
     rows = [
         {
             "label": labels.get(key, key),
-            "then": _number(then.get(key)) if then else "unknown",
-            "now": _number(now.get(key)),
+            "then": number(then.get(key)) if then else "unknown",
+            "now": number(now.get(key)),
             "changed": bool(then) and then.get(key) != now.get(key),
         }
         for key in dict.fromkeys(keys)
@@ -230,8 +213,8 @@ def scores_part(layer: dict) -> list[dict]:
     return [
         {
             "part": part,
-            "score": _number(scores.get(part)),
-            "floor": _number(floors.get(part)),
+            "score": number(scores.get(part)),
+            "floor": number(floors.get(part)),
             "below": isinstance(scores.get(part), (int, float))
             and isinstance(floors.get(part), (int, float))
             and scores[part] < floors[part],
@@ -241,42 +224,28 @@ def scores_part(layer: dict) -> list[dict]:
     ]
 
 
-def _number(value) -> str:
+def number(value) -> str:
+    """A number as the page shows it (4 significant digits); ``-`` for none."""
     if value is None:
         return "-"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.4g}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 def cell_context(layer: dict, scenario: dict, results_dir: Path, detailed: bool) -> dict:
-    """One cell (a layer of a scenario): its one line, and its details when ``detailed``."""
-    status = layer.get("status")
-    cell = {
+    """One cell: the layer's record, its amount in words, and its details when ``detailed``."""
+    amount = layer.get("amount") or {}
+    cell = layer | {
         "id": f"{scenario['scenario']}-{layer['layer']}",
         "scenario": scenario["scenario"],
-        "layer": layer["layer"],
-        "status": status,
-        "kind": layer.get("kind"),
         "amount": one_line_amount(layer),
-        "message": layer.get("message") or "",
-        "blamed": [str(b) for b in layer.get("blamed") or []],
-        "moved": layer.get("moved") or [],
-        "generation": layer.get("generation"),
-        "baseline_file": layer.get("baseline_file"),
-        "image": None,
-        "training": None,
-        "scores": None,
     }
-    if not detailed:
-        return cell
-    if layer.get("images"):
+    if detailed and layer.get("images"):
         cell["image"] = image_part(layer, results_dir)
-    if (layer.get("amount") or {}).get("arrays") is not None or layer.get("diagnostics"):
+    if detailed and (amount.get("arrays") is not None or layer.get("diagnostics")):
         cell["training"] = training_part(layer, scenario, results_dir)
-    if (layer.get("amount") or {}).get("scores") is not None:
+    if detailed and amount.get("scores") is not None:
         cell["scores"] = scores_part(layer)
     return cell
 
@@ -331,17 +300,16 @@ def page_template():
 
     source = resources.files(__package__).joinpath(TEMPLATE_NAME).read_text(encoding="utf-8")
     environment = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    environment.filters["number"] = number
     return environment.from_string(source)
 
 
-def render_page(data: dict, results_dir: str | Path) -> str:
-    """The HTML text of the page for a verdict (as read by :func:`load_verdict`)."""
-    return page_template().render(page_context(data, Path(results_dir)))
-
-
 def write_page(data: dict, results_dir: str | Path) -> Path:
-    """Render the page and write it atomically beside ``verdict.json``."""
-    html = render_page(data, results_dir)
+    """Render the page and write it atomically beside ``verdict.json``.
+
+    ``data`` is the verdict as :func:`load_verdict` reads it.
+    """
+    html = page_template().render(page_context(data, Path(results_dir)))
     path = Path(results_dir) / PAGE_NAME
     with atomic_write(path) as fh:
         fh.write(html.encode("utf-8"))
@@ -350,13 +318,9 @@ def write_page(data: dict, results_dir: str | Path) -> Path:
 
 def rebuild_page(results_dir: str | Path) -> Path:
     """``mlp-weights report``: the page again, from the files in ``results_dir`` alone."""
-    results_dir = Path(results_dir)
     data = load_verdict(results_dir)
-    html = render_page(data, results_dir)
-    path = results_dir / PAGE_NAME
     try:
-        with atomic_write(path) as fh:
-            fh.write(html.encode("utf-8"))
+        return write_page(data, results_dir)
     except OSError as exc:
+        path = Path(results_dir) / PAGE_NAME
         raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
