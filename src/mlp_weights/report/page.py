@@ -19,18 +19,23 @@ diagnostics); then every other cell on one line.
 from __future__ import annotations
 
 import functools
+from dataclasses import fields
 from importlib import resources
 from pathlib import Path
 
+import jinja2
+
+from mlp_weights.baselines.snapshot import load_snapshot
 from mlp_weights.core.environment import LIBRARIES
 from mlp_weights.core.errors import MLPWeightsError
 from mlp_weights.core.io import atomic_write
+from mlp_weights.pipeline.scenarios import SCENARIOS
+from mlp_weights.report import images
 from mlp_weights.report.inputs import load_bisections, resolve
 from mlp_weights.report.next_steps import next_steps
 from mlp_weights.report.record import ResultsError, load_verdict
 from mlp_weights.suite.results import FAIL, NOT_RUN, SKIP, LayerResult
-
-__all__ = ["PAGE_NAME", "ResultsError", "load_verdict", "rebuild_page", "write_page"]
+from mlp_weights.suite.verdict import describe_amount
 
 PAGE_NAME = "verdict.html"
 #: The one template, shipped in the package (``package-data`` in pyproject.toml).
@@ -70,10 +75,6 @@ def stack_rows(now: dict, scenarios: list[dict]) -> list[dict]:
 
 def one_line_amount(layer: dict) -> str:
     """The amount in a few words, as the terminal and Markdown tables say it."""
-    from dataclasses import fields
-
-    from mlp_weights.suite.verdict import describe_amount
-
     known = {f.name for f in fields(LayerResult)}
     try:
         record = LayerResult.from_dict(
@@ -86,24 +87,16 @@ def one_line_amount(layer: dict) -> str:
 
 def image_part(layer: dict, results_dir: Path) -> dict:
     """Baseline, result, difference and amplified difference of an image layer."""
-    from mlp_weights.report.images import (
-        amplified_png,
-        decode_png,
-        picture_marks,
-        png_data_uri,
-        read_png,
-    )
-
-    images, amount = layer.get("images") or {}, layer.get("amount") or {}
-    raw = {key: read_png(resolve(results_dir, images.get(key))) for key, _ in IMAGE_PANELS}
-    pixels = {k: decode_png(raw[k]) for k in ("baseline", "result") if raw[k]}
+    files, amount = layer.get("images") or {}, layer.get("amount") or {}
+    raw = {key: images.read_png(resolve(results_dir, files.get(key))) for key, _ in IMAGE_PANELS}
+    pixels = {k: images.decode_png(raw[k]) for k in ("baseline", "result") if raw[k]}
     part = {
         "panels": [
             {
                 "key": key,
                 "title": title,
-                "uri": png_data_uri(raw[key]) if raw[key] else None,
-                "name": images.get(key) or "(not recorded)",
+                "uri": images.png_data_uri(raw[key]) if raw[key] else None,
+                "name": files.get(key) or "(not recorded)",
             }
             for key, title in IMAGE_PANELS
         ],
@@ -114,31 +107,26 @@ def image_part(layer: dict, results_dir: Path) -> dict:
     }
     amplified = None
     if raw["baseline"] and raw["result"]:
-        amplified = amplified_png(raw["baseline"], raw["result"])
+        amplified = images.amplified_png(raw["baseline"], raw["result"])
     if amplified is not None:
         data, part["n_differ"], part["n_pixels"] = amplified
-        part["panels"].append(
-            {"key": "amplified", "title": "amplified", "uri": png_data_uri(data), "name": ""}
-        )
-    part["reading"], part["marks"] = picture_marks(layer, pixels.get("baseline"))
+        uri = images.png_data_uri(data)
+        part["panels"].append({"key": "amplified", "title": "amplified", "uri": uri, "name": ""})
+    part["reading"], part["marks"] = images.picture_marks(layer, pixels.get("baseline"))
     return part
 
 
 def _kept_image(scenario: dict, layer_names: tuple[str, ...], key: str, results_dir: Path):
     """PNG bytes of an image another layer of the scenario kept, the first found."""
-    from mlp_weights.report.images import read_png
-
     for layer in scenario.get("layers", []):
         if layer.get("layer") in layer_names:
-            data = read_png(resolve(results_dir, (layer.get("images") or {}).get(key)))
+            data = images.read_png(resolve(results_dir, (layer.get("images") or {}).get(key)))
             if data is not None:
                 return data
     return None
 
 
 def _snapshot(path: Path | None, scenario: str):
-    from mlp_weights.baselines.snapshot import load_snapshot
-
     if path is None:
         return None
     try:
@@ -155,9 +143,6 @@ def training_part(layer: dict, scenario: dict, results_dir: Path) -> dict:
     obtained fit and the copy of the snapshot. The seed layer compares
     published numbers and keeps no fit: it has no figures.
     """
-    from mlp_weights.pipeline.scenarios import SCENARIOS
-    from mlp_weights.report.images import loss_curves_png, png_data_uri, weight_grid_png
-
     part = {
         "figures": layer["layer"] == "training",
         "arrays": (layer.get("amount") or {}).get("arrays") or [],
@@ -170,7 +155,7 @@ def training_part(layer: dict, scenario: dict, results_dir: Path) -> dict:
     then = _snapshot(resolve(results_dir, layer.get("baseline_snapshot")), name)
     if now is not None or then is not None:
         curves = [getattr(snap, "loss_curve", None) for snap in (then, now)]
-        part["loss"] = png_data_uri(loss_curves_png(*curves))
+        part["loss"] = images.png_data_uri(images.loss_curves_png(*curves))
     # The baseline image is drawn from the snapshot's weights; the
     # pipeline's result is the fresh fit drawn.
     grids = (
@@ -181,8 +166,8 @@ def training_part(layer: dict, scenario: dict, results_dir: Path) -> dict:
     for title, layers, key, snap in grids:
         data = _kept_image(scenario, layers, key, results_dir)
         if data is None and snap is not None and name in SCENARIOS:
-            data = weight_grid_png(snap.coefs, SCENARIOS[name])
-        part["grids"].append({"title": title, "uri": png_data_uri(data) if data else None})
+            data = images.weight_grid_png(snap.coefs, SCENARIOS[name])
+        part["grids"].append({"title": title, "uri": images.png_data_uri(data) if data else None})
     return part
 
 
@@ -296,8 +281,6 @@ def page_context(data: dict, results_dir: Path) -> dict:
 @functools.lru_cache(maxsize=1)
 def page_template():
     """The page's template, compiled once per process (20 to 30 ms a compilation)."""
-    import jinja2
-
     source = resources.files(__package__).joinpath(TEMPLATE_NAME).read_text(encoding="utf-8")
     environment = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     environment.filters["number"] = number
