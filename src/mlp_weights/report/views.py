@@ -19,6 +19,7 @@ from mlp_weights.core.environment import LIBRARIES
 from mlp_weights.core.io import atomic_write
 from mlp_weights.core.table import format_table
 from mlp_weights.report.next_steps import next_steps, steps_markdown
+from mlp_weights.report.page import PAGE_NAME, write_page
 from mlp_weights.report.record import JSON_NAME, SCHEMA, SCHEMA_VERSION
 from mlp_weights.suite.results import FAIL, NOT_RUN, SKIP
 from mlp_weights.suite.verdict import Verdict, describe_amount
@@ -51,16 +52,12 @@ def table_rows(verdict: Verdict) -> list[tuple]:
     return rows
 
 
-def verdict_lines(verdict: Verdict) -> list[str]:
-    return [f"{s.scenario}: {s.line}" for s in verdict.scenarios]
-
-
 def to_text(verdict: Verdict) -> str:
     """The table and one line per scenario, for the terminal."""
     if not verdict.scenarios:
         return ""
     table = format_table(TABLE_COLUMNS, table_rows(verdict), rule=True)
-    return table + "\n\n" + "\n".join(verdict_lines(verdict))
+    return table + "\n\n" + "\n".join(f"{s.scenario}: {s.line}" for s in verdict.scenarios)
 
 
 def page_link(in_summary: bool = False) -> str:
@@ -69,8 +66,6 @@ def page_link(in_summary: bool = False) -> str:
     In ``verdict.md`` the page is beside it; in a CI job summary it is in
     the run's artifacts, whose page GitHub's variables name.
     """
-    from mlp_weights.report.page import PAGE_NAME
-
     text = "Images, loss curves and blame in one page"
     if not in_summary:
         return f"{text}: [{PAGE_NAME}]({PAGE_NAME}) (beside this file)."
@@ -82,16 +77,14 @@ def page_link(in_summary: bool = False) -> str:
     return f"{text}: `{PAGE_NAME}`, in the results folder."
 
 
-def to_markdown(
-    verdict: Verdict, title: str = "mlp-weights verdict", link: str = "", steps=()
-) -> str:
+def to_markdown(verdict: Verdict, link: str = "", steps=()) -> str:
     """The same, as Markdown for a CI job summary or a pull-request comment.
 
     ``steps`` (:func:`mlp_weights.report.next_steps.next_steps`) follow the
     table; ``link`` (see :func:`page_link`) ends it when given.
     """
     status = "some layers moved" if verdict.failed else "nothing moved"
-    lines = [f"## {title}: {status}", ""]
+    lines = [f"## mlp-weights verdict: {status}", ""]
     if not verdict.scenarios:
         return "\n".join(lines + ["No layer test ran.", ""])
     lines.append(format_table(TABLE_COLUMNS, table_rows(verdict), markdown=True))
@@ -120,14 +113,11 @@ def picture_lines(verdict: Verdict) -> list[str]:
 
     lines = []
     for scenario in verdict.scenarios:
-        seen = set()
-        for result in scenario.layers:
-            if result.status != FAIL or not result.picture:
-                continue
-            line = describe(result.picture)
-            if line not in seen:
-                seen.add(line)
-                lines.append(f"- **{scenario.scenario}**, how the picture moved: {line}")
+        readings = [describe(r.picture) for r in scenario.layers if r.status == FAIL and r.picture]
+        lines += [
+            f"- **{scenario.scenario}**, how the picture moved: {line}"
+            for line in dict.fromkeys(readings)
+        ]
     return lines
 
 
@@ -163,8 +153,6 @@ def to_json(verdict: Verdict, baseline_dir, results_dir) -> dict:
 def write_verdict(verdict: Verdict, results_dir, baseline_dir) -> list[Path]:
     """Write ``verdict.json``, ``verdict.md`` and ``verdict.html``; append the Markdown to
     the CI summary."""
-    from mlp_weights.report.page import write_page
-
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     record = to_json(verdict, baseline_dir, results_dir)
