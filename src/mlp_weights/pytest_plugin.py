@@ -35,13 +35,17 @@ What it does, in order:
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import pytest
 
+from mlp_weights.baselines.generations import forced_names
 from mlp_weights.baselines.store import resolve_baseline_dir
+from mlp_weights.core.errors import UsageError
 from mlp_weights.core.layers import UMBRELLA_MARKER, layer_of_markers, marker_lines
+from mlp_weights.suite.inject import INJECTIONS
 from mlp_weights.suite.recording import (
     clear_results_folder,
     image_finding,
@@ -61,8 +65,6 @@ _finding_key = pytest.StashKey[Finding]()
 
 
 def pytest_addoption(parser):
-    from mlp_weights.suite.inject import INJECTIONS
-
     group = parser.getgroup("mlp-weights")
     group.addoption(
         "--mlp-baseline-dir",
@@ -99,9 +101,6 @@ def pytest_configure(config):
     # pytest-mpl reads its baseline folder from this option in its own
     # pytest_configure, which runs after this one (tryfirst).
     config.option.mpl_baseline_path = str(baseline_dir)
-    from mlp_weights.baselines.generations import forced_names
-    from mlp_weights.core.errors import UsageError
-
     state = RunState(baseline_dir, forced_names(config.getoption("--mlp-generation")))
     try:
         state.check_forced_generations()
@@ -148,7 +147,6 @@ class LayerRun:
     def __init__(self, item, state: RunState):
         self.item = item
         self.state = state
-        self.baseline_dir = state.baseline_dir
 
     def keep(self, finding: Finding) -> None:
         """Record a passing check's finding (how close it was) for the verdict."""
@@ -171,24 +169,17 @@ class SuitePlugin:
     def __init__(self, config, state: RunState):
         self.config = config
         self.state = state
-        self._image_comparison = None
 
-    @property
+    @functools.cached_property
     def image_comparison(self):
-        """pytest-mpl's plugin object, registered after this one; ``None`` without it."""
-        if self._image_comparison is None:
-            for plugin in self.config.pluginmanager.get_plugins():
-                if type(plugin).__name__ == "ImageComparison" and hasattr(plugin, "results_dir"):
-                    self._image_comparison = plugin
-        return self._image_comparison
+        """pytest-mpl's plugin object, registered after this one (the suite requires ``--mpl``)."""
+        plugins = self.config.pluginmanager.get_plugins()
+        return next(p for p in plugins if type(p).__name__ == "ImageComparison")
 
     @property
     def results_dir(self) -> Path:
         """pytest-mpl's results folder: ``--mpl-results-path``, else its temporary one."""
-        if self.image_comparison is not None:
-            return Path(self.image_comparison.results_dir)
-        path = getattr(self.config, "pytest_mpl_results_dir", None) or "mpl-results"
-        return Path(path)
+        return Path(self.image_comparison.results_dir)
 
     def pytest_report_header(self, config):
         return self.state.header()
@@ -274,12 +265,11 @@ class SuitePlugin:
         return item.stash.get(_finding_key, Finding()), None
 
     def mpl_summary(self, item) -> dict | None:
-        plugin = self.image_comparison
-        if plugin is None or item.get_closest_marker("mpl_image_compare") is None:
+        if item.get_closest_marker("mpl_image_compare") is None:
             return None
         from pytest_mpl.plugin import generate_test_name
 
-        return getattr(plugin, "_test_results", {}).get(generate_test_name(item))
+        return self.image_comparison._test_results.get(generate_test_name(item))
 
     def pytest_runtest_logreport(self, report):
         if hasattr(self.config, "workerinput"):

@@ -14,6 +14,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 #: The first bytes of every PNG file.
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -63,8 +64,6 @@ def decode_png(data: bytes) -> np.ndarray | None:
     Cached by content: the rendering and pipeline layers of a scenario keep
     the same baseline image, and often the same result.
     """
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(io.BytesIO(data)) as image:
             pixels = np.asarray(image.convert("RGB"))
@@ -74,29 +73,17 @@ def decode_png(data: bytes) -> np.ndarray | None:
     return pixels
 
 
-def encode_png(pixels: np.ndarray) -> bytes:
-    """PNG bytes of RGB pixels (uint8)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, "RGB").save(buffer, format="png")
-    return buffer.getvalue()
-
-
 @functools.lru_cache(maxsize=16)
-def amplified_png(baseline: bytes, result: bytes) -> tuple[bytes, int, int] | None:
-    """:func:`amplified_difference` of two PNG files, and the number of pixels; cached."""
+def amplified_png(baseline: bytes, result: bytes) -> tuple[bytes, int] | None:
+    """:func:`amplified_difference` of two PNG files; cached."""
     then, now = decode_png(baseline), decode_png(result)
     if then is None or now is None:
         return None
-    amplified = amplified_difference(then, now)
-    if amplified is None:
-        return None
-    return (*amplified, then.shape[0] * then.shape[1])
+    return amplified_difference(then, now)
 
 
 def amplified_difference(baseline: np.ndarray, result: np.ndarray) -> tuple[bytes, int] | None:
-    """Every differing pixel in red on the faded baseline, and how many differ.
+    """Every differing pixel in red on the faded baseline (PNG bytes), and how many differ.
 
     ``None`` when the two images differ in size (the page shows the sizes instead).
     """
@@ -111,7 +98,9 @@ def amplified_difference(baseline: np.ndarray, result: np.ndarray) -> tuple[byte
     faded = 1 - FADED_CONTRAST + FADED_CONTRAST * grey
     colour = np.array(AMPLIFIED_COLOUR, dtype=np.float32)
     pixels = (1 - strength) * faded + strength * colour
-    return encode_png((pixels * 255 + 0.5).astype(np.uint8)), int(np.count_nonzero(differs))
+    buffer = io.BytesIO()
+    Image.fromarray((pixels * 255 + 0.5).astype(np.uint8), "RGB").save(buffer, format="png")
+    return buffer.getvalue(), int(np.count_nonzero(differs))
 
 
 def figure_png(fig) -> bytes:

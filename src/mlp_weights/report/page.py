@@ -109,7 +109,8 @@ def image_part(layer: dict, results_dir: Path) -> dict:
     if raw["baseline"] and raw["result"]:
         amplified = images.amplified_png(raw["baseline"], raw["result"])
     if amplified is not None:
-        data, part["n_differ"], part["n_pixels"] = amplified
+        data, part["n_differ"] = amplified
+        part["n_pixels"] = pixels["baseline"].shape[0] * pixels["baseline"].shape[1]
         uri = images.png_data_uri(data)
         part["panels"].append({"key": "amplified", "title": "amplified", "uri": uri, "name": ""})
     part["reading"], part["marks"] = images.picture_marks(layer, pixels.get("baseline"))
