@@ -17,26 +17,15 @@ BISECT_PATTERNS = ("bisect.json", "bisect*/bisect.json")
 
 
 def load_bisections(results_dir: Path) -> list[dict]:
-    """The bisection reports in the folder; one that cannot be read says so."""
+    """The bisection reports in the folder, by file; one that cannot be read says so."""
     found = []
     for pattern in BISECT_PATTERNS:
         for path in sorted(results_dir.glob(pattern)):
+            name = str(path.relative_to(results_dir))
             try:
-                report = read_bisection(path)
-                found.append(
-                    {
-                        "file": str(path.relative_to(results_dir)),
-                        "library": str(report["library"]),
-                        "ends": [str(v) for v in report.get("ends", [])],
-                        "lines": [str(line) for line in report.get("verdict", [])],
-                        "changelogs": [
-                            str(p["changelog"]) for p in report.get("change_points", [])
-                        ],
-                        "problem": None,
-                    }
-                )
-            except (ResultsError, KeyError, TypeError) as exc:
-                found.append({"file": str(path.relative_to(results_dir)), "problem": str(exc)})
+                found.append({"file": name, "report": read_bisection(path)})
+            except ResultsError as exc:
+                found.append({"file": name, "problem": str(exc)})
     return found
 
 
