@@ -55,6 +55,7 @@ from mlp_weights.suite.recording import (
 )
 from mlp_weights.suite.results import FAIL, Finding, Kind, LayerFailure, LayerResult
 from mlp_weights.suite.state import RunState
+from mlp_weights.suite.verdict import explain
 
 #: Key of the record in ``report.user_properties`` (how xdist carries it).
 USER_PROPERTY = "mlp-weights-result"
@@ -240,8 +241,6 @@ class SuitePlugin:
 
     def explain_failure(self, call, report, result: LayerResult) -> None:
         """Add what moved and who is blamed to a failing layer test's report."""
-        from mlp_weights.suite.verdict import explain
-
         _, problem = self.state.baseline_facts(result.scenario, result.layer)
         generation = self.state.compared_generation(result.layer)
         label = self.state.generation_label(generation) if generation is not None else None
