@@ -304,6 +304,7 @@ def add_bisect_parser(subparsers) -> None:
     bisect.add_argument(
         "--scenario",
         action="append",
+        dest="scenarios",
         metavar="NAME",
         help="scenario to probe; repeat for several (default: those with baselines and data)",
     )
@@ -320,6 +321,7 @@ def add_bisect_parser(subparsers) -> None:
     )
     bisect.add_argument(
         "--results-dir",
+        type=Path,
         metavar="DIR",
         default="mpl-results",
         help="where bisect.json and bisect.md are written (default: %(default)s)",
@@ -338,15 +340,11 @@ def add_bisect_parser(subparsers) -> None:
 
 
 def cmd_bisect(args) -> int:
+    from dataclasses import fields
+
     from mlp_weights.bisect.command import BisectRequest, Terminated, run_bisect
 
-    same_names = ("library", "good", "bad", "pre", "walk", "no_cache", "index_url", "data_home")
-    request = BisectRequest(
-        **{name: getattr(args, name) for name in same_names},
-        scenarios=args.scenario,
-        results_dir=Path(args.results_dir),
-        jobs=args.jobs,
-    )
+    request = BisectRequest(**{f.name: getattr(args, f.name) for f in fields(BisectRequest)})
     try:
         return run_bisect(request)
     except Terminated:

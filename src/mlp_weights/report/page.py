@@ -190,7 +190,7 @@ def diagnostics_part(layer: dict) -> dict | None:
         }
         for key in dict.fromkeys(keys)
     ]
-    return {"rows": rows, "reading": diagnostics.get("reading") or "", "has_baseline": bool(then)}
+    return {"rows": rows, "reading": diagnostics.get("reading") or ""}
 
 
 def scores_part(layer: dict) -> list[dict]:
