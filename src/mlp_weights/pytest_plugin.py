@@ -140,7 +140,7 @@ def pytest_unconfigure(config):
 
 @pytest.fixture
 def layer_run(request):
-    """What a layer test needs: the baseline folder, and a place to keep its finding."""
+    """What a layer test needs: its chosen baseline files, and a place to keep its finding."""
     return LayerRun(request.node, request.config.pluginmanager.get_plugin(SuitePlugin.name).state)
 
 
