@@ -20,19 +20,14 @@ import platform
 
 #: Keys of :func:`library_versions`, in report order.
 LIBRARIES = ("python", "scikit-learn", "matplotlib", "numpy")
-#: How each fact is named in a sentence.
+#: How each fact is named in a sentence, where that is not its key.
 LABELS = {
     "python": "Python",
-    "scikit-learn": "scikit-learn",
-    "matplotlib": "matplotlib",
-    "numpy": "numpy",
     "blas": "BLAS",
     "blas-kernel": "BLAS kernel",
     "blas-threads": "BLAS threads while training",
     "numpy-simd": "numpy SIMD targets",
     "freetype": "FreeType",
-    "platform": "platform",
-    "machine": "machine",
 }
 
 
@@ -74,10 +69,8 @@ def _blas_facts() -> dict[str, str]:
     library (5 to 15 ms); a test session asked about 60 times.
     Callers get the dictionary spread into their own, never this one.
     """
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        return {"blas": "unknown"}
+    from threadpoolctl import threadpool_info
+
     # Load the BLAS libraries training uses, so that they are listed: numpy's,
     # and scipy's, which scikit-learn's solvers call. scipy.linalg loads the
     # same two as scikit-learn's own imports do (checked with threadpoolctl on
@@ -106,30 +99,20 @@ def _numpy_simd() -> str:
     try:
         from numpy._core import _multiarray_umath as umath
     except ImportError:  # numpy < 2
-        try:
-            from numpy.core import _multiarray_umath as umath
-        except ImportError:  # pragma: no cover
-            return "unknown"
-    baseline = list(getattr(umath, "__cpu_baseline__", []))
-    features = getattr(umath, "__cpu_features__", {})
-    dispatch = [t for t in getattr(umath, "__cpu_dispatch__", []) if features.get(t)]
+        from numpy.core import _multiarray_umath as umath
+    baseline = list(umath.__cpu_baseline__)
+    dispatch = [t for t in umath.__cpu_dispatch__ if umath.__cpu_features__.get(t)]
     return " ".join(baseline or ["none"]) + (" + " + " ".join(dispatch) if dispatch else "")
-
-
-def _freetype() -> str:
-    try:
-        from matplotlib import ft2font
-    except ImportError:  # pragma: no cover
-        return "unknown"
-    return str(getattr(ft2font, "__freetype_version__", "unknown"))
 
 
 def environment_facts() -> dict[str, str]:
     """The machine facts in use now: BLAS (and kernel, threads), SIMD, FreeType, platform."""
+    from matplotlib import ft2font
+
     return {
         **_blas_facts(),
         "numpy-simd": _numpy_simd(),
-        "freetype": _freetype(),
+        "freetype": ft2font.__freetype_version__,
         "platform": platform.system(),
         "machine": platform.machine(),
     }
