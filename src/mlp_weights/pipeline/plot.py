@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 from pathlib import Path
@@ -85,11 +84,9 @@ def plot_weight_grid(
     return fig
 
 
-@contextlib.contextmanager
 def drawing_style():
-    """The one style every figure of this package is drawn and saved in."""
-    with matplotlib.style.context(STYLE, after_reset=True):
-        yield
+    """The one style every figure of this package is drawn and saved in (a context manager)."""
+    return matplotlib.style.context(STYLE, after_reset=True)
 
 
 def output_format(path: str | os.PathLike) -> str:
