@@ -27,7 +27,6 @@ from fake_openml import fill_openml_cache
 from mlp_weights.core import io as _io
 from mlp_weights.core.errors import DataUnavailableError, UsageError
 from mlp_weights.pipeline.data import (
-    CacheDamaged,
     Dataset,
     cache,
     cache_path,
@@ -36,8 +35,8 @@ from mlp_weights.pipeline.data import (
     read_cache,
     resolve_data_home,
     sources,
-    write_cache,
 )
+from mlp_weights.pipeline.data.cache import CacheDamaged, write_cache
 from mlp_weights.pipeline.scenarios import OFFLINE_SCENARIOS, get_scenario
 
 MNIST = get_scenario("mnist")

@@ -69,14 +69,13 @@ def _blas_facts() -> dict[str, str]:
     library (5 to 15 ms); a test session asked about 60 times.
     Callers get the dictionary spread into their own, never this one.
     """
-    from threadpoolctl import threadpool_info
-
     # Load the BLAS libraries training uses, so that they are listed: numpy's,
     # and scipy's, which scikit-learn's solvers call. scipy.linalg loads the
     # same two as scikit-learn's own imports do (checked with threadpoolctl on
     # the pinned and the oldest stack), in a fifth of the time.
     import numpy  # noqa: F401
     import scipy.linalg  # noqa: F401
+    from threadpoolctl import threadpool_info
 
     with training_threads():
         blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]

@@ -1,4 +1,4 @@
-"""The data home and the local cache of the scenarios' arrays.
+"""A scenario's arrays (:class:`Dataset`), the data home and the local cache.
 
 The arrays are kept as ``uint8`` pixels and labels in
 ``<data home>/mlp_weights/<scenario>.npz``. :func:`read_cache` refuses a
@@ -10,16 +10,28 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from mlp_weights.core.errors import UsageError, one_line
 from mlp_weights.core.io import atomic_write_bytes
-from mlp_weights.pipeline.data.dataset import Dataset
 from mlp_weights.pipeline.scenarios import Scenario
 
 CACHE_SUBDIR = "mlp_weights"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Raw pixels and labels of one scenario, as every data module passes them on.
+
+    ``X`` is ``uint8`` of shape (n_samples, side * side); ``y`` is ``uint8``.
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
 
 
 def resolve_data_home(data_home: str | os.PathLike | None = None) -> Path:

@@ -12,12 +12,12 @@ import sys
 from mlp_weights.core.errors import DataUnavailableError, one_line
 from mlp_weights.pipeline.data.cache import (
     CacheDamaged,
+    Dataset,
     cache_path,
     read_cache,
     resolve_data_home,
     write_cache,
 )
-from mlp_weights.pipeline.data.dataset import Dataset
 from mlp_weights.pipeline.data.sources import SOURCE_NOTES, load_from_source, openml_cached
 from mlp_weights.pipeline.scenarios import Scenario
 

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from mlp_weights.core.errors import DataUnavailableError, one_line
-from mlp_weights.pipeline.data.dataset import Dataset
+from mlp_weights.pipeline.data.cache import Dataset
 from mlp_weights.pipeline.scenarios import Scenario
 
 #: fetch_openml tries this many times; scikit-learn's default (3 tries, 1 s
