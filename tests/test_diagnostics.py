@@ -55,8 +55,17 @@ def test_initial_weights_are_scikit_learns_first_draws():
     assert not np.allclose(mlp.coefs_[0], dg.initial_weights(16, 5, 8), atol=1e-3)
 
 
+def diagnose_2x2(W, W0=None, X=None, bound=1.0) -> dict:
+    """:func:`dg.diagnose` of weights for 2x2 images; no intercepts, starts at 0 by default."""
+    W = np.asarray(W, dtype=np.float64)
+    W0 = np.zeros_like(W) if W0 is None else W0
+    X = np.eye(4) if X is None else np.asarray(X)
+    return dg.diagnose(W, W0, np.zeros(W.shape[1]), X, [1.0], bound, 2)
+
+
 def test_max_weight_over_init_bound():
-    assert dg.max_weight_over_init_bound(np.array([[0.5, -2.0], [1.0, 0.0]]), 0.5) == 4.0
+    W = [[0.5, -2.0], [1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
+    assert diagnose_2x2(W, bound=0.5)["max_weight_over_init_bound"] == 4.0
 
 
 def test_dead_units_are_never_positive_on_the_training_set():
@@ -69,11 +78,10 @@ def test_dead_units_are_never_positive_on_the_training_set():
 
 
 def test_fraction_at_init_counts_within_the_tolerance_of_the_bound():
-    W0 = np.zeros((2, 2))
-    W = np.array([[0.0, 0.0005], [0.002, -0.001]])
-    # Moved by 0, 0.0005, 0.002 and 0.001 (at the tolerance: still counts).
-    assert dg.fraction_at_init(W, W0, bound=1.0) == 0.75
-    assert dg.fraction_at_init(W, W0, bound=0.1) == 0.25
+    W = [[0.0], [0.0005], [0.002], [-0.001]]
+    # Moved from 0 by 0, 0.0005, 0.002 and 0.001 (at the tolerance: still counts).
+    assert diagnose_2x2(W, bound=1.0)["fraction_at_init"] == 0.75
+    assert diagnose_2x2(W, bound=0.1)["fraction_at_init"] == 0.25
 
 
 def test_unit_norms_and_stable_rank():
@@ -104,7 +112,8 @@ def test_smoothness_is_relative_to_the_start_and_ignores_scale():
 
 
 def test_constant_pixels():
-    assert dg.constant_pixels(np.array([[0, 5, 1], [0, 5, 2]], dtype=np.uint8)) == 2
+    X = np.array([[0, 5, 1, 7], [0, 5, 2, 8]], dtype=np.uint8)
+    assert diagnose_2x2(np.ones((4, 1)), X=X)["constant_pixels"] == 2
 
 
 def test_diagnose_gives_every_labelled_key_as_a_number():

@@ -2,9 +2,9 @@
 
 The seed example reads its figure this way: "if weights look unstructured,
 maybe some were not used at all, or if very large coefficients exist, maybe
-regularization was too low or the learning rate too high". Each function
-here states one of those readings as a number; :func:`diagnose` computes
-them all for one fit. ``W`` is always the first layer, ``(n_inputs,
+regularization was too low or the learning rate too high". :func:`diagnose`
+states those readings as numbers for one fit; those that take more than a
+line have a function of their own. ``W`` is always the first layer, ``(n_inputs,
 n_units)``: column ``j`` holds hidden unit ``j``'s input weights, one per
 pixel of a ``side x side`` image.
 
@@ -66,15 +66,6 @@ def initial_weights(n_inputs: int, n_units: int, random_state: int) -> np.ndarra
     return rng.uniform(-bound, bound, (n_inputs, n_units))
 
 
-def max_weight_over_init_bound(W, bound: float) -> float:
-    """Largest absolute weight, in units of the initial bound: ``max |W| / bound``.
-
-    1 or less means no weight grew beyond where the random start put it;
-    "very large coefficients" (the seed's words) show as a large value.
-    """
-    return float(np.max(np.abs(W)) / bound)
-
-
 def dead_units(X, W, intercepts) -> int:
     """Hidden units never active on ``X``: ``max_i (X W + b)_ij <= 0``.
 
@@ -83,11 +74,6 @@ def dead_units(X, W, intercepts) -> int:
     """
     pre_activation = np.asarray(X, dtype=np.float64) @ W + intercepts
     return int(np.count_nonzero(pre_activation.max(axis=0) <= 0))
-
-
-def fraction_at_init(W, W0, bound: float) -> float:
-    """Fraction of weights within ``AT_INIT_TOLERANCE * bound`` of their initial value."""
-    return float(np.mean(np.abs(W - W0) <= AT_INIT_TOLERANCE * bound))
 
 
 def unit_norms(W) -> np.ndarray:
@@ -143,16 +129,6 @@ def _roughness(W, side: int) -> np.ndarray:
     return np.divide(tv, norms, out=np.zeros_like(tv), where=norms > 0)
 
 
-def constant_pixels(X) -> int:
-    """Input pixels with the same value in every training image.
-
-    They get no gradient but the L2 penalty's, so their weights stay near
-    their random start: the noisy frame around each panel.
-    """
-    X = np.asarray(X)
-    return int(np.count_nonzero(X.min(axis=0) == X.max(axis=0)))
-
-
 def diagnose(W, W0, intercepts, X_train, loss_curve, bound: float, side: int) -> dict:
     """Every diagnostic of one fit, as ``{key: number}`` (keys of :data:`LABELS`).
 
@@ -172,17 +148,20 @@ def diagnose(W, W0, intercepts, X_train, loss_curve, bound: float, side: int) ->
         Images are ``side x side`` pixels.
     """
     norms = unit_norms(W)
+    X_train = np.asarray(X_train)
     return {
-        "max_weight_over_init_bound": max_weight_over_init_bound(W, bound),
+        # "Very large coefficients": 1 or less means no weight grew beyond its start.
+        "max_weight_over_init_bound": float(np.max(np.abs(W)) / bound),
         "init_bound": float(bound),
         "dead_units": dead_units(X_train, W, intercepts),
         "hidden_units": int(W.shape[1]),
-        "fraction_at_init": fraction_at_init(W, W0, bound),
+        "fraction_at_init": float(np.mean(np.abs(W - W0) <= AT_INIT_TOLERANCE * bound)),
         "min_unit_norm": float(norms.min()),
         "median_unit_norm": float(np.median(norms)),
         "stable_rank": stable_rank(W),
         "smoothness_vs_init": smoothness_vs_init(W, W0, side),
-        "constant_pixels": constant_pixels(X_train),
+        # No gradient but the L2 penalty's: the noisy frame around each panel.
+        "constant_pixels": int(np.count_nonzero(X_train.min(axis=0) == X_train.max(axis=0))),
         "input_pixels": int(W.shape[0]),
         "final_loss": float(loss_curve[-1]),
     }
