@@ -32,18 +32,13 @@ LABELS = {
 
 
 def library_versions() -> dict[str, str]:
-    """The versions in use now, keyed as in :data:`LIBRARIES`."""
-    import matplotlib
-    import numpy
+    """The versions in use now, keyed as in :data:`LIBRARIES`.
 
-    return {
-        "python": platform.python_version(),
-        # From the installed metadata: importing scikit-learn takes about 0.9 s,
-        # which a run of the rendering layer alone (a bisect probe) need not pay.
-        "scikit-learn": importlib.metadata.version("scikit-learn"),
-        "matplotlib": matplotlib.__version__,
-        "numpy": numpy.__version__,
-    }
+    From the installed metadata: importing scikit-learn takes about 0.9 s,
+    which a run of the rendering layer alone (a bisect probe) need not pay.
+    """
+    versions = {name: importlib.metadata.version(name) for name in LIBRARIES[1:]}
+    return {"python": platform.python_version(), **versions}
 
 
 #: BLAS and OpenMP threads used while training and scoring. MLP results can
