@@ -85,7 +85,8 @@ def test_fraction_at_init_counts_within_the_tolerance_of_the_bound():
 
 
 def test_unit_norms_and_stable_rank():
-    np.testing.assert_array_equal(dg.unit_norms(np.array([[3.0, 0.0], [4.0, 1.0]])), [5.0, 1.0])
+    d = diagnose_2x2([[3.0, 0.0], [4.0, 1.0], [0.0, 0.0], [0.0, 0.0]])
+    assert (d["min_unit_norm"], d["median_unit_norm"]) == (1.0, 3.0)
     # Singular values 3 and 1: (9 + 1) / 9.
     assert dg.stable_rank(np.diag([3.0, 1.0])) == pytest.approx(10 / 9, rel=1e-15)
     assert dg.stable_rank(np.outer([1.0, 2.0, 3.0], [1.0, -1.0])) == pytest.approx(1.0)

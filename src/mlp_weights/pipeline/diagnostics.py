@@ -76,11 +76,6 @@ def dead_units(X, W, intercepts) -> int:
     return int(np.count_nonzero(pre_activation.max(axis=0) <= 0))
 
 
-def unit_norms(W) -> np.ndarray:
-    """Each hidden unit's L2 norm: ``||W[:, j]||_2``."""
-    return np.sqrt(np.sum(np.asarray(W, dtype=np.float64) ** 2, axis=0))
-
-
 def stable_rank(W) -> float:
     """``||W||_F^2 / ||W||_2^2``: sum of squared singular values over the largest one.
 
@@ -124,7 +119,7 @@ def smoothness_vs_init(W, W0, side: int) -> float:
 
 def _roughness(W, side: int) -> np.ndarray:
     """Each unit's ``TV(w) / ||w||``, 0 for a unit of zeros."""
-    norms = unit_norms(W)
+    norms = np.linalg.norm(W, axis=0)
     tv = total_variation(W, side)
     return np.divide(tv, norms, out=np.zeros_like(tv), where=norms > 0)
 
@@ -147,7 +142,7 @@ def diagnose(W, W0, intercepts, X_train, loss_curve, bound: float, side: int) ->
     side : int
         Images are ``side x side`` pixels.
     """
-    norms = unit_norms(W)
+    norms = np.linalg.norm(W, axis=0)
     X_train = np.asarray(X_train)
     return {
         # "Very large coefficients": 1 or less means no weight grew beyond its start.
