@@ -10,6 +10,7 @@ when MLP_WEIGHTS_NETWORK_TESTS=1.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -413,18 +414,13 @@ def test_writes_leave_no_temporary_files(tmp_path):
     assert cache_folder_names(tmp_path) == ["digits.npz"]
 
 
-def failing_atomic_write(name: str):
-    """``atomic_write_bytes`` whose write of the file ``name`` stops halfway: disk full."""
-
-    def atomic_write_bytes(path, data: bytes):
-        with _io.atomic_write(path) as fh:
-            if Path(path).name == name:
-                fh.write(data[: len(data) // 2])
-                raise OSError(errno.ENOSPC, "No space left on device (test)")
-            fh.write(data)
-        return Path(path)
-
-    return atomic_write_bytes
+@contextlib.contextmanager
+def failing_atomic_write(path):
+    """``atomic_write`` that fails once the file is written, before the rename: disk full."""
+    with _io.atomic_write(path) as fh:
+        yield fh
+        fh.truncate(fh.tell() // 2)
+        raise OSError(errno.ENOSPC, "No space left on device (test)")
 
 
 def test_failed_replacement_keeps_the_previous_cache(tmp_path, monkeypatch):
@@ -432,7 +428,7 @@ def test_failed_replacement_keeps_the_previous_cache(tmp_path, monkeypatch):
     changed = Dataset(DIGITS.name, original.X.copy(), original.y)
     changed.X[0, 0] += 1
     with monkeypatch.context() as patch:
-        patch.setattr(cache, "atomic_write_bytes", failing_atomic_write("digits.npz"))
+        patch.setattr(cache, "atomic_write", failing_atomic_write)
         with pytest.raises(OSError, match="No space left"):
             write_cache(DIGITS, tmp_path, changed)
     assert cache_folder_names(tmp_path) == ["digits.npz"]
@@ -442,7 +438,7 @@ def test_failed_replacement_keeps_the_previous_cache(tmp_path, monkeypatch):
 def test_failed_first_write_leaves_no_cache_not_a_damaged_one(tmp_path, monkeypatch):
     dataset = sources.load_from_source(DIGITS, tmp_path)
     with monkeypatch.context() as patch:
-        patch.setattr(cache, "atomic_write_bytes", failing_atomic_write("digits.npz"))
+        patch.setattr(cache, "atomic_write", failing_atomic_write)
         with pytest.raises(OSError, match="No space left"):
             write_cache(DIGITS, tmp_path, dataset)
     assert read_cache(DIGITS, tmp_path) is None
@@ -450,7 +446,7 @@ def test_failed_first_write_leaves_no_cache_not_a_damaged_one(tmp_path, monkeypa
 
 
 def test_a_failing_cache_write_does_not_fail_the_load(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cache, "atomic_write_bytes", failing_atomic_write("digits.npz"))
+    monkeypatch.setattr(cache, "atomic_write", failing_atomic_write)
     dataset = load_dataset(DIGITS, tmp_path)
     assert dataset.X.shape == (1797, 64)
     err = capsys.readouterr().err

@@ -8,7 +8,6 @@ not the scenario's (:class:`CacheDamaged`).
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mlp_weights.core.errors import UsageError, one_line
-from mlp_weights.core.io import atomic_write_bytes
+from mlp_weights.core.io import atomic_write
 from mlp_weights.pipeline.scenarios import Scenario
 
 CACHE_SUBDIR = "mlp_weights"
@@ -77,9 +76,8 @@ def write_cache(scenario: Scenario, data_home: Path, dataset: Dataset) -> Path:
     """
     path = cache_path(scenario, data_home)
     path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, X=dataset.X, y=dataset.y)
-    atomic_write_bytes(path, buffer.getvalue())
+    with atomic_write(path) as fh:
+        np.savez_compressed(fh, X=dataset.X, y=dataset.y)
     return path
 
 
