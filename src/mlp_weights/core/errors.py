@@ -20,13 +20,9 @@ class UsageError(MLPWeightsError):
 class DataUnavailableError(MLPWeightsError):
     """A dataset could be neither read from a cache nor fetched."""
 
-    exit_code = 1
-
 
 class BaselineError(MLPWeightsError):
     """A baseline file (image, snapshot, manifest) is missing or unreadable."""
-
-    exit_code = 1
 
 
 class MissingBaselineError(BaselineError):
