@@ -143,7 +143,6 @@ def diagnose(W, W0, intercepts, X_train, loss_curve, bound: float, side: int) ->
         Images are ``side x side`` pixels.
     """
     norms = np.linalg.norm(W, axis=0)
-    X_train = np.asarray(X_train)
     return {
         # "Very large coefficients": 1 or less means no weight grew beyond its start.
         "max_weight_over_init_bound": float(np.max(np.abs(W)) / bound),
