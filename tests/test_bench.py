@@ -73,7 +73,7 @@ def test_a_figure_is_checked_on_its_median(speed):
 @pytest.mark.parametrize(
     ("added_mb", "verdict"),
     [
-        # training.split then scaling each part: at most one float64 copy in all.
+        # train's split, then scaling each part: at most one float64 copy in all.
         (439 + 55, "met"),
         # One more whole float64 copy, as X / 255.0 before splitting makes.
         (2 * 439 + 55, "NOT met"),
