@@ -2,13 +2,14 @@
 
 A stored file is kept when it would not change: a snapshot that a fresh fit
 matches within the training tolerance with unchanged settings, an image
-whose pixels are identical. Anything else is staged for rewriting, with the
-reason; :mod:`mlp_weights.baselines.regen` moves the staged files in once
-every scenario succeeded.
+whose pixels are identical. Anything else is held in memory for rewriting,
+with the reason; :mod:`mlp_weights.baselines.regen` writes the new contents
+once every scenario succeeded.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +17,8 @@ from mlp_weights.baselines.snapshot import (
     Snapshot,
     compare_training,
     load_snapshot,
-    save_snapshot,
     settings_changes,
+    snapshot_bytes,
 )
 from mlp_weights.core.errors import BaselineError
 from mlp_weights.pipeline.scenarios import Scenario
@@ -30,7 +31,8 @@ class FileDecision:
     path: Path
     rewrite: bool
     why: str
-    staged: Path | None = None
+    #: The new content of a file to rewrite.
+    content: bytes | None = None
 
     def line(self, dry_run: bool) -> str:
         if self.rewrite:
@@ -50,14 +52,6 @@ class RegenReport:
     #: One line per generation written: its name, range and pins.
     generations: list[str] = field(default_factory=list)
 
-    @property
-    def rewritten(self) -> list[Path]:
-        return [d.path for d in self.decisions if d.rewrite]
-
-    @property
-    def kept(self) -> list[Path]:
-        return [d.path for d in self.decisions if not d.rewrite]
-
     def lines(self) -> list[str]:
         lines = [f"generation: {line}" for line in self.generations]
         lines += [d.line(self.dry_run) for d in self.decisions]
@@ -67,7 +61,7 @@ class RegenReport:
         return lines
 
 
-def decide_snapshot(path: Path, scenario: Scenario, result, staging: Path):
+def decide_snapshot(path: Path, scenario: Scenario, result):
     """Keep the stored snapshot when a fresh fit agrees with it and the settings hold.
 
     Returns the decision and the snapshot that is on disk afterwards (the
@@ -102,51 +96,37 @@ def decide_snapshot(path: Path, scenario: Scenario, result, staging: Path):
                     ),
                     stored,
                 )
-    staged = save_snapshot(fresh, staging / path.name)
-    return FileDecision(path, True, why, staged), fresh
+    return FileDecision(path, True, why, snapshot_bytes(fresh)), fresh
 
 
-def _read_pixels(path: Path):
+def decide_image(path: Path, scenario: Scenario, coefs) -> FileDecision:
+    """Keep the stored image when the new drawing has identical pixels.
+
+    The drawing is the one the image layers compare (:func:`plot.draw_weights`);
+    differing pixels are measured by their RMS, as pytest-mpl measures it.
+    """
     import matplotlib.image
-
-    return matplotlib.image.imread(path)
-
-
-def image_rms(expected: Path, actual: Path) -> float | None:
-    """RMS of the pixel difference as pytest-mpl measures it; None when sizes differ."""
     import numpy as np
     from matplotlib.testing.compare import calculate_rms
 
-    a = (_read_pixels(expected)[..., :3] * 255).round().astype(np.int16)
-    b = (_read_pixels(actual)[..., :3] * 255).round().astype(np.int16)
-    if a.shape != b.shape:
-        return None
-    return float(calculate_rms(a, b))
+    from mlp_weights.pipeline.plot import SAVEFIG_KWARGS, draw_weights, drawing_style
 
-
-def decide_image(path: Path, scenario: Scenario, coefs, staging: Path) -> FileDecision:
-    """Keep the stored image when the new drawing has identical pixels.
-
-    The drawing is the one the image layers compare (:func:`plot.draw_weights`).
-    """
-    import numpy as np
-
-    from mlp_weights.pipeline.plot import draw_weights, drawing_style, save_figure
-
-    staged = staging / path.name
+    buffer = io.BytesIO()
     with drawing_style():
-        save_figure(draw_weights(coefs, scenario), staged)
+        draw_weights(coefs, scenario).savefig(buffer, format="png", **SAVEFIG_KWARGS)
+    content = buffer.getvalue()
     if not path.exists():
-        return FileDecision(path, True, "no image yet", staged)
+        return FileDecision(path, True, "no image yet", content)
     try:
-        old = _read_pixels(path)
+        old = matplotlib.image.imread(path)
     except Exception as exc:  # any decoding failure means the file cannot serve
-        return FileDecision(path, True, f"the stored image is unreadable ({exc})", staged)
-    new = _read_pixels(staged)
-    if old.shape == new.shape and np.array_equal(old, new):
-        return FileDecision(path, False, "pixels identical")
+        return FileDecision(path, True, f"the stored image is unreadable ({exc})", content)
+    new = matplotlib.image.imread(io.BytesIO(content))
     if old.shape != new.shape:
         why = f"size {new.shape[1]}x{new.shape[0]} now, {old.shape[1]}x{old.shape[0]} stored"
+    elif np.array_equal(old, new):
+        return FileDecision(path, False, "pixels identical")
     else:
-        why = f"pixels differ, RMS {image_rms(path, staged):.4g}"
-    return FileDecision(path, True, why, staged)
+        old, new = ((p[..., :3] * 255).round().astype(np.int16) for p in (old, new))
+        why = f"pixels differ, RMS {calculate_rms(old, new):.4g}"
+    return FileDecision(path, True, why, content)

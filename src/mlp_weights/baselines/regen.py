@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,8 +66,8 @@ def _outside(generation: Generation, versions: dict) -> MLPWeightsError:
     )
 
 
-def declare_generation(generations, request: GenerationRequest, versions, reason, pins_default):
-    """A new generation, and its neighbours' narrowed ranges; bad input in one line."""
+def declare_generation(generations, request: GenerationRequest, versions, reason, baseline_dir):
+    """A new generation, and the names of it and its narrowed neighbours; bad input in one line."""
     layer, _ = split_name(request.new_name)
     if any(g.name == request.new_name for g in generations):
         raise UsageError(
@@ -84,12 +83,12 @@ def declare_generation(generations, request: GenerationRequest, versions, reason
         request.new_name,
         layer,
         ranges,
-        pins=pins_default,
+        pins=relative_pins(Path(request.pins), baseline_dir),
         declared={"created": now_iso(), "reason": (reason or "").strip()},
     )
     if not new.holds(versions):
         raise _outside(new, versions)
-    changed = []
+    changed = {new.name}
     for old in generations:
         if old.layer != layer or not ranges_overlap(old.ranges, ranges):
             continue
@@ -101,18 +100,16 @@ def declare_generation(generations, request: GenerationRequest, versions, reason
             )
         old.ranges = narrower
         old.declared = {**old.declared, "narrowed": now_iso(), "narrowed_for": new.name}
-        changed.append(old)
+        changed.add(old.name)
     return new, changed
 
 
 def plan_targets(generations, layers, request: GenerationRequest, versions, reason, baseline_dir):
-    """``{layer: generation}`` to write, and the generations whose range narrows."""
+    """``{layer: generation}`` to write, and the names of the generations declared or narrowed."""
     if request.new_name:
-        layer, _ = split_name(request.new_name)
-        pins = relative_pins(Path(request.pins), baseline_dir) if request.pins else None
-        new, narrowed_ones = declare_generation(generations, request, versions, reason, pins)
+        new, changed = declare_generation(generations, request, versions, reason, baseline_dir)
         generations.append(new)
-        return {layer: new}, narrowed_ones
+        return {new.layer: new}, changed
     if request.name:
         found = [g for g in generations if g.name == request.name]
         if not found:
@@ -120,39 +117,14 @@ def plan_targets(generations, layers, request: GenerationRequest, versions, reas
             raise UsageError(f"unknown generation {request.name!r}; the generations are: {listing}")
         if not found[0].holds(versions):
             raise _outside(found[0], versions)
-        return {found[0].layer: found[0]}, []
+        return {found[0].layer: found[0]}, set()
     targets = {}
     for layer in layers:
         if not any(g.layer == layer for g in generations):
             first = Generation(f"{layer}/{FIRST_LABEL}", layer)
             generations.append(first)
         targets[layer] = choose(generations, layer, versions)
-    return targets, []
-
-
-def check_stack(generation: Generation, baseline_dir, explicit, allow_unpinned, dry_run):
-    """The generation's pins, and how the installed stack differs from them.
-
-    Refuses a stack other than the pinned one, unless allowed or only a dry
-    run. Allowed, pins that cannot be found or read are one more mismatch
-    (recorded in the manifest), not an error: nothing is pinned then, and
-    the pins returned are None when not even their path is known.
-    """
-    pins = None
-    try:
-        pins = generation_pins(generation, baseline_dir, explicit)
-        mismatches = unpinned_libraries(pins, library_versions())
-    except MLPWeightsError as exc:
-        if not allow_unpinned:
-            raise
-        mismatches = [f"no pins could be read from {pins}" if pins else f"no pins: {exc}"]
-    if mismatches and not allow_unpinned and not dry_run:
-        raise MLPWeightsError(
-            f"refusing to regenerate baselines {generation.name} on an unpinned stack: "
-            + "; ".join(mismatches)
-            + " (install the pins, e.g. tox -e regen, or pass --allow-unpinned)"
-        )
-    return pins, mismatches
+    return targets, set()
 
 
 def regenerate(
@@ -212,34 +184,27 @@ def regenerate(
         raise UsageError(f"baseline folder {str(baseline_dir)!r} is a file")
     generations = read_generations(baseline_dir, missing_ok=True)
     versions = library_versions()
-    targets, narrowed_ones = plan_targets(
-        generations, layers, request, versions, reason, baseline_dir
-    )
+    targets, changed = plan_targets(generations, layers, request, versions, reason, baseline_dir)
     report = RegenReport(dry_run=dry_run)
-    mismatches = _check_pins(targets, baseline_dir, pinned_file, allow_unpinned, dry_run, report)
+    mismatches = _check_pins(
+        targets, baseline_dir, pinned_file, versions, allow_unpinned, dry_run, report
+    )
     source = targets.get("training") or _snapshot_source(generations, versions)
-    with tempfile.TemporaryDirectory(prefix=".regen-") as staging_name:
-        staging = Path(staging_name)
-        changed = {g.name for g in narrowed_ones}
-        if request.new_name:
-            changed.add(request.new_name)
-        for scenario in scenarios:
-            decisions = _regenerate_scenario(
-                scenario, baseline_dir, staging, targets, source, data_home, verbose, report
+    for scenario in scenarios:
+        decisions = _regenerate_scenario(
+            scenario, baseline_dir, targets, source, data_home, verbose, report
+        )
+        report.decisions += decisions.values()
+        for target in targets.values():
+            entry = _manifest_entry(
+                target, scenario, decisions[target.layer], reason, allow_unpinned, mismatches
             )
-            report.decisions += decisions
-            for target in targets.values():
-                suffix = GENERATION_LAYERS[target.layer][1]
-                own = [d for d in decisions if d.path.suffix == suffix]
-                entry = _manifest_entry(
-                    target, scenario, own, reason, allow_unpinned, mismatches, baseline_dir
-                )
-                if entry is not None:
-                    target.scenarios[scenario.name] = entry
-                    changed.add(target.name)
-        _manifest_decision(baseline_dir, changed, report)
-        if not dry_run:
-            _write(baseline_dir, generations, report, bool(changed))
+            if entry is not None:
+                target.scenarios[scenario.name] = entry
+                changed.add(target.name)
+    _manifest_decision(baseline_dir, changed, report)
+    if not dry_run:
+        _write(baseline_dir, generations, report, bool(changed))
     return report
 
 
@@ -267,11 +232,30 @@ def _check_request(reason, layers, dry_run, request: GenerationRequest) -> None:
             raise UsageError(f"{named} is a {layer} generation; leave out --layer")
 
 
-def _check_pins(targets, baseline_dir, pinned_file, allow_unpinned, dry_run, report):
-    """Each target's pins against the installed stack; the mismatches, once each."""
+def _check_pins(targets, baseline_dir, explicit, versions, allow_unpinned, dry_run, report):
+    """Each target's pins against the installed stack; the mismatches, once each.
+
+    Refuses a stack other than the pinned one, unless allowed or only a dry
+    run. Allowed, pins that cannot be found or read are one more mismatch
+    (recorded in the manifest), not an error: nothing is pinned then, and
+    the pins are None when not even their path is known.
+    """
     mismatches = []
     for target in targets.values():
-        pins, found = check_stack(target, baseline_dir, pinned_file, allow_unpinned, dry_run)
+        pins = None
+        try:
+            pins = generation_pins(target, baseline_dir, explicit)
+            found = unpinned_libraries(pins, versions)
+        except MLPWeightsError as exc:
+            if not allow_unpinned:
+                raise
+            found = [f"no pins could be read from {pins}" if pins else f"no pins: {exc}"]
+        if found and not allow_unpinned and not dry_run:
+            raise MLPWeightsError(
+                f"refusing to regenerate baselines {target.name} on an unpinned stack: "
+                + "; ".join(found)
+                + " (install the pins, e.g. tox -e regen, or pass --allow-unpinned)"
+            )
         if target.pins is None and pins is not None:
             target.pins = relative_pins(pins, baseline_dir)
         report.generations.append(f"{target.label}, pins {pins}")
@@ -295,20 +279,18 @@ def _manifest_decision(baseline_dir: Path, changed: set, report: RegenReport) ->
 
 def _write(baseline_dir: Path, generations, report: RegenReport, manifest_changed: bool) -> None:
     for decision in report.decisions:
-        if decision.rewrite and decision.staged is not None:
+        if decision.rewrite and decision.content is not None:
             decision.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(decision.path, decision.staged.read_bytes())
+            atomic_write_bytes(decision.path, decision.content)
     if manifest_changed:
         write_generations(baseline_dir, generations)
 
 
-def _regenerate_scenario(
-    scenario, baseline_dir, staging, targets, source, data_home, verbose, report
-):
-    """The decisions for one scenario's files in the target generations."""
+def _regenerate_scenario(scenario, baseline_dir, targets, source, data_home, verbose, report):
+    """The decision for one scenario's file in each target generation, by layer."""
     from mlp_weights.baselines.snapshot import load_snapshot
 
-    decisions = []
+    decisions = {}
     snap_file = source.file_path(baseline_dir, scenario.name)
     if "training" in targets:
         from mlp_weights.pipeline.data import load_dataset
@@ -320,27 +302,24 @@ def _regenerate_scenario(
         result = train(scenario, dataset, verbose=verbose)
         if verbose:
             print(format_scores(result))
-        snap_decision, snapshot = decide_snapshot(snap_file, scenario, result, staging)
-        decisions.append(snap_decision)
+        decisions["training"], snapshot = decide_snapshot(snap_file, scenario, result)
     else:
         # The rendering layer draws the stored weights: so does its regeneration.
         snapshot = load_snapshot(snap_file, scenario.name)
     if "rendering" in targets:
         png_file = targets["rendering"].file_path(baseline_dir, scenario.name)
-        decisions.append(decide_image(png_file, scenario, snapshot.coefs, staging))
-    elif decisions[0].rewrite:
-        _note_stale_image(scenario, baseline_dir, snapshot, staging, report)
+        decisions["rendering"] = decide_image(png_file, scenario, snapshot.coefs)
+    elif decisions["training"].rewrite:
+        _note_stale_image(scenario, baseline_dir, snapshot, report)
     return decisions
 
 
-def _note_stale_image(scenario, baseline_dir, snapshot, staging, report) -> None:
+def _note_stale_image(scenario, baseline_dir, snapshot, report) -> None:
     """After a snapshot rewrite alone: say when the selected image no longer matches it."""
     png_file = image_path(baseline_dir, scenario.name)
     if not png_file.exists():
         return
-    check_dir = staging / "check"
-    check_dir.mkdir(exist_ok=True)
-    check = decide_image(png_file, scenario, snapshot.coefs, check_dir)
+    check = decide_image(png_file, scenario, snapshot.coefs)
     if check.rewrite:
         report.notes.append(
             f"{png_file} was drawn from the old snapshot and no longer matches the new "
@@ -349,7 +328,7 @@ def _note_stale_image(scenario, baseline_dir, snapshot, staging, report) -> None
         )
 
 
-def _manifest_entry(target, scenario, decisions, reason, allow_unpinned, mismatches, baseline_dir):
+def _manifest_entry(target, scenario, decision, reason, allow_unpinned, mismatches):
     """The scenario's new entry in ``target``, or None when the old one still holds.
 
     The entry records the versions and environment of this run whenever a
@@ -358,8 +337,7 @@ def _manifest_entry(target, scenario, decisions, reason, allow_unpinned, mismatc
     """
     old = target.scenarios.get(scenario.name)
     now = environment_versions()
-    rewrote = any(d.rewrite for d in decisions)
-    if old is not None and not rewrote:
+    if old is not None and not decision.rewrite:
         then = recorded_facts(old)
         if all(then.get(key) == value for key, value in now.items()):
             return None
@@ -369,8 +347,8 @@ def _manifest_entry(target, scenario, decisions, reason, allow_unpinned, mismatc
     )
     entry["regenerated"] = {
         "layers": [target.layer],
-        "rewritten": sorted(d.path.name for d in decisions if d.rewrite),
-        "kept": sorted(d.path.name for d in decisions if not d.rewrite),
+        "rewritten": [decision.path.name] if decision.rewrite else [],
+        "kept": [] if decision.rewrite else [decision.path.name],
     }
     if allow_unpinned:
         entry["allow_unpinned"] = True

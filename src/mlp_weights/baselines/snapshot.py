@@ -137,6 +137,10 @@ class Snapshot:
 
 
 def snapshot_bytes(snapshot: Snapshot) -> bytes:
+    """The ``.npz`` of a snapshot; diagnostics as JSON text (floats round-trip exactly)."""
+    fields = {}
+    if snapshot.diagnostics is not None:
+        fields[DIAGNOSTICS_FIELD] = np.str_(json.dumps(snapshot.diagnostics, sort_keys=True))
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,
@@ -146,16 +150,9 @@ def snapshot_bytes(snapshot: Snapshot) -> bytes:
         loss_curve=snapshot.loss_curve,
         coefs=snapshot.coefs,
         scores=np.array([snapshot.train_score, snapshot.test_score]),
-        **diagnostics_fields(snapshot.diagnostics),
+        **fields,
     )
     return buffer.getvalue()
-
-
-def diagnostics_fields(diagnostics: dict | None) -> dict:
-    """The snapshot's ``diagnostics_json`` field (JSON text; floats round-trip exactly)."""
-    if diagnostics is None:
-        return {}
-    return {DIAGNOSTICS_FIELD: np.str_(json.dumps(diagnostics, sort_keys=True))}
 
 
 def save_snapshot(snapshot: Snapshot, path: str | os.PathLike) -> Path:
