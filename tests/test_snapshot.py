@@ -11,10 +11,10 @@ from mlp_weights.baselines.manifest import (
     Generation,
     environment_versions,
     make_entry,
+    manifest_bytes,
     read_generations,
     read_manifest,
     recorded_facts,
-    write_generations,
 )
 from mlp_weights.baselines.snapshot import (
     SNAPSHOT_FORMAT,
@@ -139,8 +139,8 @@ def test_settings_change_is_told_apart(snapshot):
 def test_manifest_round_trip(tmp_path):
     entry = make_entry("because", {"snapshot": "digits.npz"}, pins="requirements/pinned.txt")
     made = Generation("training/all", "training", scenarios={"digits": entry})
-    write_generations(tmp_path / "new", [made])
-    (read,) = read_generations(tmp_path / "new")
+    (tmp_path / "manifest.json").write_bytes(manifest_bytes([made]))
+    (read,) = read_generations(tmp_path)
     assert read == made
     stored = read.scenarios["digits"]
     assert stored["reason"] == "because" and stored["pins"] == "requirements/pinned.txt"
@@ -193,7 +193,8 @@ def test_newer_manifest_format(tmp_path):
 
 def test_manifest_without_the_scenario(tmp_path):
     """A generation with no entry for a scenario: no recorded facts, the default file name."""
-    write_generations(tmp_path, [Generation("training/all", "training")])
+    empty = Generation("training/all", "training")
+    (tmp_path / "manifest.json").write_bytes(manifest_bytes([empty]))
     (generation,) = read_generations(tmp_path)
     assert generation.scenarios == {} and generation.facts("digits") is None
     assert generation.file_path(tmp_path, "digits") == tmp_path / "training" / "all" / "digits.npz"

@@ -39,7 +39,6 @@ from mlp_weights.baselines.ranges import (
 )
 from mlp_weights.core.environment import environment_facts, library_versions
 from mlp_weights.core.errors import DamagedBaselineError, MissingBaselineError, UsageError
-from mlp_weights.core.io import atomic_write_bytes
 
 MANIFEST_FORMAT = 2
 MANIFEST_NAME = "manifest.json"
@@ -266,13 +265,10 @@ def read_generations(
     return generations
 
 
-def write_generations(baseline_dir: str | os.PathLike, generations: list[Generation]) -> Path:
-    """Write the manifest (current format) of ``generations`` atomically (creating the folder)."""
+def manifest_bytes(generations: list[Generation]) -> bytes:
+    """The manifest (current format) of ``generations``, as ``regen`` writes it."""
     manifest = {
         "format_version": MANIFEST_FORMAT,
         "generations": {g.name: g.to_manifest() for g in generations},
     }
-    path = manifest_path(baseline_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
-    return path
+    return (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()

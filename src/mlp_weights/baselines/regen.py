@@ -25,12 +25,12 @@ from mlp_weights.baselines.manifest import (
     Generation,
     environment_versions,
     make_entry,
+    manifest_bytes,
     manifest_path,
     now_iso,
     read_generations,
     recorded_facts,
     split_name,
-    write_generations,
 )
 from mlp_weights.baselines.ranges import parse_range, ranges_overlap
 from mlp_weights.baselines.store import (
@@ -118,13 +118,18 @@ def plan_targets(generations, layers, request: GenerationRequest, versions, reas
         if not found[0].holds(versions):
             raise _outside(found[0], versions)
         return {found[0].layer: found[0]}, set()
-    targets = {}
-    for layer in layers:
-        if not any(g.layer == layer for g in generations):
-            first = Generation(f"{layer}/{FIRST_LABEL}", layer)
-            generations.append(first)
-        targets[layer] = choose(generations, layer, versions)
-    return targets, set()
+    return {layer: _chosen_or_first(generations, layer, versions) for layer in layers}, set()
+
+
+def _chosen_or_first(generations, layer, versions) -> Generation:
+    """The generation of ``layer`` this stack selects; in a folder without one, its first.
+
+    A rendering-only regen in such a folder then finds no snapshot to draw,
+    and fails in one line naming the file.
+    """
+    if not any(g.layer == layer for g in generations):
+        generations.append(Generation(f"{layer}/{FIRST_LABEL}", layer))
+    return choose(generations, layer, versions)
 
 
 def regenerate(
@@ -189,7 +194,7 @@ def regenerate(
     mismatches = _check_pins(
         targets, baseline_dir, pinned_file, versions, allow_unpinned, dry_run, report
     )
-    source = targets.get("training") or _snapshot_source(generations, versions)
+    source = targets.get("training") or _chosen_or_first(generations, "training", versions)
     for scenario in scenarios:
         decisions = _regenerate_scenario(
             scenario, baseline_dir, targets, source, data_home, verbose, report
@@ -202,18 +207,19 @@ def regenerate(
             if entry is not None:
                 target.scenarios[scenario.name] = entry
                 changed.add(target.name)
-    _manifest_decision(baseline_dir, changed, report)
+    if changed:
+        why = "generations " + ", ".join(sorted(changed)) + " updated"
+        content = manifest_bytes(generations)
+    else:
+        why, content = "every entry already describes this stack", None
+    report.decisions.append(FileDecision(manifest_path(baseline_dir), bool(changed), why, content))
+    # The manifest last: it describes the files written before it.
     if not dry_run:
-        _write(baseline_dir, generations, report, bool(changed))
+        for decision in report.decisions:
+            if decision.content is not None:
+                decision.path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(decision.path, decision.content)
     return report
-
-
-def _snapshot_source(generations, versions) -> Generation:
-    """The training generation whose snapshots a rendering-only regen draws."""
-    if not any(g.layer == "training" for g in generations):
-        # No snapshot anywhere: loading it fails in one line, naming the file.
-        return Generation(f"training/{FIRST_LABEL}", "training")
-    return choose(generations, "training", versions)
 
 
 def _check_request(reason, layers, dry_run, request: GenerationRequest) -> None:
@@ -265,25 +271,6 @@ def _check_pins(targets, baseline_dir, explicit, versions, allow_unpinned, dry_r
             "a real run would refuse: " + "; ".join(mismatches) + " (or pass --allow-unpinned)"
         )
     return mismatches
-
-
-def _manifest_decision(baseline_dir: Path, changed: set, report: RegenReport) -> None:
-    manifest_file = manifest_path(baseline_dir)
-    if changed:
-        why = "generations " + ", ".join(sorted(changed)) + " updated"
-        report.decisions.append(FileDecision(manifest_file, True, why))
-    else:
-        why = "every entry already describes this stack"
-        report.decisions.append(FileDecision(manifest_file, False, why))
-
-
-def _write(baseline_dir: Path, generations, report: RegenReport, manifest_changed: bool) -> None:
-    for decision in report.decisions:
-        if decision.rewrite and decision.content is not None:
-            decision.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(decision.path, decision.content)
-    if manifest_changed:
-        write_generations(baseline_dir, generations)
 
 
 def _regenerate_scenario(scenario, baseline_dir, targets, source, data_home, verbose, report):
