@@ -16,10 +16,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mlp_weights.baselines.manifest import Generation, read_generations
+from packaging.specifiers import SpecifierSet
+
+from mlp_weights.baselines.manifest import GENERATION_LAYERS, Generation, read_generations
 from mlp_weights.baselines.ranges import complement, range_holds, range_libraries, ranges_overlap
 from mlp_weights.core.environment import library_versions
-from mlp_weights.core.errors import MissingBaselineError, UsageError
+from mlp_weights.core.errors import BaselineError, MissingBaselineError, UsageError
 
 #: Forces generations by name (comma-separated), as ``--mlp-generation`` does;
 #: a bisect probe's environment passes it through.
@@ -37,8 +39,6 @@ def narrowed(neighbour: Generation, new_ranges: dict[str, str]) -> dict[str, str
     new range and still holds every version the neighbour's files were made
     with. ``None`` when there is none or more than one.
     """
-    from packaging.specifiers import SpecifierSet
-
     candidates = []
     for library, spec in new_ranges.items():
         for clause in SpecifierSet(spec):
@@ -88,14 +88,9 @@ def no_generation_message(layer: str, candidates: list[Generation], versions: di
     )
     installed = ", ".join(f"{lib} {versions.get(lib, 'not installed')}" for lib in libraries)
     declared = "; ".join(g.label for g in candidates) or "none"
-    outside = [
-        lib
-        for lib in libraries
-        if not any(g.holds({**versions, lib: versions.get(lib, "")}) for g in candidates)
-        and lib in versions
-    ]
+    # No candidate holds the installed versions: each installed library is suggested.
     suggested = " ".join(
-        f"--range '{lib}=={versions[lib]}'" for lib in (outside or libraries) if lib in versions
+        f"--range '{lib}=={versions[lib]}'" for lib in libraries if lib in versions
     )
     return (
         f"no {layer} generation holds {installed} (declared: {declared}); create one with: "
@@ -136,7 +131,14 @@ def choose(
 
 
 def chosen_path(baseline_dir: str | os.PathLike, layer: str, scenario: str) -> Path:
-    """The file ``layer`` compares for ``scenario`` with the installed versions."""
-    generations = read_generations(baseline_dir)
-    generation = choose(generations, layer, library_versions(), forced_names())
+    """The file ``layer`` compares for ``scenario`` with the installed versions.
+
+    A folder without a readable manifest, or without a generation for this
+    stack, gives ``<baseline_dir>/<scenario>`` with the layer's suffix.
+    """
+    try:
+        generations = read_generations(baseline_dir)
+        generation = choose(generations, layer, library_versions(), forced_names())
+    except BaselineError:
+        return Path(baseline_dir) / f"{scenario}{GENERATION_LAYERS[layer][1]}"
     return generation.file_path(baseline_dir, scenario)

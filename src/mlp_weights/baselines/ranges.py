@@ -8,6 +8,9 @@ baseline files hold across Python 3.10 to 3.13.
 
 from __future__ import annotations
 
+from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
 from mlp_weights.core.errors import UsageError
 from mlp_weights.core.layers import LAYERS
 
@@ -28,8 +31,6 @@ def specifier_set(text: str):
     packaging before 22 reads anything else as a "legacy" specifier instead
     of refusing it (the oldest stack pins packaging 20.9).
     """
-    from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
-
     try:
         specifiers = SpecifierSet(text)
         for clause in specifiers:
@@ -41,12 +42,15 @@ def specifier_set(text: str):
 
 def parse_version(text: str):
     """A packaging Version, or None for text that is not one."""
-    from packaging.version import InvalidVersion, Version
-
     try:
         return Version(str(text))
     except InvalidVersion:
         return None
+
+
+def same_version(a: str, b: str) -> bool:
+    """Whether two versions are equal as packaging compares them (text that is none, as text)."""
+    return (parse_version(a) or a) == (parse_version(b) or b)
 
 
 def parse_range(items, layer: str) -> dict[str, str]:
@@ -66,16 +70,13 @@ def parse_range(items, layer: str) -> dict[str, str]:
         try:
             requirement = Requirement(item)
         except InvalidRequirement:
-            raise UsageError(
-                f"cannot read the range {item!r}; write it as a requirement, "
-                "e.g. --range 'matplotlib<3.11'"
-            ) from None
-        name = requirement.name.lower()
-        if specifier_set(str(requirement.specifier)) is None:
+            requirement = None
+        if requirement is None or specifier_set(str(requirement.specifier)) is None:
             raise UsageError(
                 f"cannot read the range {item!r}; write it as a requirement, "
                 "e.g. --range 'matplotlib<3.11'"
             )
+        name = requirement.name.lower()
         if name not in allowed or requirement.extras or requirement.marker or requirement.url:
             raise UsageError(
                 f"--range {item!r}: the {layer} layer depends on {', '.join(allowed)} only "
@@ -108,8 +109,6 @@ def range_holds(ranges: dict[str, str], versions: dict[str, str]) -> bool:
 
 def _probe_versions(*specs: str) -> list:
     """Versions at and just around every bound the specifiers name, plus extremes."""
-    from packaging.specifiers import SpecifierSet
-
     texts = {"0", "99999"}
     for spec in specs:
         for clause in SpecifierSet(spec):
@@ -121,15 +120,18 @@ def _probe_versions(*specs: str) -> list:
     return [v for v in (parse_version(t) for t in sorted(texts)) if v is not None]
 
 
-def specifiers_intersect(a: str, b: str) -> bool:
-    """Whether some version satisfies both specifier strings."""
-    both = specifier_set(a) & specifier_set(b)
-    return any(both.contains(v, prereleases=True) for v in _probe_versions(a, b))
-
-
 def ranges_overlap(a: dict[str, str], b: dict[str, str]) -> bool:
-    """Whether some stack lies in both ranges (a library one range omits is unbounded there)."""
-    return all(specifiers_intersect(a.get(lib, ""), b.get(lib, "")) for lib in set(a) | set(b))
+    """Whether some stack lies in both ranges (a library one range omits is unbounded there).
+
+    It does when, for every library, some version at or around the bounds
+    both name satisfies both specifiers.
+    """
+    for lib in set(a) | set(b):
+        spec_a, spec_b = a.get(lib, ""), b.get(lib, "")
+        both = specifier_set(spec_a) & specifier_set(spec_b)
+        if not any(both.contains(v, prereleases=True) for v in _probe_versions(spec_a, spec_b)):
+            return False
+    return True
 
 
 def complement(clause) -> str | None:
@@ -146,9 +148,6 @@ def gap_around(specs, version: str, bounds=()) -> str:
     with ``<3.10`` and ``>=3.11`` declared, 3.10.9 gives ``>=3.10,<3.11``.
     Empty when nothing bounds it.
     """
-    from packaging.specifiers import Specifier, SpecifierSet
-    from packaging.version import Version
-
     inside = Version(version)
     clauses = [Specifier(b) for b in bounds]
     for spec in specs:

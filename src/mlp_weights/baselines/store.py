@@ -14,9 +14,12 @@ import os
 import re
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from mlp_weights.baselines.generations import chosen_path
 from mlp_weights.baselines.manifest import Generation
-from mlp_weights.core.errors import BaselineError, MLPWeightsError, UsageError
+from mlp_weights.baselines.ranges import same_version
+from mlp_weights.core.errors import MLPWeightsError, UsageError
 from mlp_weights.core.layers import LAYERS
 from mlp_weights.pipeline.scenarios import Scenario, get_scenario
 
@@ -72,25 +75,18 @@ def resolve_baseline_dir(
     return Path(chosen)
 
 
-def _chosen_or_top(baseline_dir, layer: str, scenario: str, suffix: str) -> Path:
-    try:
-        return chosen_path(baseline_dir, layer, scenario)
-    except BaselineError:
-        return Path(baseline_dir) / f"{scenario}{suffix}"
-
-
 def image_path(baseline_dir: str | os.PathLike, scenario: str) -> Path:
     """The image the rendering layer compares, in the generation the installed stack selects.
 
     A folder without a readable manifest, or without a generation for this
     stack, gives ``<baseline_dir>/<scenario>.png``.
     """
-    return _chosen_or_top(baseline_dir, "rendering", scenario, ".png")
+    return chosen_path(baseline_dir, "rendering", scenario)
 
 
 def snapshot_path(baseline_dir: str | os.PathLike, scenario: str) -> Path:
     """The snapshot the training layer compares (as :func:`image_path` chooses)."""
-    return _chosen_or_top(baseline_dir, "training", scenario, ".npz")
+    return chosen_path(baseline_dir, "training", scenario)
 
 
 def generation_pins(generation: Generation, baseline_dir, explicit=None) -> Path:
@@ -127,10 +123,6 @@ def relative_pins(pins: Path, baseline_dir) -> str:
         return str(pins)
 
 
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def read_pins(path: str | os.PathLike) -> dict[str, str]:
     """Exact pins (``name==version``) of a requirements file, by normalized name.
 
@@ -152,17 +144,8 @@ def read_pins(path: str | os.PathLike) -> dict[str, str]:
         line = line.split("#", 1)[0].split(";", 1)[0].strip()
         match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s,]+)", line)
         if match:
-            pins[_normalize(match.group(1))] = match.group(2)
+            pins[canonicalize_name(match.group(1))] = match.group(2)
     return pins
-
-
-def _same_version(installed: str, pinned: str) -> bool:
-    try:
-        from packaging.version import Version
-
-        return Version(installed) == Version(pinned)
-    except Exception:  # an unparsable version compares as text
-        return installed == pinned
 
 
 def unpinned_libraries(pinned_file: str | os.PathLike, installed: dict[str, str]) -> list[str]:
@@ -170,11 +153,11 @@ def unpinned_libraries(pinned_file: str | os.PathLike, installed: dict[str, str]
     pins = read_pins(pinned_file)
     mismatches = []
     for library in PINNED_LIBRARIES:
-        pin = pins.get(_normalize(library))
-        now = installed.get(library, "not installed")
+        pin = pins.get(canonicalize_name(library))
+        now = installed[library]
         if pin is None:
             mismatches.append(f"{library} {now} is installed but {pinned_file} does not pin it")
-        elif not _same_version(now, pin):
+        elif not same_version(now, pin):
             mismatches.append(f"{library} {now} is installed, {pinned_file} pins {pin}")
     return mismatches
 
@@ -185,11 +168,8 @@ def scenarios_from_names(names: list[str] | None, default: list[str]) -> list[Sc
 
 def pins_installing(root: Path, library: str, version: str) -> Path | None:
     """A pins file of the project at ``root`` that installs ``library`` ``version``, if any."""
-    from packaging.utils import canonicalize_name
-    from packaging.version import Version
-
     for path in sorted(root.glob(PINS_GLOB)):
         pinned = read_pins(path).get(canonicalize_name(library))
-        if pinned is not None and Version(pinned) == Version(version):
+        if pinned is not None and same_version(pinned, version):
             return path
     return None
