@@ -20,7 +20,7 @@ from mlp_weights.baselines.snapshot import (
     settings_changes,
     snapshot_bytes,
 )
-from mlp_weights.core.errors import BaselineError
+from mlp_weights.core.errors import BaselineError, MissingBaselineError
 from mlp_weights.pipeline.scenarios import Scenario
 
 
@@ -68,34 +68,28 @@ def decide_snapshot(path: Path, scenario: Scenario, result):
     stored one when kept), which is what the image is drawn from.
     """
     fresh = Snapshot.from_result(result, scenario.settings_json())
-    why = None
-    if not path.exists():
+    try:
+        stored = load_snapshot(path, scenario.name)
+    except MissingBaselineError:
         why = "no snapshot yet"
+    except BaselineError as exc:
+        why = f"the stored snapshot is unreadable ({exc})"
     else:
-        try:
-            stored = load_snapshot(path, scenario.name)
-        except BaselineError as exc:
-            why = f"the stored snapshot is unreadable ({exc})"
+        changes = settings_changes(stored, fresh.settings_json)
+        comparisons = compare_training(stored, result)
+        if changes:
+            why = "settings changed: " + "; ".join(changes)
+        elif not all(c.ok for c in comparisons):
+            why = "the fresh fit moved: " + "; ".join(c.describe() for c in comparisons)
+        elif stored.diagnostics is None and fresh.diagnostics is not None:
+            why = "the stored snapshot predates the weight diagnostics; adding them"
         else:
-            changes = settings_changes(stored, fresh.settings_json)
-            comparisons = compare_training(stored, result)
-            if changes:
-                why = "settings changed: " + "; ".join(changes)
-            elif not all(c.ok for c in comparisons):
-                why = "the fresh fit moved: " + "; ".join(c.describe() for c in comparisons)
-            elif stored.diagnostics is None and fresh.diagnostics is not None:
-                why = "the stored snapshot predates the weight diagnostics; adding them"
-            else:
-                largest = max(c.max_rel for c in comparisons)
-                return (
-                    FileDecision(
-                        path,
-                        False,
-                        "a fresh fit agrees within the training tolerance and the settings "
-                        f"are unchanged (largest relative error {largest:.3g})",
-                    ),
-                    stored,
-                )
+            largest = max(c.max_rel for c in comparisons)
+            why = (
+                "a fresh fit agrees within the training tolerance and the settings "
+                f"are unchanged (largest relative error {largest:.3g})"
+            )
+            return FileDecision(path, False, why), stored
     return FileDecision(path, True, why, snapshot_bytes(fresh)), fresh
 
 

@@ -25,11 +25,6 @@ PROVENANCE = ("python", "scikit-learn", "matplotlib", "numpy", "freetype", "plat
 COLUMNS = ("generation", "layer", "range", "files", "pins", "selected by")
 
 
-def selecting_pins(generation: Generation, pins: dict[str, dict[str, str]]) -> list[str]:
-    """The pins files whose versions fall in the generation's range."""
-    return [path for path, pinned in pins.items() if generation.holds(pinned)]
-
-
 def provenance_line(generation: Generation) -> str:
     """When, from which pins, with which versions and why the generation's files were made."""
     entries = list(generation.scenarios.values())
@@ -43,8 +38,11 @@ def provenance_line(generation: Generation) -> str:
     return f"{generation.name}: made {created} from {pins} with {stack}: {reasons}"
 
 
-def find_problems(generations, pins, root: Path, baseline_dir: Path) -> list[str]:
-    """One line per problem; empty when the folder is sound."""
+def find_problems(generations, pins, selected, root: Path, baseline_dir: Path) -> list[str]:
+    """One line per problem; empty when the folder is sound.
+
+    ``selected`` gives, by generation name, the pins files that select it.
+    """
     problems = [
         f"the ranges of {a.label} and {b.label} overlap; narrow one"
         for a, b in overlaps(generations)
@@ -59,7 +57,7 @@ def find_problems(generations, pins, root: Path, baseline_dir: Path) -> list[str
                     f"--new-generation {layer}/NAME --range SPEC --pins {path}"
                 )
     for generation in generations:
-        if not selecting_pins(generation, pins):
+        if not selected[generation.name]:
             problems.append(
                 f"no pins file selects {generation.label}: it can be retired (remove its "
                 "entry from manifest.json and its folder)"
@@ -82,9 +80,10 @@ def generations_report(baseline_dir: Path) -> tuple[list[str], list[str]]:
         key=lambda g: (order.index(g.layer), g.name),
     )
     pins = {p.relative_to(root).as_posix(): read_pins(p) for p in sorted(root.glob(PINS_GLOB))}
+    # By generation, the pins files whose versions fall in its range.
+    selected = {g.name: [p for p, pinned in pins.items() if g.holds(pinned)] for g in generations}
     rows = []
     for g in generations:
-        selected = selecting_pins(g, pins)
         files = sorted(g.file_name(s) for s in g.scenarios)
         rows.append(
             (
@@ -93,9 +92,9 @@ def generations_report(baseline_dir: Path) -> tuple[list[str], list[str]]:
                 g.range_text,
                 ", ".join(files) or "-",
                 g.pins or "-",
-                ", ".join(selected) or "-",
+                ", ".join(selected[g.name]) or "-",
             )
         )
     lines = [f"generations in {baseline_dir}", "", format_table(COLUMNS, rows, rule=True), ""]
     lines += [provenance_line(g) for g in generations]
-    return lines, find_problems(generations, pins, root, baseline_dir)
+    return lines, find_problems(generations, pins, selected, root, baseline_dir)

@@ -29,10 +29,10 @@ from mlp_weights.baselines.manifest import (
     manifest_path,
     now_iso,
     read_generations,
-    recorded_facts,
     split_name,
 )
 from mlp_weights.baselines.ranges import parse_range, ranges_overlap
+from mlp_weights.baselines.snapshot import load_snapshot
 from mlp_weights.baselines.store import (
     DEFAULT_PINNED_FILE,
     REGEN_LAYERS,
@@ -275,8 +275,6 @@ def _check_pins(targets, baseline_dir, explicit, versions, allow_unpinned, dry_r
 
 def _regenerate_scenario(scenario, baseline_dir, targets, source, data_home, verbose, report):
     """The decision for one scenario's file in each target generation, by layer."""
-    from mlp_weights.baselines.snapshot import load_snapshot
-
     decisions = {}
     snap_file = source.file_path(baseline_dir, scenario.name)
     if "training" in targets:
@@ -322,11 +320,9 @@ def _manifest_entry(target, scenario, decision, reason, allow_unpinned, mismatch
     file was rewritten, or when every file was kept but the entry names
     another stack (the kept files were just verified against this one).
     """
-    old = target.scenarios.get(scenario.name)
-    now = environment_versions()
-    if old is not None and not decision.rewrite:
-        then = recorded_facts(old)
-        if all(then.get(key) == value for key, value in now.items()):
+    then = target.facts(scenario.name)
+    if then is not None and not decision.rewrite:
+        if all(then.get(key) == value for key, value in environment_versions().items()):
             return None
     kind, _ = GENERATION_LAYERS[target.layer]
     entry = make_entry(
