@@ -34,13 +34,6 @@ class FileDecision:
     #: The new content of a file to rewrite.
     content: bytes | None = None
 
-    def line(self, dry_run: bool) -> str:
-        if self.rewrite:
-            verb = "would rewrite" if dry_run else "rewrote"
-        else:
-            verb = "would keep" if dry_run else "kept"
-        return f"{verb} {self.path}: {self.why}"
-
 
 @dataclass
 class RegenReport:
@@ -54,7 +47,8 @@ class RegenReport:
 
     def lines(self) -> list[str]:
         lines = [f"generation: {line}" for line in self.generations]
-        lines += [d.line(self.dry_run) for d in self.decisions]
+        verbs = ("would keep", "would rewrite") if self.dry_run else ("kept", "rewrote")
+        lines += [f"{verbs[d.rewrite]} {d.path}: {d.why}" for d in self.decisions]
         lines += [f"note: {note}" for note in self.notes]
         if self.dry_run:
             lines.append("dry run: nothing was written")

@@ -62,10 +62,8 @@ def scenarios_with_baselines(generations: list[Generation]) -> list[str]:
 
 def forced_names(option: list[str] | None = None) -> list[str]:
     """Generations forced by ``--mlp-generation`` (wins) or :data:`GENERATION_ENV`."""
-    names = list(option or [])
-    if not names:
-        names = [n for n in os.environ.get(GENERATION_ENV, "").split(",") if n.strip()]
-    return [n.strip() for n in names]
+    names = option or os.environ.get(GENERATION_ENV, "").split(",")
+    return [n.strip() for n in names if n.strip()]
 
 
 def check_forced(generations: list[Generation], names: list[str]) -> None:
@@ -116,10 +114,8 @@ def choose(
         When the layer has no generation at all.
     """
     candidates = [g for g in generations if g.layer == layer]
-    for generation in candidates:
-        if generation.name in forced:
-            return generation
-    holding = [g for g in candidates if g.holds(versions)]
+    forced_here = [g for g in candidates if g.name in forced]
+    holding = forced_here or [g for g in candidates if g.holds(versions)]
     if holding:
         return holding[0]
     if not candidates:

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlp_weights.baselines.ranges import (
-    format_range,
     range_holds,
     range_libraries,
     ranges_overlap,
@@ -119,7 +118,9 @@ class Generation:
 
     @property
     def range_text(self) -> str:
-        return format_range(self.ranges)
+        """``{"matplotlib": "<3.11"}`` reads ``matplotlib<3.11``; an empty range ``any version``."""
+        ranges = sorted(self.ranges.items())
+        return "; ".join(f"{lib}{spec}" if spec else lib for lib, spec in ranges) or "any version"
 
     @property
     def label(self) -> str:

@@ -16,8 +16,6 @@ from mlp_weights.core.layers import LAYERS
 
 #: Facts that never enter a range (see the module docstring).
 NOT_IN_RANGES = ("python",)
-#: Printed for an empty range.
-ANY_VERSION = "any version"
 
 
 def range_libraries(layer: str) -> tuple[str, ...]:
@@ -86,13 +84,6 @@ def parse_range(items, layer: str) -> dict[str, str]:
             raise UsageError(f"--range names {name} twice; give one specifier, e.g. '>=3.7,<3.11'")
         ranges[name] = str(requirement.specifier)
     return ranges
-
-
-def format_range(ranges: dict[str, str]) -> str:
-    """``{"matplotlib": "<3.11"}`` -> ``"matplotlib<3.11"``; empty -> ``"any version"``."""
-    if not ranges:
-        return ANY_VERSION
-    return "; ".join(f"{lib}{spec}" if spec else lib for lib, spec in sorted(ranges.items()))
 
 
 def range_holds(ranges: dict[str, str], versions: dict[str, str]) -> bool:
