@@ -130,13 +130,16 @@ class Generation:
         """Whether the range holds these installed versions (pre-releases included)."""
         return range_holds(self.ranges, versions)
 
+    def directory(self, baseline_dir: str | os.PathLike) -> Path:
+        return Path(baseline_dir) / self.name
+
     def file_name(self, scenario: str) -> str:
         kind, suffix = GENERATION_LAYERS[self.layer]
         listed = self.scenarios.get(scenario, {}).get("files", {})
         return listed.get(kind) or f"{scenario}{suffix}"
 
     def file_path(self, baseline_dir: str | os.PathLike, scenario: str) -> Path:
-        return Path(baseline_dir) / self.name / self.file_name(scenario)
+        return self.directory(baseline_dir) / self.file_name(scenario)
 
     def facts(self, scenario: str) -> dict[str, str] | None:
         """The versions and environment the scenario's file was made with, if recorded."""
