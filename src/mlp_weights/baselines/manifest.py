@@ -25,6 +25,7 @@ entry (:mod:`mlp_weights.baselines.generations`) with what is in use now.
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import os
 from dataclasses import dataclass, field
@@ -238,12 +239,8 @@ def generation_from_manifest(name: str, data: dict, path) -> Generation:
 
 def overlaps(generations: list[Generation]) -> list[tuple[Generation, Generation]]:
     """Pairs of generations of one layer whose ranges overlap."""
-    pairs = []
-    for i, a in enumerate(generations):
-        for b in generations[i + 1 :]:
-            if a.layer == b.layer and ranges_overlap(a.ranges, b.ranges):
-                pairs.append((a, b))
-    return pairs
+    pairs = itertools.combinations(generations, 2)
+    return [(a, b) for a, b in pairs if a.layer == b.layer and ranges_overlap(a.ranges, b.ranges)]
 
 
 def read_generations(
