@@ -1,18 +1,20 @@
 """Injections nest: each run sees exactly its own, and leaves the run around it as it was.
 
-The first tests drive the stack of :mod:`mlp_weights.suite.inject` with
-recording stand-ins for the two injections (nothing is patched); the last
-ones run the layer tests inside a run that holds another injection, as
-``pytest --mlp-inject drawing -m selftest`` does.
+Most tests drive the stack of :mod:`mlp_weights.suite.inject` with
+recording stand-ins for the two injections (nothing is patched); two use
+the real ones; the last ones run the layer tests inside a run that holds
+another injection, as ``pytest --mlp-inject drawing -m selftest`` does.
 """
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from mlp_weights.pipeline import plot
+from mlp_weights.pipeline.scenarios import get_scenario
 from mlp_weights.suite import inject
 from test_selftest import BASELINES, LAYER_TESTS
 
@@ -21,8 +23,7 @@ from test_selftest import BASELINES, LAYER_TESTS
 def stack(monkeypatch):
     """An empty stack of stand-in injections ``a``, ``b``, ``c``; the log of what happened.
 
-    Each entry is ``+name`` (applied) or ``-name`` (undone). ``a`` stands for
-    a change of how matplotlib draws; the figure cache starts empty.
+    Each entry is ``+name`` (applied) or ``-name`` (undone).
     """
     log = []
 
@@ -34,12 +35,9 @@ def stack(monkeypatch):
         return apply
 
     monkeypatch.setattr(inject, "INJECTIONS", {n: stand_in(n) for n in "abc"})
-    monkeypatch.setattr(inject, "CHANGES_DRAWING", ("a",))
     monkeypatch.setattr(inject, "_IN_FORCE", {})
     monkeypatch.setattr(inject, "_STACK", [])
     monkeypatch.setattr(inject, "_LOOSE", [])
-    monkeypatch.setattr(inject, "_DRAWINGS_SET_ASIDE", {})
-    monkeypatch.setattr(plot, "_DRAWINGS", {})
     return log
 
 
@@ -56,32 +54,32 @@ def test_an_inner_run_suspends_what_it_did_not_ask_for_and_restores_it(stack):
     assert stack == ["+a", "+b", "-b", "-a", "+c", "-c", "+a", "+b", "-b", "-a"]
 
 
-def test_drawings_made_under_a_drawing_change_stay_with_it(stack):
-    plot._DRAWINGS["grid"] = "drawn as installed"
-    outer = inject.begin(["b"])
-    # ``b`` draws as installed: the figures drawn so far still hold.
-    assert plot._DRAWINGS == {"grid": "drawn as installed"}
-    inner = inject.begin(["a"])
-    assert plot._DRAWINGS == {}
-    plot._DRAWINGS["grid"] = "drawn under a"
-    inject.end(inner)
-    assert plot._DRAWINGS == {"grid": "drawn as installed"}
-    again = inject.begin(["a", "c"])
-    assert plot._DRAWINGS == {"grid": "drawn under a"}
-    inject.end(again)
-    inject.end(outer)
-    assert plot._DRAWINGS == {"grid": "drawn as installed"}
-
-
-def test_drawings_go_back_only_into_the_cache_they_were_taken_from(stack, monkeypatch):
-    plot._DRAWINGS["grid"] = "drawn as installed"
-    with inject.injected("a"):
-        plot._DRAWINGS["grid"] = "drawn under a"
-    # A cache of its own, as a test puts in place, receives none of them.
+def test_drawings_made_under_the_drawing_change_stay_with_it(monkeypatch):
+    """A figure drawn under one drawing state is never given under another, and is given
+    again when its state comes back (the real injections; drawing is counted, not done)."""
+    drawn = []
     monkeypatch.setattr(plot, "_DRAWINGS", {})
-    with inject.injected("a"):
-        assert plot._DRAWINGS == {}
-    assert plot._DRAWINGS == {}
+    monkeypatch.setattr(plot, "render_weights", lambda w, s: drawn.append(s) or object())
+    coefs, scenario = np.zeros((4, 2)), get_scenario("digits")
+    runs = [inject.begin([])]
+    try:
+        as_installed = plot.draw_weights(coefs, scenario)
+        # Training draws as installed: the figures drawn so far still hold.
+        runs.append(inject.begin(["training"]))
+        assert plot.draw_weights(coefs, scenario) is as_installed
+        assert plot.drawn_figure(scenario) is as_installed
+        runs.append(inject.begin(["drawing"]))
+        assert plot.drawn_figure(scenario) is None
+        under_change = plot.draw_weights(coefs, scenario)
+        assert under_change is not as_installed and len(drawn) == 2
+        inject.end(runs.pop())
+        assert plot.draw_weights(coefs, scenario) is as_installed
+        runs.append(inject.begin(["drawing", "training"]))
+        assert plot.draw_weights(coefs, scenario) is under_change
+        assert plot.drawn_figure(scenario) is under_change
+    finally:
+        inject.end(runs[0])
+    assert plot.draw_weights(coefs, scenario) is as_installed and len(drawn) == 2
 
 
 def test_an_inner_run_keeps_what_it_asked_for_that_is_in_force(stack):
@@ -98,8 +96,9 @@ def test_an_inner_run_keeps_what_it_asked_for_that_is_in_force(stack):
 
 def test_a_run_without_injections_sees_none_and_changes_nothing_after(stack):
     outer = inject.begin(["a"])
-    with inject.injected() as inner:
-        assert inject.active_injections() == () and inner.suspended == ["a"]
+    inner = inject.begin([])
+    assert inject.active_injections() == () and inner.before == ("a",)
+    inject.end(inner)
     assert inject.active_injections() == ("a",)
     inject.end(outer)
     inner_alone = inject.begin([])
@@ -140,18 +139,22 @@ def test_the_real_injections_patch_and_unpatch_under_the_stack():
     from matplotlib.axes import Axes
     from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
 
-    with inject.injected():
+    outer = inject.begin([])
+    try:
         as_installed = Axes.matshow, SGDOptimizer.__init__
-        with inject.injected("drawing"):
-            assert inject.active_injections() == ("drawing",)
-            assert Axes.matshow is not as_installed[0]
-            assert SGDOptimizer.__init__ is as_installed[1]
-            with inject.injected("training"):
-                assert Axes.matshow is as_installed[0]
-                assert SGDOptimizer.__init__ is not as_installed[1]
-            assert Axes.matshow is not as_installed[0]
-            assert SGDOptimizer.__init__ is as_installed[1]
-        assert (Axes.matshow, SGDOptimizer.__init__) == as_installed
+        inject.begin(["drawing"])
+        assert inject.active_injections() == ("drawing",)
+        assert Axes.matshow is not as_installed[0]
+        assert SGDOptimizer.__init__ is as_installed[1]
+        inner = inject.begin(["training"])
+        assert Axes.matshow is as_installed[0]
+        assert SGDOptimizer.__init__ is not as_installed[1]
+        inject.end(inner)
+        assert Axes.matshow is not as_installed[0]
+        assert SGDOptimizer.__init__ is as_installed[1]
+    finally:
+        inject.end(outer)
+    assert (Axes.matshow, SGDOptimizer.__init__) == as_installed
 
 
 # -- runs inside runs ------------------------------------------------------------------

@@ -143,26 +143,30 @@ def render_weights(
     return fig
 
 
-#: Figures drawn in this process, newest last: (scenario, weights digest) ->
-#: Figure. The rendering layer draws the stored weights and the pipeline layer
-#: a fresh fit; when that fit equals the snapshot bit for bit, both draw the
-#: same figure, and so do ``regen``, the page and the self-tests' inner runs.
-#: A drawing takes about 0.08 s (16 axes).
+#: Figures drawn in this process, newest last: (scenario, weights digest,
+#: :data:`drawing_changes`) -> Figure. The rendering layer draws the stored
+#: weights and the pipeline layer a fresh fit; when that fit equals the
+#: snapshot bit for bit, both draw the same figure, and so do ``regen``, the
+#: page and the self-tests' inner runs. A drawing takes about 0.08 s (16 axes).
 _DRAWINGS: dict = {}
 #: Figures kept at most, the least recently used dropped first.
 DRAWINGS_KEPT = 8
+#: What changes how matplotlib draws in this process now: the self-test's
+#: drawing injection (:mod:`mlp_weights.suite.inject`) sets it. Part of the
+#: cache's key, so a figure drawn under one state is never given under
+#: another, and is given again when that state comes back.
+drawing_changes: tuple[str, ...] = ()
 
 
 def draw_weights(coefs: np.ndarray, scenario) -> Figure:
     """The figure of ``coefs`` that every caller compares or saves, drawn once per process.
 
-    Keyed by the scenario and the weights, bit for bit; callers change
-    nothing in it. Whatever changes how matplotlib draws (the self-test's
-    injections) calls :func:`forget_drawings`.
+    Keyed by the scenario, the weights, bit for bit, and how matplotlib
+    draws (:data:`drawing_changes`); callers change nothing in it.
     """
     coefs = np.ascontiguousarray(coefs)
     digest = hashlib.sha256(coefs.view(np.uint8)).hexdigest()
-    key = (scenario, coefs.dtype.str, coefs.shape, digest)
+    key = (scenario, coefs.dtype.str, coefs.shape, digest, drawing_changes)
     figure = _DRAWINGS.pop(key, None)
     if figure is None:
         figure = render_weights(coefs, scenario)
@@ -173,10 +177,8 @@ def draw_weights(coefs: np.ndarray, scenario) -> Figure:
 
 
 def drawn_figure(scenario) -> Figure | None:
-    """The newest figure this process drew for ``scenario``, if any (for its layout)."""
-    return next((fig for key, fig in reversed(_DRAWINGS.items()) if key[0] == scenario), None)
-
-
-def forget_drawings() -> None:
-    """Drop every cached figure: how matplotlib draws has changed."""
-    _DRAWINGS.clear()
+    """The newest figure this process drew for ``scenario`` as it draws now (for its layout)."""
+    drawn = reversed(_DRAWINGS.items())
+    return next(
+        (fig for key, fig in drawn if key[0] == scenario and key[-1] == drawing_changes), None
+    )

@@ -8,16 +8,16 @@ so that the suite can test itself inside one process.
 
 Runs nest: a self-test starts a pytest run inside the run that holds it
 (``pytester``), possibly with other injections. Each run is one
-:class:`Frame` on a stack: its start (:func:`begin`) suspends the injections
-in force that it did not ask for and applies those it asked for that are not
-in force; its end (:func:`end`) undoes what it applied and applies again what
-it suspended. A run therefore sees exactly its own injections, and leaves
-the run around it as it found it. The fit cache of
-:mod:`mlp_weights.suite.checks` is keyed by :func:`active_injections`. The
-drawings of :mod:`mlp_weights.pipeline.plot` (the one figure cache) are set
-aside when the drawing change comes into force or leaves it, and come back
-when it leaves or comes back: a figure is drawn again only when matplotlib
-draws it differently.
+:class:`Frame` on a stack: its start (:func:`begin`) puts in force exactly
+the injections it asked for, undoing the others in force and applying
+those it asked for that are not; its end (:func:`end`) puts back in force
+what was at its start. A run therefore sees exactly its own injections, and
+leaves the run around it as it found it. The fit cache of
+:mod:`mlp_weights.suite.checks` is keyed by :func:`active_injections`; the
+figure cache of :mod:`mlp_weights.pipeline.plot` by the drawing change in
+force (:data:`~mlp_weights.pipeline.plot.drawing_changes`, which that
+injection sets): a figure is drawn again only when matplotlib draws it
+differently.
 
 Each injection patches an attribute of its own, so one can be undone while
 another stays in force.
@@ -25,9 +25,8 @@ another stays in force.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 #: A learning rate 1% off: measured on the mnist-sample scenario, it moves the
 #: weights by up to 14% but the weight image by RMS 1.9, under pytest-mpl's
@@ -63,7 +62,9 @@ def inject_drawing_change():
     import matplotlib
     from matplotlib.axes import Axes
 
-    original = Axes.matshow
+    from mlp_weights.pipeline import plot
+
+    original, drawn_as = Axes.matshow, plot.drawing_changes
 
     def patched(self, Z, **kwargs):
         cmap = kwargs.get("cmap")
@@ -74,9 +75,12 @@ def inject_drawing_change():
         return original(self, Z, **kwargs)
 
     Axes.matshow = patched
+    # The figure cache keeps what was drawn before apart from what is drawn now.
+    plot.drawing_changes = (*drawn_as, "drawing")
 
     def undo():
         Axes.matshow = original
+        plot.drawing_changes = drawn_as
 
     return undo
 
@@ -86,17 +90,9 @@ INJECTIONS = {"training": inject_training_change, "drawing": inject_drawing_chan
 
 @dataclass(eq=False)
 class Frame:
-    """One run's injections: what it asked for, applied, and suspended.
+    """One run: the injections in force at its start, which its end puts back in force."""
 
-    ``applied`` holds the names this run applied itself (the others it asked
-    for were in force already, applied by a run around it); ``suspended``
-    the names in force at its start that it did not ask for, in the order
-    they were applied.
-    """
-
-    asked: tuple[str, ...]
-    applied: list[str] = field(default_factory=list)
-    suspended: list[str] = field(default_factory=list)
+    before: tuple[str, ...]
 
 
 #: What is in force now, in the order applied: name -> its undo.
@@ -105,14 +101,6 @@ _IN_FORCE: dict[str, Callable[[], None]] = {}
 _STACK: list[Frame] = []
 #: Frames begun by :func:`inject`, ended by :func:`undo_all`.
 _LOOSE: list[Frame] = []
-#: The injections that change how matplotlib draws.
-CHANGES_DRAWING = ("drawing",)
-#: The figure cache's drawings made under the other state of
-#: :data:`CHANGES_DRAWING`: (those in force when drawn) -> (the cache they
-#: were in, its entries). The self-tests' inner runs drew 31 weight grids
-#: (6.1 s of CPU) when every change of injection forgot the drawings; 6
-#: (1.3 s) with them set aside.
-_DRAWINGS_SET_ASIDE: dict[tuple[str, ...], tuple[dict, dict]] = {}
 
 
 def active_injections() -> tuple[str, ...]:
@@ -132,19 +120,14 @@ def begin(names: Iterable[str]) -> Frame:
     unknown = [name for name in asked if name not in INJECTIONS]
     if unknown:
         raise KeyError(f"unknown injection {unknown[0]!r}; known: {', '.join(INJECTIONS)}")
-    frame = Frame(asked, suspended=[name for name in _IN_FORCE if name not in asked])
-    for name in reversed(frame.suspended):
-        _undo(name)
-    for name in asked:
-        if name not in _IN_FORCE:
-            _apply(name)
-            frame.applied.append(name)
+    frame = Frame(tuple(_IN_FORCE))
+    _put_in_force(asked)
     _STACK.append(frame)
     return frame
 
 
 def end(frame: Frame) -> None:
-    """End a run begun with :func:`begin`: undo what it applied, restore what it suspended.
+    """End a run begun with :func:`begin`: put back in force what was at its start.
 
     Runs begun inside it and not ended (a run that stopped before its end)
     end with it, innermost first. A frame that has ended already is left alone.
@@ -154,20 +137,7 @@ def end(frame: Frame) -> None:
     while _STACK[-1] is not frame:
         end(_STACK[-1])
     _STACK.pop()
-    for name in reversed(frame.applied):
-        _undo(name)
-    for name in frame.suspended:
-        _apply(name)
-
-
-@contextlib.contextmanager
-def injected(*names: str) -> Iterator[Frame]:
-    """A block that sees exactly the injections ``names`` (none: the libraries as installed)."""
-    frame = begin(names)
-    try:
-        yield frame
-    finally:
-        end(frame)
+    _put_in_force(frame.before)
 
 
 def inject(name: str) -> None:
@@ -184,36 +154,11 @@ def undo_all() -> None:
         end(_LOOSE.pop())
 
 
-def _apply(name: str) -> None:
-    before = _drawn_under()
-    _IN_FORCE[name] = INJECTIONS[name]()
-    _switch_drawings(before)
-
-
-def _undo(name: str) -> None:
-    before = _drawn_under()
-    _IN_FORCE.pop(name)()
-    _switch_drawings(before)
-
-
-def _drawn_under() -> tuple[str, ...]:
-    return tuple(name for name in active_injections() if name in CHANGES_DRAWING)
-
-
-def _switch_drawings(before: tuple[str, ...]) -> None:
-    """Set aside the drawings made under ``before``; bring back those of what is in force.
-
-    Entries come back only into the cache they were taken from, so a cache
-    put in place meanwhile (a test's own) receives nothing it did not hold.
-    """
-    from mlp_weights.pipeline import plot
-
-    now = _drawn_under()
-    if now == before:
-        return
-    cache = plot._DRAWINGS
-    _DRAWINGS_SET_ASIDE[before] = (cache, dict(cache))
-    plot.forget_drawings()
-    taken_from, entries = _DRAWINGS_SET_ASIDE.pop(now, (cache, {}))
-    if taken_from is cache:
-        cache.update(entries)
+def _put_in_force(names: tuple[str, ...]) -> None:
+    """Undo the injections in force that are not in ``names``, newest first; then apply
+    those of ``names`` that are not in force, in their order."""
+    for name in reversed([name for name in _IN_FORCE if name not in names]):
+        _IN_FORCE.pop(name)()
+    for name in names:
+        if name not in _IN_FORCE:
+            _IN_FORCE[name] = INJECTIONS[name]()
