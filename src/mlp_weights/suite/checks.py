@@ -96,11 +96,6 @@ def fresh_fit(name: str):
     return _FITS[key]
 
 
-def _unusable(exc: MLPWeightsError) -> LayerFailure:
-    kind = Kind.MISSING_BASELINE if isinstance(exc, MissingBaselineError) else Kind.DAMAGED_BASELINE
-    return LayerFailure(Finding(kind, str(exc)))
-
-
 def _baseline_file(where: str | os.PathLike, name: str, path_in_folder) -> Path:
     """A baseline file as given, or, for a baseline folder, the one its generations choose
     (``path_in_folder`` is :func:`snapshot_path` or :func:`image_path`)."""
@@ -117,7 +112,7 @@ def stored_snapshot(name: str, snapshot: str | os.PathLike) -> Snapshot:
     try:
         return load_snapshot(_baseline_file(snapshot, name, snapshot_path), name)
     except (MissingBaselineError, DamagedBaselineError) as exc:
-        raise _unusable(exc) from None
+        raise LayerFailure.unusable_baseline(exc) from None
 
 
 def require_baseline_image(name: str, image: str | os.PathLike) -> Path:
@@ -195,16 +190,14 @@ def draw_weights(name: str, coefs):
     return plot.draw_weights(coefs, SCENARIOS[name])
 
 
-def rendering_figure(
-    name: str, image: str | os.PathLike, snapshot: str | os.PathLike | None = None
-):
+def rendering_figure(name: str, image: str | os.PathLike, snapshot: str | os.PathLike):
     """The rendering layer: the stored weights, drawn by today's matplotlib.
 
-    ``image`` and ``snapshot`` are files, or a baseline folder (``snapshot``
-    defaults to ``image``): then the generations' choice for this stack.
+    ``image`` and ``snapshot`` are files, or a baseline folder: then the
+    generations' choice for this stack.
     """
     require_baseline_image(name, image)
-    return draw_weights(name, stored_snapshot(name, snapshot or image).coefs)
+    return draw_weights(name, stored_snapshot(name, snapshot).coefs)
 
 
 def pipeline_figure(name: str, image: str | os.PathLike):

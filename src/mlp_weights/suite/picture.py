@@ -87,10 +87,8 @@ class _Panel(NamedTuple):
 
 
 def _codes(image) -> np.ndarray:
-    """One uint32 per pixel (its RGBA bytes) of an RGB(A) or grey image, uint8 or 0..1 floats."""
+    """One uint32 per pixel (its RGBA bytes) of a uint8 RGB(A) image."""
     image = np.asarray(image)
-    image = np.rint(np.clip(image, 0, 1) * 255) if image.dtype.kind == "f" else image
-    image = np.stack([image] * 3, axis=-1) if image.ndim == 2 else image
     if image.shape[-1] == 3:
         image = np.concatenate([image, np.full(image.shape[:2] + (1,), 255)], axis=-1)
     return np.ascontiguousarray(image, dtype=np.uint8).view(np.uint32)[..., 0]
@@ -348,7 +346,7 @@ def read_change(baseline, result, boxes) -> list[dict]:
     Parameters
     ----------
     baseline, result : ndarray
-        Images as read from the PNGs: uint8 RGB or RGBA (or floats in 0..1).
+        Images as read from the PNGs: uint8 RGB or RGBA.
     boxes : list of Box
         The figure's panels (:func:`panel_boxes`); each image's are the blobs nearest them.
 

@@ -62,6 +62,14 @@ class LayerFailure(Exception):
         super().__init__(finding.message)
         self.finding = finding
 
+    @classmethod
+    def unusable_baseline(cls, error: Exception) -> LayerFailure:
+        """The failure of a check whose baseline is missing, or cannot be read or chosen."""
+        from mlp_weights.core.errors import MissingBaselineError
+
+        missing = isinstance(error, MissingBaselineError)
+        return cls(Finding(Kind.MISSING_BASELINE if missing else Kind.DAMAGED_BASELINE, str(error)))
+
 
 @dataclass(frozen=True)
 class Move:

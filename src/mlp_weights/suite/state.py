@@ -23,10 +23,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mlp_weights.baselines.generations import COMPARES_FILES_OF, Generation
-from mlp_weights.core.errors import BaselineError, MissingBaselineError, UsageError
+from mlp_weights.core.errors import BaselineError, UsageError
 from mlp_weights.pipeline.scenarios import SCENARIOS
 from mlp_weights.suite import inject
-from mlp_weights.suite.results import Finding, Kind, LayerFailure, LayerResult
+from mlp_weights.suite.results import LayerFailure, LayerResult
 
 #: The generation layers, in the order the header and the verdict name them.
 GENERATION_LAYERS = tuple(dict.fromkeys(COMPARES_FILES_OF.values()))
@@ -140,9 +140,7 @@ class RunState:
         """The chosen generation's file; a typed failure, in one line, when there is none."""
         generation, error = self.chosen[layer]
         if generation is None:
-            missing = isinstance(error, MissingBaselineError)
-            kind = Kind.MISSING_BASELINE if missing else Kind.DAMAGED_BASELINE
-            raise LayerFailure(Finding(kind, str(error)))
+            raise LayerFailure.unusable_baseline(error)
         return generation.file_path(self.baseline_dir, scenario)
 
     def compared_generation(self, layer: str) -> Generation | None:

@@ -114,21 +114,16 @@ def layer_numbers(layer: dict) -> tuple[str, float | None, dict]:
     empty, with ``None``, when the record holds no amount. ``arrays`` maps
     each training array's name to its largest relative error.
     """
-    amount = layer.get("amount")
-    if not isinstance(amount, dict):
-        return "", None, {}
+    amount = layer.get("amount") or {}
     if "image_rms" in amount:
-        return "RMS", amount.get("image_rms"), {}
+        return "RMS", amount["image_rms"], {}
     if "arrays" in amount:
-        arrays = {
-            str(a.get("name")): a.get("max_rel")
-            for a in amount.get("arrays") or []
-            if isinstance(a, dict)
-        }
-        values = [v for v in arrays.values() if isinstance(v, (int, float))]
-        return "max rel", (max(values) if values else None), arrays
+        arrays = {a["name"]: a["max_rel"] for a in amount["arrays"]}
+        # An array of another shape has no relative error (None).
+        values = [v for v in arrays.values() if v is not None]
+        return "max rel", max(values, default=None), arrays
     if "scores" in amount:
-        return "test score", (amount.get("scores") or {}).get("test"), {}
+        return "test score", amount["scores"]["test"], {}
     return "", None, {}
 
 
