@@ -241,20 +241,24 @@ def combine_blame(result: LayerResult, cells: dict[str, LayerResult]) -> str:
 
 
 def _failure_phrase(result: LayerResult) -> str:
+    """A failed layer's phrase, with what the weights say when training moved."""
     if result.kind is Kind.MISSING_BASELINE:
         return f"{result.layer} baseline missing"
     if result.kind is Kind.DAMAGED_BASELINE:
         return f"{result.layer} baseline damaged"
     if result.kind is Kind.SETTINGS_CHANGED:
-        return f"{result.layer}: scenario settings changed since the baseline"
-    verb = {
-        Kind.MOVED: "moved",
-        Kind.BELOW_FLOOR: "below floor",
-        Kind.ERROR: "raised an error",
-    }[result.kind]
-    amount = describe_amount(result)
-    who = ", ".join(result.blamed) if result.blamed else "versions at the baseline unknown"
-    return f"{result.layer} {verb}{' (' + amount + ')' if amount else ''}, blamed: {who}"
+        phrase = f"{result.layer}: scenario settings changed since the baseline"
+    else:
+        verb = {
+            Kind.MOVED: "moved",
+            Kind.BELOW_FLOOR: "below floor",
+            Kind.ERROR: "raised an error",
+        }[result.kind]
+        amount = describe_amount(result)
+        who = ", ".join(result.blamed) if result.blamed else "versions at the baseline unknown"
+        phrase = f"{result.layer} {verb}{' (' + amount + ')' if amount else ''}, blamed: {who}"
+    reading = moved_reading(result)
+    return f"{phrase}; {reading}" if reading else phrase
 
 
 def moved_reading(result: LayerResult) -> str:
@@ -262,11 +266,6 @@ def moved_reading(result: LayerResult) -> str:
     if result.kind not in (Kind.MOVED, Kind.SETTINGS_CHANGED):
         return ""
     return (result.diagnostics or {}).get("reading") or ""
-
-
-def _with_reading(phrase: str, result: LayerResult) -> str:
-    reading = moved_reading(result)
-    return f"{phrase}; {reading}" if reading else phrase
 
 
 def scenario_line(verdict: ScenarioVerdict) -> str:
@@ -281,7 +280,7 @@ def scenario_line(verdict: ScenarioVerdict) -> str:
             if phrase:
                 phrases.append(phrase)
             continue
-        phrases.append(_with_reading(_failure_phrase(result), result))
+        phrases.append(_failure_phrase(result))
     if verdict.baseline_problem:
         phrases.append(f"baseline versions unknown ({verdict.baseline_problem})")
     ran = [r.layer for r in verdict.layers if r.status in (PASS, FAIL)]
@@ -325,11 +324,9 @@ def build_verdict(
         key = (record.scenario, record.layer)
         if key not in cells or _RANK[record.status] > _RANK[cells[key].status]:
             cells[key] = record
-    order = list(SCENARIOS) + sorted({s for s, _ in cells} - set(SCENARIOS))
+    present = {s for s, _ in cells}
     scenarios = []
-    for name in order:
-        if not any(s == name for s, _ in cells):
-            continue
+    for name in [s for s in SCENARIOS if s in present] + sorted(present - set(SCENARIOS)):
         layers = [
             cells.get((name, layer.name)) or LayerResult(layer.name, name, NOT_RUN)
             for layer in LAYERS.values()
