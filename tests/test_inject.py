@@ -67,16 +67,13 @@ def test_drawings_made_under_the_drawing_change_stay_with_it(monkeypatch):
         # Training draws as installed: the figures drawn so far still hold.
         runs.append(inject.begin(["training"]))
         assert plot.draw_weights(coefs, scenario) is as_installed
-        assert plot.drawn_figure(scenario) is as_installed
         runs.append(inject.begin(["drawing"]))
-        assert plot.drawn_figure(scenario) is None
         under_change = plot.draw_weights(coefs, scenario)
         assert under_change is not as_installed and len(drawn) == 2
         inject.end(runs.pop())
         assert plot.draw_weights(coefs, scenario) is as_installed
         runs.append(inject.begin(["drawing", "training"]))
         assert plot.draw_weights(coefs, scenario) is under_change
-        assert plot.drawn_figure(scenario) is under_change
     finally:
         inject.end(runs[0])
     assert plot.draw_weights(coefs, scenario) is as_installed and len(drawn) == 2

@@ -100,7 +100,7 @@ def test_an_unreadable_image_leaves_the_rms_finding_as_it_was(tmp_path):
     assert finding.picture is None and finding.panel_boxes is None
 
 
-def test_the_boxes_are_the_panels_as_saved_whether_drawn_or_laid_out(monkeypatch):
+def test_the_boxes_are_the_panels_as_saved_whatever_the_weights(monkeypatch):
     """matshow's equal aspect shrinks each axes at drawing time: boxes read before would be off."""
     import io
 

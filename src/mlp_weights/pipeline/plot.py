@@ -174,11 +174,3 @@ def draw_weights(coefs: np.ndarray, scenario) -> Figure:
     while len(_DRAWINGS) > DRAWINGS_KEPT:
         _DRAWINGS.pop(next(iter(_DRAWINGS)))
     return figure
-
-
-def drawn_figure(scenario) -> Figure | None:
-    """The newest figure this process drew for ``scenario`` as it draws now (for its layout)."""
-    drawn = reversed(_DRAWINGS.items())
-    return next(
-        (fig for key, fig in drawn if key[0] == scenario and key[-1] == drawing_changes), None
-    )
