@@ -212,13 +212,9 @@ def _tones(pairs):
     """The tones record (or None), and the pairs with what it explains made equal; the map sends
     each baseline colour to its most common result colour (in grey, read on one channel)."""
     a, b = (np.concatenate([p[k].ravel() for p in pairs]) for k in (1, 2))
-    (ar, ag, ab), (br, bg, bb) = _channels(a), _channels(b)
-    if all((x == y).all() for x, y in ((ag, ar), (ab, ar), (bg, br), (bb, br))):
-        inv, table, values = ar, np.arange(256)[:, None], [br]
-    else:
-        keys, inv = np.unique(a, return_inverse=True)
-        table, values = np.stack(_channels(keys), -1), [br, bg, bb]
-    k = len(table)
+    (ar, ag, ab), values = _channels(a), _channels(b)
+    keys, inv = np.unique(a, return_inverse=True)
+    table, k = np.stack(_channels(keys), -1), len(keys)
     maps = [np.bincount(inv * 256 + v, minlength=k * 256).reshape(k, 256).argmax(1) for v in values]
     close = np.logical_and.reduce([abs(v - m[inv]) <= TONE_LEVELS for v, m in zip(values, maps)])
     broken = np.concatenate([_broken(p[1], p[2]).ravel() for p in pairs])
@@ -238,7 +234,7 @@ def _tones(pairs):
         here = (differ & close)[x:y].reshape(pa.shape)
         panels += [i] if here.any() else []
         out.append((i, np.where(here, pb, pa), pb))
-    largest = max(int(abs(x - y)[explained].max()) for x, y in zip((ar, ag, ab), (br, bg, bb)))
+    largest = max(int(abs(x - y)[explained].max()) for x, y in zip((ar, ag, ab), values))
     record = {"kind": "tones", "panels": panels, "largest_change": largest}
     return dict(record, reversed=bool(drop > climb)), out
 
