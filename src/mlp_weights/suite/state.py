@@ -23,13 +23,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mlp_weights.baselines.generations import COMPARES_FILES_OF, Generation
+from mlp_weights.baselines.manifest import GENERATION_LAYERS
 from mlp_weights.core.errors import BaselineError, UsageError
 from mlp_weights.pipeline.scenarios import SCENARIOS
 from mlp_weights.suite import inject
 from mlp_weights.suite.results import LayerFailure, LayerResult
-
-#: The generation layers, in the order the header and the verdict name them.
-GENERATION_LAYERS = tuple(dict.fromkeys(COMPARES_FILES_OF.values()))
 
 
 class RunState:
