@@ -116,34 +116,31 @@ def image_finding(
     A failing comparison of two images also says how the picture moved
     (:func:`read_picture`).
     """
-    finding, images = _image_finding(summary, results_dir)
-    if finding.kind is Kind.MOVED and scenario is not None and images:
-        read_picture(finding, results_dir, images, scenario)
-    return finding, images
-
-
-def _image_finding(summary: dict, results_dir: Path) -> tuple[Finding, dict | None]:
     images = {
         "baseline": summary.get("baseline_image"),
         "result": summary.get("result_image"),
         "diff": summary.get("diff_image"),
     }
     images = images if any(images.values()) else None
-    status = summary.get("status")
+    finding = _comparison_finding(summary, results_dir, images)
+    if finding.kind is Kind.MOVED and scenario is not None and images:
+        read_picture(finding, results_dir, images, scenario)
+    return finding, images
+
+
+def _comparison_finding(summary: dict, results_dir: Path, images: dict | None) -> Finding:
     tolerance = summary.get("tolerance")
-    if status == "passed":
-        return Finding(), images
+    if summary.get("status") == "passed":
+        return Finding()
     if summary.get("image_status") == "missing":
-        return Finding(Kind.MISSING_BASELINE, "baseline image not found"), images
+        return Finding(Kind.MISSING_BASELINE, "baseline image not found")
     if summary.get("rms") is not None:
         rms = float(summary["rms"])
         amount = {"image_rms": rms, "tolerance": tolerance, "size_now": None, "size_baseline": None}
-        return Finding(
-            Kind.MOVED, f"image moved by RMS {rms:.3f} (tolerance {tolerance})", amount
-        ), images
+        return Finding(Kind.MOVED, f"image moved by RMS {rms:.3f} (tolerance {tolerance})", amount)
     if summary.get("image_status") == "diff" and images and images["baseline"] and images["result"]:
-        return _size_finding(results_dir, images, tolerance), images
-    return Finding(Kind.ERROR, summary.get("status_msg") or "image comparison failed"), images
+        return _size_finding(results_dir, images, tolerance)
+    return Finding(Kind.ERROR, summary.get("status_msg") or "image comparison failed")
 
 
 def _size_finding(results_dir: Path, images: dict, tolerance) -> Finding:
