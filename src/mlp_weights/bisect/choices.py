@@ -129,23 +129,25 @@ def timing_line(probes: list[ProbeResult], wall_time: float) -> str:
 def find_ends(releases, library: str, good: str, bad: str | None, pre: bool = False):
     """The ``--good`` and ``--bad`` releases, checked: different, and both installable.
 
-    ``bad`` defaults to the newest release that installs here.
+    ``bad`` defaults to the newest release that installs here (final releases
+    only unless ``pre``).
     """
     good_end = index_module.find_release(releases, good, library)
     if bad:
         bad_end = index_module.find_release(releases, bad, library)
     else:
-        bad_end = index_module.newest_installable(releases, pre)
-        if bad_end is None:
+        installable = [v for v, why in releases.items() if not why and (pre or not v.is_prerelease)]
+        if not installable:
             raise MLPWeightsError(f"no release of {library} installs on this Python")
-    if good_end.version == bad_end.version:
+        bad_end = installable[-1]
+    if good_end == bad_end:
         raise UsageError(
             f"both ends are {library} {good_end} (--good defaults to the baselines' version, "
             "--bad to the newest release); give a different --good or --bad"
         )
     for end in (good_end, bad_end):
-        if not end.installable:
-            raise MLPWeightsError(f"{library} {end} cannot be tried here: {end.reason}")
+        if releases[end]:
+            raise MLPWeightsError(f"{library} {end} cannot be tried here: {releases[end]}")
     return good_end, bad_end
 
 

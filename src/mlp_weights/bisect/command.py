@@ -150,9 +150,9 @@ class Bisection:
             request.bad,
             request.pre,
         )
-        in_range = index_module.releases_between(releases, good.version, bad.version, request.pre)
+        in_range = index_module.releases_between(releases, good, bad, request.pre)
         generations, chosen = lineage.good_end_generations(
-            repo / "baseline_images", pins_file, library, str(good.version), layers
+            repo / "baseline_images", pins_file, library, str(good), layers
         )
         return Setup(
             library=library,
@@ -160,10 +160,10 @@ class Bisection:
             scenarios=scenarios,
             layers=layers,
             index_url=index_url,
-            good=str(good.version),
-            bad=str(bad.version),
-            candidates=[str(release.version) for release in in_range],
-            not_installable={str(r.version): r.reason for r in in_range if not r.installable},
+            good=str(good),
+            bad=str(bad),
+            candidates=[str(version) for version in in_range],
+            not_installable={str(v): releases[v] for v in in_range if releases[v]},
             generations=generations,
             chosen=chosen,
             cache=ProbeCache(resolve_data_home(request.data_home) / CACHE_SUBDIR),

@@ -16,7 +16,6 @@ import sys
 import sysconfig
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, sys_tags
@@ -53,29 +52,12 @@ def resolve_index_url(index_url: str | None = None) -> str:
     return url.rstrip("/")
 
 
-@dataclass
-class Release:
-    """One version of a library as the index lists it.
+def list_releases(
+    library: str, index_url: str, timeout: float = INDEX_TIMEOUT
+) -> dict[Version, str]:
+    """Every release of ``library``, read from the index's PEP 691 JSON page of it.
 
-    Parameters
-    ----------
-    version : packaging.version.Version
-    installable : bool
-        True when some wheel of it installs on this Python.
-    reason : str
-        Why it does not install here (empty when it does).
-    """
-
-    version: Version
-    installable: bool = False
-    reason: str = ""
-
-    def __str__(self) -> str:
-        return str(self.version)
-
-
-def fetch_project(library: str, index_url: str, timeout: float = INDEX_TIMEOUT) -> dict:
-    """The index's PEP 691 JSON page of ``library``.
+    Oldest first, as :func:`releases_from_page` gives them.
 
     Raises
     ------
@@ -93,7 +75,7 @@ def fetch_project(library: str, index_url: str, timeout: float = INDEX_TIMEOUT) 
         raise IndexUnreachableError(
             f"package index {index_url} answered HTTP {exc.code} for {library}"
         ) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+    except OSError as exc:  # URLError and timeouts included
         reason = getattr(exc, "reason", None) or exc
         raise IndexUnreachableError(
             f"package index {index_url} cannot be reached ({reason}); check the network "
@@ -105,11 +87,12 @@ def fetch_project(library: str, index_url: str, timeout: float = INDEX_TIMEOUT) 
             f"for {library} (Content-Type {content_type or 'missing'})"
         )
     try:
-        return json.loads(body)
+        page = json.loads(body)
     except ValueError as exc:
         raise IndexUnreachableError(
             f"package index {index_url} sent unreadable JSON for {library} ({exc})"
         ) from None
+    return releases_from_page(page)
 
 
 def python_version_text() -> str:
@@ -127,8 +110,9 @@ def _requires_python_ok(spec: str | None, python: Version) -> bool:
 
 def releases_from_page(
     page: dict, tags: set[Tag] | None = None, python: Version | None = None
-) -> list[Release]:
-    """Every release on a project page, oldest first, with whether it installs here.
+) -> dict[Version, str]:
+    """Every release on a project page, oldest first: ``version -> why it does not
+    install here``, empty when some wheel of it does.
 
     Parameters
     ----------
@@ -141,7 +125,7 @@ def releases_from_page(
     """
     tags = set(sys_tags()) if tags is None else tags
     python = Version(python_version_text()) if python is None else python
-    wheels: dict[Version, list[tuple[dict, frozenset]]] = {}
+    wheels: dict[Version, list[dict]] = {}
     for text in page.get("versions", []):
         with contextlib.suppress(InvalidVersion):
             wheels.setdefault(Version(text), [])
@@ -150,74 +134,57 @@ def releases_from_page(
         try:
             if filename.endswith(".whl"):
                 _, version, _, file_tags = parse_wheel_filename(filename)
-                wheels.setdefault(version, []).append((info, file_tags))
+                wheels.setdefault(version, []).append({**info, "fits": bool(file_tags & tags)})
             else:
                 wheels.setdefault(parse_sdist_filename(filename)[1], [])
         except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
             continue
     here = f"Python {python} on {sysconfig.get_platform()}"
-    return [_release(v, wheels[v], tags, python, here) for v in sorted(wheels)]
+    return {version: _why_not(wheels[version], python, here) for version in sorted(wheels)}
 
 
-def _release(version: Version, wheels: list, tags: set[Tag], python: Version, here: str):
-    """A release from its wheels (``(file info, tags)`` pairs): installable, or why not."""
-    live = [info for info, file_tags in wheels if not info.get("yanked")]
-    fitting = [info for info, file_tags in wheels if not info.get("yanked") and file_tags & tags]
+def _why_not(wheels: list[dict], python: Version, here: str) -> str:
+    """Why a release with these wheels (file infos, ``fits`` added) does not install here;
+    empty when it does."""
+    live = [info for info in wheels if not info.get("yanked")]
+    fitting = [info for info in live if info["fits"]]
     if any(_requires_python_ok(info.get("requires-python"), python) for info in fitting):
-        return Release(version, installable=True)
+        return ""
     if not wheels:
-        return Release(version, reason="no wheels (source only)")
+        return "no wheels (source only)"
     if not live:
-        return Release(version, reason="yanked")
+        return "yanked"
     if fitting:
-        spec = fitting[0].get("requires-python")
-        return Release(version, reason=f"requires Python {spec}, this is {python}")
-    return Release(version, reason=f"no wheel for {here}")
+        return f"requires Python {fitting[0].get('requires-python')}, this is {python}"
+    return f"no wheel for {here}"
 
 
-def list_releases(library: str, index_url: str, timeout: float = INDEX_TIMEOUT) -> list[Release]:
-    """Every release of ``library`` on the index, oldest first; see :func:`releases_from_page`."""
-    return releases_from_page(fetch_project(library, index_url, timeout))
-
-
-def find_release(releases: list[Release], text: str, library: str) -> Release:
+def find_release(releases: dict[Version, str], text: str, library: str) -> Version:
     """The release named ``text`` (any spelling of the same version), else a UsageError."""
     try:
         wanted = Version(text)
     except InvalidVersion:
         raise UsageError(f"{text!r} is not a version number") from None
-    for release in releases:
-        if release.version == wanted:
-            return release
+    for version in releases:
+        if version == wanted:
+            return version
     series = f"{wanted.major}.{wanted.minor}"
-    near = [str(r.version) for r in releases if f"{r.version.major}.{r.version.minor}" == series]
+    near = [str(v) for v in releases if f"{v.major}.{v.minor}" == series]
     hint = f"; releases of {series}: {', '.join(near)}" if near else ""
     raise UsageError(f"{library} {text} is not on the package index{hint}")
 
 
 def releases_between(
-    releases: list[Release], first: Version, last: Version, pre: bool = False
-) -> list[Release]:
+    releases: dict[Version, str], first: Version, last: Version, pre: bool = False
+) -> list[Version]:
     """Releases from ``first`` to ``last`` (either order), both included, oldest first.
 
     Pre-releases and development releases are left out unless ``pre`` (the
     ends themselves always count).
     """
     low, high = sorted((first, last))
-    chosen = []
-    for release in releases:
-        version = release.version
-        if not low <= version <= high:
-            continue
-        if version.is_prerelease and not pre and version not in (low, high):
-            continue
-        chosen.append(release)
-    return chosen
-
-
-def newest_installable(releases: list[Release], pre: bool = False) -> Release | None:
-    """The newest release that installs here (final releases only unless ``pre``)."""
-    for release in reversed(releases):
-        if release.installable and (pre or not release.version.is_prerelease):
-            return release
-    return None
+    return [
+        version
+        for version in releases
+        if low <= version <= high and (pre or not version.is_prerelease or version in (low, high))
+    ]
