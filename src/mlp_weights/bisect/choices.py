@@ -1,12 +1,7 @@
-"""What a bisect works on: the library, its scenarios and layers, the baselines' version.
-
-And the lines that say where the probes ran and how long they took.
-"""
+"""What a bisect works on: the library, its scenarios and layers, the baselines' version."""
 
 from __future__ import annotations
 
-import statistics
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,24 +101,6 @@ def recorded_version(
             "choose one with --scenario or give --good"
         )
     return next(iter(found.values()))
-
-
-def probe_environment(index_url: str) -> dict:
-    """Where the probes ran: Python, platform, installer and index."""
-    return {
-        "python": index_module.python_version_text(),
-        "platform": sys.platform,
-        "installer": "uv",
-        "index_url": index_url,
-    }
-
-
-def timing_line(probes: list[ProbeResult], wall_time: float) -> str:
-    """``"wall time 61.2 s; 7 probes run (median 8.8 s), 0 from the cache"``."""
-    run = [p.elapsed for p in probes if not p.cached and p.elapsed > 0]
-    cached = sum(1 for p in probes if p.cached)
-    median = f" (median {statistics.median(run):.1f} s)" if run else ""
-    return f"wall time {wall_time:.1f} s; {len(run)} probes run{median}, {cached} from the cache"
 
 
 def find_ends(releases, library: str, good: str, bad: str | None, pre: bool = False):

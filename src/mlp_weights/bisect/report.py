@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import datetime
 import json
+import statistics
+import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from packaging.version import Version
 
-from mlp_weights.bisect.choices import Setup, probe_environment
+from mlp_weights.bisect.choices import Setup
 from mlp_weights.bisect.generations import declare_commands
+from mlp_weights.bisect.index import python_version_text
 from mlp_weights.bisect.results import Cell, ProbeResult
 from mlp_weights.bisect.search import ALL_MOVED, MOVES, NOTHING_MOVED, UNTESTABLE, SearchResult
 from mlp_weights.core.io import atomic_write
@@ -33,6 +37,12 @@ CHANGELOG_URLS = {
 }
 #: Libraries whose version a probe's table row shows when the resolver moved it off its pin.
 SHOWN_LIBRARIES = ("numpy", "scikit-learn", "matplotlib", "scipy", "pandas")
+#: What each measure of the table's cells is, for the note under the table.
+MEASURES = {
+    "RMS": "RMS: image difference (0-255 scale)",
+    "max rel": "max rel: largest relative error over the training arrays",
+    "test score": "test score: accuracy on the test split",
+}
 
 
 def changelog_url(library: str, version: str) -> str:
@@ -43,28 +53,18 @@ def changelog_url(library: str, version: str) -> str:
     )
 
 
-def format_value(measure: str, value: float | None) -> str:
-    """An amount as people read it: RMS to 3 decimals, relative errors in e-notation."""
+def format_value(measure: str, value: float | None, short: bool = False) -> str:
+    """An amount as people read it: RMS to 3 decimals, relative errors in e-notation.
+
+    ``short`` (in a line of text): RMS to 2 decimals, and ``?`` for an unknown amount.
+    """
     if value is None:
-        return ""
+        return "?" if short else ""
     if measure == "max rel":
         return f"{value:.2e}"
     if measure == "test score":
         return f"{value:.4f}"
-    return f"{value:.3f}"
-
-
-def _short(measure: str, value: float | None) -> str:
-    if value is None:
-        return "?"
-    if measure == "RMS":
-        return f"{value:.2f}"
-    return format_value(measure, value)
-
-
-def _amount(cell: Cell) -> str:
-    """``"12.57 (resampling)"``: a cell's amount, with how its picture moved when known."""
-    return _short(cell.measure, cell.value) + (f" ({cell.picture})" if cell.picture else "")
+    return f"{value:.2f}" if short and measure == "RMS" else f"{value:.3f}"
 
 
 def moved_amounts(result: ProbeResult) -> str:
@@ -76,7 +76,11 @@ def moved_amounts(result: ProbeResult) -> str:
     for layer in layers:
         cells = [cell for cell in failing if cell.layer == layer]
         measure = next((c.measure for c in cells if c.measure), "")
-        amounts = ", ".join(f"{c.scenario} {_amount(c)}" for c in cells)
+        amounts = ", ".join(
+            f"{c.scenario} {format_value(c.measure, c.value, short=True)}"
+            + (f" ({c.picture})" if c.picture else "")
+            for c in cells
+        )
         label = f"{measure} " if measure else ""
         parts.append((f"{layer} " if len(layers) > 1 else "") + label + amounts)
     return "; ".join(parts)
@@ -105,8 +109,12 @@ def progress_line(result: ProbeResult) -> str:
     return line
 
 
-def _layer_names(result: ProbeResult) -> str:
-    return ", ".join(dict.fromkeys(cell.layer for cell in result.failing())) or "nothing"
+def timing_line(probes: list[ProbeResult], wall_time: float) -> str:
+    """``"wall time 61.2 s; 7 probes run (median 8.8 s), 0 from the cache"``."""
+    run = [p.elapsed for p in probes if not p.cached and p.elapsed > 0]
+    cached = sum(1 for p in probes if p.cached)
+    median = f" (median {statistics.median(run):.1f} s)" if run else ""
+    return f"wall time {wall_time:.1f} s; {len(run)} probes run{median}, {cached} from the cache"
 
 
 def verdict_lines(
@@ -114,14 +122,13 @@ def verdict_lines(
 ) -> list[str]:
     """The sentences that answer the question, one per change point."""
     lines = []
+    tested = sorted((v for v, o in search.outcomes.items() if o != UNTESTABLE), key=Version)
     if search.status == NOTHING_MOVED:
-        tested = sorted((v for v, o in search.outcomes.items() if o != UNTESTABLE), key=Version)
         lines.append(
             f"nothing moved: {', '.join(layers)} hold with {library} "
             f"{tested[0]} to {tested[-1]} ({len(tested)} releases probed)"
         )
     elif search.status == ALL_MOVED:
-        tested = sorted((v for v, o in search.outcomes.items() if o != UNTESTABLE), key=Version)
         lines.append(
             f"the baseline was not made in this range: {', '.join(layers)} "
             f"{'moves' if len(layers) == 1 else 'move'} with "
@@ -129,8 +136,9 @@ def verdict_lines(
         )
     for point in search.change_points:
         moving = probes[point.moves]
+        names = ", ".join(dict.fromkeys(cell.layer for cell in moving.failing())) or "nothing"
         line = (
-            f"{_layer_names(moving)} moved between {library} {point.holds} (holds) and "
+            f"{names} moved between {library} {point.holds} (holds) and "
             f"{point.moves} (moves: {moved_amounts(moving)})"
         )
         if point.untestable:
@@ -150,30 +158,16 @@ def _cell_text(cell: Cell | None) -> str:
     return cell.status
 
 
-def table_columns(probes: list[ProbeResult]) -> list[tuple[str, str]]:
-    """``(layer, scenario)`` pairs present in any probe, in first-seen order."""
-    return list(dict.fromkeys((c.layer, c.scenario) for p in probes for c in p.cells))
-
-
-def own_generation_text(entry: dict | None) -> str:
-    """``"holds (rendering/mpl-3.7)"``: a walked release against its own generation."""
-    if not entry:
-        return "-"
-    if entry.get("generation"):
-        return f"{entry['outcome']} ({entry['generation']})"
-    return entry["outcome"]
-
-
 def version_table(
     probes: list[ProbeResult], markdown: bool = False, own: dict | None = None
 ) -> str:
     """Version x layer x scenario, with the amounts; one row per release, oldest first.
 
     ``own`` (a walk's) adds whether each release holds against the
-    generation its own version selects.
+    generation its own version selects (``"holds (rendering/mpl-3.7)"``).
     """
     probes = sorted(probes, key=lambda p: Version(p.version))
-    pairs = table_columns(probes)
+    pairs = list(dict.fromkeys((c.layer, c.scenario) for p in probes for c in p.cells))
     columns = ["version", "result", *[f"{layer}:{scenario}" for layer, scenario in pairs]]
     columns += ["own generation"] if own is not None else []
     columns += ["not as pinned", "time_s"]
@@ -182,40 +176,29 @@ def version_table(
         cells = {(c.layer, c.scenario): c for c in probe.cells}
         when = "cached" if probe.cached else f"{probe.elapsed:.1f}"
         row = [probe.version, probe.outcome, *[_cell_text(cells.get(pair)) for pair in pairs]]
-        row += [own_generation_text(own.get(probe.version))] if own is not None else []
+        if own is not None:
+            entry = own.get(probe.version) or {}
+            generation = entry.get("generation")
+            row.append(entry.get("outcome", "-") + (f" ({generation})" if generation else ""))
         row += [relaxed_text(probe), when]
         rows.append(row)
     return format_table(columns, rows, markdown=markdown, rule=not markdown)
 
 
-def measures_note(probes: list[ProbeResult]) -> str:
+def notes(probes: list[ProbeResult]) -> tuple[str, list[str]]:
+    """What the table's measures are, and a line per release not tested or not as pinned."""
     measures = sorted({c.measure for p in probes for c in p.cells if c.measure})
-    meanings = {
-        "RMS": "RMS: image difference (0-255 scale)",
-        "max rel": "max rel: largest relative error over the training arrays",
-        "test score": "test score: accuracy on the test split",
-    }
-    return "; ".join(meanings.get(m, m) for m in measures)
-
-
-def untestable_lines(probes: list[ProbeResult]) -> list[str]:
-    return [
-        f"{p.library} {p.version} not tested: {p.reason}"
-        for p in sorted(probes, key=lambda p: Version(p.version))
-        if p.outcome == UNTESTABLE
+    probes = sorted(probes, key=lambda p: Version(p.version))
+    lines = [
+        f"{p.library} {p.version} not tested: {p.reason}" for p in probes if p.outcome == UNTESTABLE
     ]
-
-
-def relaxed_lines(probes: list[ProbeResult]) -> list[str]:
-    """For each probe whose pins were relaxed: every package the resolver chose differently."""
-    lines = []
-    for probe in sorted(probes, key=lambda p: Version(p.version)):
+    for probe in probes:
         if probe.relaxed:
             chosen = ", ".join(
                 f"{n} {now} (pinned {pin})" for n, (now, pin) in probe.relaxed.items()
             )
             lines.append(f"{probe.library} {probe.version} installed with {chosen}")
-    return lines
+    return "; ".join(MEASURES.get(m, m) for m in measures), lines
 
 
 def report_dict(setup: Setup, walk: bool, search: SearchResult, probes, own, wall_time) -> dict:
@@ -233,7 +216,13 @@ def report_dict(setup: Setup, walk: bool, search: SearchResult, probes, own, wal
         "ends": [setup.good, setup.bad],
         "layers": setup.layers,
         "scenarios": setup.scenarios,
-        "environment": probe_environment(setup.index_url),
+        # Where the probes ran.
+        "environment": {
+            "python": python_version_text(),
+            "platform": sys.platform,
+            "installer": "uv",
+            "index_url": setup.index_url,
+        },
         "status": search.status,
         "verdict": verdict_lines(library, search, probes, setup.layers),
         "change_points": [
@@ -246,9 +235,7 @@ def report_dict(setup: Setup, walk: bool, search: SearchResult, probes, own, wal
             for point in search.change_points
         ],
         "probe_order": list(search.outcomes),
-        "probes": [
-            {**probes[v].to_dict(), "cached": probes[v].cached} for v in sorted(probes, key=Version)
-        ],
+        "probes": [asdict(probes[v]) for v in sorted(probes, key=Version)],
         "wall_time_s": round(wall_time, 2),
         "generations": [g.name for g in setup.chosen],
     }
@@ -265,8 +252,7 @@ def report_lines(report: dict, probes: list[ProbeResult], markdown: bool = False
     library = report["library"]
     lines = ["", *[f"**{v}**" if markdown else v for v in report["verdict"]], ""]
     lines += version_table(probes, markdown, report.get("own_generation")).splitlines()
-    note = measures_note(probes)
-    extra = untestable_lines(probes) + relaxed_lines(probes)
+    note, extra = notes(probes)
     changelogs = [
         (f"changelog of {library} {max(p['holds'], p['moves'], key=Version)}", p["changelog"])
         for p in report["change_points"]
@@ -280,7 +266,11 @@ def report_lines(report: dict, probes: list[ProbeResult], markdown: bool = False
     return lines + [f"- {what}: <{url}>" for what, url in changelogs]
 
 
-def markdown_text(report: dict, probes: list[ProbeResult]) -> str:
+def write_reports(folder: Path, report: dict, probes: list[ProbeResult]) -> tuple[Path, Path]:
+    """Write ``bisect.json`` and ``bisect.md`` into ``folder`` (atomically)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = folder / JSON_NAME, folder / MARKDOWN_NAME
     good, bad = report["ends"]
     head = [
         f"# mlp-weights bisect: {report['library']} {good} .. {bad}",
@@ -288,16 +278,9 @@ def markdown_text(report: dict, probes: list[ProbeResult]) -> str:
         f"Layers: {', '.join(report['layers'])}; scenarios: {', '.join(report['scenarios'])}; "
         f"mode: {report['mode']}; {report['wall_time_s']:.1f} s.",
     ]
-    return "\n".join(head + report_lines(report, probes, markdown=True)).rstrip() + "\n"
-
-
-def write_reports(folder: Path, report: dict, probes: list[ProbeResult]) -> tuple[Path, Path]:
-    """Write ``bisect.json`` and ``bisect.md`` into ``folder`` (atomically)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = folder / JSON_NAME, folder / MARKDOWN_NAME
+    markdown = "\n".join(head + report_lines(report, probes, markdown=True)).rstrip() + "\n"
     with atomic_write(json_path) as fh:
         fh.write((json.dumps(report, indent=2) + "\n").encode("utf-8"))
     with atomic_write(md_path) as fh:
-        fh.write(markdown_text(report, probes).encode("utf-8"))
+        fh.write(markdown.encode("utf-8"))
     return json_path, md_path
