@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
 
 from mlp_weights.bisect.index import JSON_CONTENT_TYPE
 from mlp_weights.bisect.results import Cell, ProbeResult
@@ -155,6 +156,15 @@ def rendering_cells(outcome: str, rms: float = 12.5) -> list[Cell]:
         )
         for offset, scenario in ((1.25, "mnist-sample"), (0.0, "digits"))
     ]
+
+
+def run_faked(bisection, make_prober, list_releases) -> int:
+    """``bisection.run()`` with fakes for the package index and the environments."""
+    with (
+        mock.patch("mlp_weights.bisect.command.LocalProber", make_prober),
+        mock.patch("mlp_weights.bisect.index.list_releases", list_releases),
+    ):
+        return bisection.run()
 
 
 class FakeProber:

@@ -16,6 +16,7 @@ from bisect_fakes import (
     FakeProber,
     closed_port,
     project_page,
+    run_faked,
     sdist_file,
     serve_index,
 )
@@ -71,12 +72,11 @@ class Run:
             ),
             repo=REPO,
             out=self.lines.append,
-            list_releases=index or fake_index(),
-            make_prober=prober.factory,
         )
+        self.index = index or fake_index()
 
     def __call__(self):
-        self.code = self.bisection.run()
+        self.code = run_faked(self.bisection, self.prober.factory, self.index)
         return self
 
     @property

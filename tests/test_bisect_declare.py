@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from bisect_fakes import MATPLOTLIB_VERSIONS, FakeProber, project_page
+from bisect_fakes import MATPLOTLIB_VERSIONS, FakeProber, project_page, run_faked
 from mlp_weights.baselines.generations import read_generations
 from mlp_weights.baselines.ranges import ranges_overlap
 from mlp_weights.baselines.store import read_pins, unpinned_libraries
@@ -56,13 +56,13 @@ def proposal(tmp_path: Path, repo: Path, outcomes: dict[str, str], **request) ->
         ),
         repo=repo,
         out=lambda line: None,
-        list_releases=lambda library, url: releases_from_page(
-            project_page("matplotlib", MATPLOTLIB_VERSIONS, tag="py3-none-any")
-        ),
-        make_prober=prober.factory,
     )
-    assert bisection.run() == 0
+    assert run_faked(bisection, prober.factory, fake_index) == 0
     return json.loads((tmp_path / "r" / "bisect.json").read_text())["declare"]
+
+
+def fake_index(library, url):
+    return releases_from_page(project_page("matplotlib", MATPLOTLIB_VERSIONS, tag="py3-none-any"))
 
 
 def option(command: str, name: str) -> str:
@@ -122,12 +122,8 @@ def test_the_pins_made_for_the_moving_release_keep_what_its_probe_needed(tmp_pat
         ),
         repo=repo,
         out=lambda line: None,
-        list_releases=lambda library, url: releases_from_page(
-            project_page("matplotlib", MATPLOTLIB_VERSIONS, tag="py3-none-any")
-        ),
-        make_prober=prober.factory,
     )
-    bisection.run()
+    run_faked(bisection, prober.factory, fake_index)
     _, make_pins, regen = json.loads((tmp_path / "r" / "bisect.json").read_text())["declare"]
     subprocess.run(make_pins, shell=True, cwd=repo, check=True)
     pins = read_pins(repo / option(regen, "--pins"))

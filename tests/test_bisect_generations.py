@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from bisect_fakes import MATPLOTLIB_VERSIONS, FakeProber, project_page
+from bisect_fakes import MATPLOTLIB_VERSIONS, FakeProber, project_page, run_faked
 from mlp_weights.baselines.generations import GENERATION_ENV
 from mlp_weights.bisect.command import Bisection, BisectRequest
 from mlp_weights.bisect.index import releases_from_page
@@ -37,12 +37,14 @@ def run(tmp_path, repo=REPO, prober=None, **request):
         ),
         repo=repo,
         out=lines.append,
-        list_releases=lambda library, url: releases_from_page(
+    )
+    run_faked(
+        bisection,
+        factory,
+        lambda library, url: releases_from_page(
             project_page("matplotlib", MATPLOTLIB_VERSIONS, tag=ANY_TAG)
         ),
-        make_prober=factory,
     )
-    bisection.run()
     report = json.loads((tmp_path / "r" / "bisect.json").read_text())
     return lines, report, made
 

@@ -8,7 +8,6 @@ the index (:mod:`.index`), the search (:mod:`.search`), the probes
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import sys
 import time
@@ -78,44 +77,27 @@ class BisectRequest:
 
 @dataclass
 class Bisection:
-    """One run of the command; :meth:`run` returns the exit code.
-
-    ``list_releases`` and ``make_prober`` are the seams to the index and to
-    the environments (tests pass fakes).
-    """
+    """One run of the command; :meth:`run` returns the exit code."""
 
     request: BisectRequest
     repo: Path | None = None
     out: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
-    list_releases: Callable = index_module.list_releases
-    make_prober: Callable | None = None
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     #: A walk's probes again against the generations a release's own version selects.
     again: list[ProbeResult] = field(default_factory=list)
-    #: The prober, once made; closed when the run ends, however it ends.
-    prober: object = None
+    prober: LocalProber | None = None
 
     def run(self) -> int:
-        try:
-            return self._run()
-        finally:
-            # Every probe has stopped (probe_side_by_side waits for them): the folder can go.
-            close = getattr(self.prober, "close", None)
-            if close is not None:
-                close()
-
-    def _run(self) -> int:
         started = time.perf_counter()
-        if self.make_prober is None:
-            # A wrong library or folder is a usage error (exit 2), named first; then
-            # a missing uv, before the index is asked anything.
-            check_library(self.request.library)
-            self.repo = self.repo or find_repository()
-            find_uv()
+        request = self.request
+        # A wrong library or folder is a usage error (exit 2), named first; then
+        # a missing uv, before the index is asked anything.
+        check_library(request.library)
+        self.repo = self.repo or find_repository()
+        find_uv()
         setup = self.resolve_ends()
         self.say_start(setup)
-        request = self.request
-        self.prober = (self.make_prober or LocalProber)(
+        self.prober = LocalProber(
             setup.repo,
             setup.library,
             setup.layers,
@@ -123,10 +105,21 @@ class Bisection:
             setup.index_url,
             request.data_home,
         )
-        with self.interrupt_note(setup):
+        try:
             self.probe(setup, [setup.good, setup.bad], setup.forced)
             search = self.search(setup)
             own = self.own_generation_column(setup) if request.walk else None
+        except KeyboardInterrupt:
+            kept = sum(1 for p in [*self.probes.values(), *self.again] if not p.cached)
+            print(
+                f"{setup.library} bisect interrupted; {kept} finished probes kept in "
+                f"{setup.cache.folder}",
+                file=sys.stderr,
+            )
+            raise
+        finally:
+            # Every probe has stopped (probe_side_by_side waits for them): the folder can go.
+            self.prober.close()
         self.note_swapped_ends(setup, search)
         wall_time = time.perf_counter() - started
         report = report_dict(setup, request.walk, search, self.probes, own, wall_time)
@@ -139,14 +132,12 @@ class Bisection:
         """Library, scenarios, layers, the two ends and the releases between them."""
         from mlp_weights.pipeline.data import resolve_data_home
 
-        request = self.request
-        library = check_library(request.library)
-        repo = self.repo or find_repository()
+        request, library, repo = self.request, self.request.library, self.repo
         scenarios = choose_scenarios(request.scenarios, repo / "baseline_images", request.data_home)
         layers = choose_layers(library, scenarios)
         pins_file = repo / DEFAULT_PINNED_FILE
         index_url = index_module.resolve_index_url(request.index_url)
-        releases = self.list_releases(library, index_url)
+        releases = index_module.list_releases(library, index_url)
         good, bad = find_ends(
             releases,
             library,
@@ -188,20 +179,6 @@ class Bisection:
             f"compared with {'; '.join(g.label for g in setup.chosen)}: "
             f"what {setup.library} {setup.good} selects"
         )
-
-    @contextlib.contextmanager
-    def interrupt_note(self, setup: Setup):
-        """On Ctrl-C or SIGTERM, say how many finished probes the cache keeps."""
-        try:
-            yield
-        except KeyboardInterrupt:
-            kept = sum(1 for p in [*self.probes.values(), *self.again] if not p.cached)
-            print(
-                f"{setup.library} bisect interrupted; {kept} finished probes kept in "
-                f"{setup.cache.folder}",
-                file=sys.stderr,
-            )
-            raise
 
     def probe(self, setup: Setup, versions, forced: str) -> dict[str, ProbeResult]:
         """``versions`` through the cache; the others probed ``request.jobs`` at a time.
@@ -311,22 +288,6 @@ class Terminated(KeyboardInterrupt):
     exit_code = 128 + signal.SIGTERM
 
 
-def _terminate(signum, frame):
-    # Once: a second SIGTERM must not break off the cleanup of the first.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise Terminated
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt():
-    """Within this block, SIGTERM (what CI services send to cancel a job) stops like Ctrl-C."""
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run_bisect(request: BisectRequest) -> int:
     """Run the command line's bisect; the exit code (errors raise MLPWeightsError).
 
@@ -336,5 +297,15 @@ def run_bisect(request: BisectRequest) -> int:
         On Ctrl-C, and as :class:`Terminated` on SIGTERM, once the probes in
         flight are stopped and their folders removed.
     """
-    with sigterm_as_interrupt():
+
+    def terminate(signum, frame):
+        # Once: a second SIGTERM must not break off the cleanup of the first.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    # SIGTERM (what CI services send to cancel a job) stops like Ctrl-C.
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
         return Bisection(request).run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
