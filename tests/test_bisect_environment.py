@@ -123,9 +123,7 @@ def test_environments_are_made_and_filled_by_uv(monkeypatch, tmp_path):
     uv = "/usr/bin/uv"
     installer = Installer(uv=uv, index_url="http://index.invalid/simple", python="/py/python")
     commands = []
-    monkeypatch.setattr(
-        Installer, "_run", lambda self, argv, timeout=0: commands.append(argv) or ""
-    )
+    monkeypatch.setattr(Installer, "_run", lambda self, argv: commands.append(argv) or "")
     env = tmp_path / "env"
     env.mkdir()  # as creating it does
     installer.create(env)
@@ -150,31 +148,41 @@ def test_environments_are_made_and_filled_by_uv(monkeypatch, tmp_path):
 def test_after_the_first_resolution_uvs_cache_answers_first(monkeypatch, tmp_path):
     """Each online resolution asks the index about every cached page (0.3 s a probe)."""
     installer = Installer(uv="/usr/bin/uv", index_url="http://index.invalid/simple")
-    online, offline, offline_answers = [], [], []
-    monkeypatch.setattr(Installer, "_run", lambda self, argv, timeout=0: online.append(argv) or "")
+    commands, offline_answers = [], []
 
-    def run_process(argv, **kwargs):
-        offline.append(argv)
-        return offline_answers.pop(0)
+    def run(self, argv):
+        commands.append(argv)
+        if "--offline" in argv and offline_answers.pop(0):
+            raise InstallFailed("Network connectivity is disabled")
+        return ""
 
-    monkeypatch.setattr(environment, "run_process", run_process)
+    monkeypatch.setattr(Installer, "_run", run)
     env = tmp_path / "env"
     env.mkdir()
     installer.install(env, ["matplotlib==3.9.0"], None)
-    assert [argv[2] for argv in online] == ["compile", "sync"] and offline == []
+    assert [(argv[2], "--offline" in argv) for argv in commands] == [
+        ("compile", False),
+        ("sync", False),
+    ]
 
-    online.clear()
-    offline_answers[:] = [CompletedProcess([], 0, "", "")]
+    commands.clear()
+    offline_answers[:] = [False]
     installer.install(env, ["matplotlib==3.9.1"], None)
-    assert [argv[2] for argv in offline] == ["compile"] and offline[0][-1] == "--offline"
-    assert [argv[2] for argv in online] == ["sync"]
+    assert [(argv[2], "--offline" in argv) for argv in commands] == [
+        ("compile", True),
+        ("sync", False),
+    ]
+    assert commands[0][-1] == "--offline"
 
     # What the cache cannot answer (a release not seen yet) is read from the index.
-    online.clear()
-    offline_answers[:] = [CompletedProcess([], 2, "", "Network connectivity is disabled")]
+    commands.clear()
+    offline_answers[:] = [True]
     installer.install(env, ["matplotlib==3.9.2"], None)
-    assert [argv[2] for argv in online] == ["compile", "sync"]
-    assert "--offline" not in online[0]
+    assert [(argv[2], "--offline" in argv) for argv in commands] == [
+        ("compile", True),
+        ("compile", False),
+        ("sync", False),
+    ]
 
 
 def _have_uv() -> bool:

@@ -88,23 +88,18 @@ def pins_without(pins: dict[str, str], library: str) -> dict[str, str]:
 _CHAIN_MARKERS = ("×", "├─▶", "╰─▶", "error:", "caused by:", "cause:")
 
 
-def error_chain(output: str) -> list[str]:
-    """uv's error, then each of its causes, as uv lists them."""
+def installer_error(output: str, outermost: bool = False) -> str:
+    """Why uv failed, in one line: the innermost cause (``outermost``: what failed, then it).
+
+    The last line of the output when uv marked no error.
+    """
     chain = []
     for line in output.splitlines():
         text = line.strip()
         marker = next((m for m in _CHAIN_MARKERS if text.lower().startswith(m)), None)
         if marker and text[len(marker) :].strip():
             chain.append(text[len(marker) :].strip())
-    return chain
-
-
-def installer_error(output: str, outermost: bool = False) -> str:
-    """Why uv failed, in one line: the innermost cause (``outermost``: what failed, then it).
-
-    The last line of the output when uv marked no error.
-    """
-    chain = error_chain(output) or [ln.strip() for ln in output.splitlines() if ln.strip()][-1:]
+    chain = chain or [ln.strip() for ln in output.splitlines() if ln.strip()][-1:]
     if not chain:
         return "no output"
     text = f"{chain[0]}: {chain[-1]}" if outermost and len(chain) > 1 else chain[-1]
@@ -141,19 +136,6 @@ def clean_env(extra: dict | None = None) -> dict:
     return env
 
 
-def read_installed(site: Path) -> dict[str, str]:
-    """``canonical name -> version`` of each distribution in ``site``.
-
-    Distributions installed from a path or URL (``direct_url.json``), which
-    ``uv pip freeze`` lists as ``name @ url``, are left out, as there.
-    """
-    return {
-        canonicalize_name(dist.metadata["Name"]): dist.version
-        for dist in importlib.metadata.distributions(path=[str(site)])
-        if dist.metadata["Name"] and dist.read_text("direct_url.json") is None
-    }
-
-
 class InstallFailed(Exception):
     """An install did not succeed; the message is the installer's reason in one line."""
 
@@ -180,7 +162,7 @@ class Installer:
     #: Set when the bisect stops: every child process is killed (see :mod:`.process`).
     stop: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
-    def _run(self, argv: list[str], timeout: float = INSTALL_TIMEOUT) -> str:
+    def _run(self, argv: list[str]) -> str:
         """The command's output; its one-line error as :class:`InstallFailed`.
 
         A failure on the network, which uv has already tried again three
@@ -189,9 +171,10 @@ class Installer:
         uninstallable, or cached as such, for a download that broke.
         """
         try:
-            done = run_process(argv, env=clean_env(), timeout=timeout, stop=self.stop)
+            done = run_process(argv, env=clean_env(), timeout=INSTALL_TIMEOUT, stop=self.stop)
         except subprocess.TimeoutExpired:
-            raise InstallFailed(f"{Path(argv[0]).name} took longer than {timeout} s") from None
+            took = f"{Path(argv[0]).name} took longer than {INSTALL_TIMEOUT} s"
+            raise InstallFailed(took) from None
         if done.returncode == 0:
             return done.stdout
         output = done.stderr + "\n" + done.stdout
@@ -248,13 +231,10 @@ class Installer:
         """
         if self.index_read.is_set():
             try:
-                done = run_process(
-                    [*argv, "--offline"], env=clean_env(), timeout=INSTALL_TIMEOUT, stop=self.stop
-                )
-            except subprocess.TimeoutExpired:
-                done = None
-            if done is not None and done.returncode == 0:
+                self._run([*argv, "--offline"])
                 return
+            except (InstallFailed, IndexUnreachableError):
+                pass  # something uv's cache does not hold
         self._run(argv)
         self.index_read.set()
 
@@ -262,11 +242,15 @@ class Installer:
         """``canonical name -> version`` of every package in the environment.
 
         As ``uv pip freeze`` lists them (packages installed from a path or
-        URL left out), read from the installed metadata: asking uv costs a
-        process, 0.25 s a probe.
+        URL, with a ``direct_url.json``, left out), read from the installed
+        metadata: asking uv costs a process, 0.25 s a probe.
         """
-        sites = sorted(env.glob("lib/python*/site-packages"))
-        return read_installed(sites[0]) if sites else {}
+        sites = [str(site) for site in env.glob("lib/python*/site-packages")]
+        return {
+            canonicalize_name(dist.metadata["Name"]): dist.version
+            for dist in importlib.metadata.distributions(path=sites)
+            if dist.metadata["Name"] and dist.read_text("direct_url.json") is None
+        }
 
     def build_wheel(self, repo: Path, out: Path) -> Path:
         """The project's wheel, built from the working tree into ``out``."""
@@ -275,7 +259,4 @@ class Installer:
             self._run([self.uv, "build", "--wheel", "--quiet", "-o", str(out), str(repo)])
         except InstallFailed as exc:
             raise MLPWeightsError(f"cannot build the project's wheel from {repo}: {exc}") from None
-        wheels = sorted(out.glob("*.whl"))
-        if not wheels:
-            raise MLPWeightsError(f"building the project's wheel from {repo} produced no wheel")
-        return wheels[-1]
+        return sorted(out.glob("*.whl"))[-1]
