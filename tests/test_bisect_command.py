@@ -20,7 +20,6 @@ from bisect_fakes import (
     sdist_file,
     serve_index,
 )
-from mlp_weights.baselines.generations import GENERATION_ENV
 from mlp_weights.bisect import environment
 from mlp_weights.bisect.choices import choose_layers
 from mlp_weights.bisect.command import Bisection, BisectRequest
@@ -348,8 +347,8 @@ def test_probes_against_other_generations_share_the_wheel_and_the_workers_folder
         built.append(wheel)
         return wheel
 
-    def probe(self, folder, version, extra_env):
-        runs.append((self.wheel, folder, extra_env[GENERATION_ENV]))
+    def probe(self, folder, version, forced):
+        runs.append((self.wheel, folder, forced))
         return ProbeResult("matplotlib", version, HOLDS)
 
     monkeypatch.setattr(Installer, "build_wheel", build_wheel)

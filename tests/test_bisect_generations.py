@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 from bisect_fakes import MATPLOTLIB_VERSIONS, FakeProber, project_page, run_faked
-from mlp_weights.baselines.generations import GENERATION_ENV
 from mlp_weights.bisect.command import Bisection, BisectRequest
 from mlp_weights.bisect.index import releases_from_page
 from mlp_weights.bisect.search import HOLDS, MOVES
@@ -105,17 +104,3 @@ def test_a_moving_side_outside_every_range_ends_with_the_command_that_declares_o
     assert report["declare"] == declare
     said = lines.index("outside every declared range; declare a generation there:")
     assert lines[said + 1 : said + 4] == [f"  {line}" for line in declare]
-
-
-def test_a_probe_passes_the_forced_generation_to_its_test_run(monkeypatch, tmp_path):
-    """A real prober's extra variables force the generation; the probe's environment has them."""
-    from mlp_weights.bisect.environment import clean_env
-    from mlp_weights.bisect.probe import LocalProber
-
-    monkeypatch.delenv(GENERATION_ENV, raising=False)
-    args = (REPO, "matplotlib", ["rendering"], ["digits"], "https://example.invalid/simple")
-    prober = LocalProber(*args, str(tmp_path))
-    extra = prober.probe_env("rendering/mpl-3.7")
-    assert extra[GENERATION_ENV] == "rendering/mpl-3.7"
-    assert clean_env(extra)[GENERATION_ENV] == "rendering/mpl-3.7"
-    assert GENERATION_ENV not in LocalProber(*args).probe_env("")

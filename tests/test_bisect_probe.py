@@ -7,7 +7,6 @@ is given, so that everything around it runs as in a real probe.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -17,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from bisect_fakes import verdict_document
+from mlp_weights.baselines.generations import GENERATION_ENV
 from mlp_weights.bisect.environment import Installer, InstallFailed
-from mlp_weights.bisect.probe import LocalProber
+from mlp_weights.bisect.probe import NUMPY1_ONLY, LocalProber, extra_requirements
 from mlp_weights.bisect.run_layers import layers_command
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 
@@ -80,8 +80,9 @@ class FakeInstaller(Installer):
 
 @pytest.fixture(autouse=True)
 def _work_folders_in_tmp_path(tmp_path, monkeypatch):
-    """The probers' work folders go under the test's own folder."""
+    """The probers' work folders go under the test's own folder, as does the runs' log."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("FAKE_PROBE_LOG", str(tmp_path / "runs.json"))
 
 
 def state(numpy="2.4.6", verdict=None, exit=1, **others):
@@ -94,7 +95,6 @@ def make_runner(tmp_path, policy, layers=("rendering",), scenarios=("mnist-sampl
     runner = LocalProber(
         REPO, "matplotlib", list(layers), list(scenarios), "", installer=FakeInstaller(policy)
     )
-    runner.run = functools.partial(runner.run, extra_env={"FAKE_PROBE_LOG": str(log)})
     return runner, log
 
 
@@ -104,7 +104,7 @@ def runs(log):
 
 def test_a_probe_installs_the_release_with_the_other_pins_and_reads_the_verdict(tmp_path):
     runner, log = make_runner(tmp_path, lambda req, con: state(verdict=verdict_document()))
-    result = runner.run("3.9.0")
+    result = runner("3.9.0")
 
     assert result.outcome == MOVES and result.source == "verdict.json"
     assert [(c.scenario, c.measure, c.value) for c in result.cells] == [
@@ -127,7 +127,7 @@ def test_a_probe_installs_the_release_with_the_other_pins_and_reads_the_verdict(
     assert "--mpl-generate-summary=" in argv, "no HTML summaries: the probe never reads them"
     assert f"--mlp-baseline-dir={REPO / 'baseline_images'}" in argv
     assert any(a.startswith("--mpl-results-path=") for a in argv)
-    kept = sorted(path.name for path in runner.worker_folder("0").iterdir())
+    kept = sorted(path.name for path in runner.worker_folder().iterdir())
     assert kept == ["env"], "results are removed; uv makes the environment exact"
 
 
@@ -139,7 +139,7 @@ def test_the_layers_run_with_the_callers_mlp_weights_settings(tmp_path, monkeypa
     monkeypatch.setenv("MLP_WEIGHTS_GENERATION", "2")
     monkeypatch.setenv("MLP_WEIGHTS_BASELINE_DIR", str(tmp_path / "elsewhere"))
     runner, log = make_runner(tmp_path, lambda req, con: state(verdict=verdict_document()))
-    runner.run("3.9.0")
+    runner("3.9.0")
     (run,) = runs(log)
     assert run["env"] == {
         "MLP_WEIGHTS_GENERATION": "2",
@@ -151,7 +151,7 @@ def test_the_layers_write_no_verdict_into_the_ci_jobs_summary(tmp_path, monkeypa
     """The bisect's report goes there, not one verdict per probe."""
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
     runner, log = make_runner(tmp_path, lambda req, con: state(verdict=verdict_document()))
-    runner.run("3.9.0")
+    runner("3.9.0")
     (run,) = runs(log)
     assert run["step_summary"] is None
 
@@ -161,18 +161,36 @@ def test_the_layers_write_bytecode_beside_the_environments_sources(tmp_path, mon
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
     monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path / "elsewhere"))
     runner, log = make_runner(tmp_path, lambda req, con: state(verdict=verdict_document()))
-    runner.run("3.9.0")
+    runner("3.9.0")
     (run,) = runs(log)
     assert (run["no_bytecode"], run["bytecode_prefix"]) == (None, None)
 
 
-def test_a_damaged_verdict_makes_the_release_untestable_and_uncached(tmp_path):
-    damaged = {**verdict_document(), "schema": "other"}
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"schema": "other"}, "is damaged: it is not an mlp-weights verdict"),
+        ({"schema_version": 2}, "schema version 2, newer than this mlp-weights reads"),
+    ],
+)
+def test_a_damaged_verdict_makes_the_release_untestable_and_uncached(tmp_path, change, message):
+    damaged = {**verdict_document(), **change}
     runner, log = make_runner(tmp_path, lambda req, con: state(verdict=damaged))
-    result = runner.run("3.9.0")
+    result = runner("3.9.0")
     assert result.outcome == UNTESTABLE and not result.cacheable
     assert result.reason.startswith("unreadable test results: ")
-    assert result.reason.endswith("is damaged: it is not an mlp-weights verdict")
+    assert message in result.reason
+
+
+def test_a_probe_passes_the_forced_generation_to_its_test_run(tmp_path, monkeypatch):
+    """The generations a probe compares with reach its test run; none unless forced."""
+    monkeypatch.delenv(GENERATION_ENV, raising=False)
+    runner, log = make_runner(tmp_path, lambda req, con: state(verdict=verdict_document()))
+    runner("3.9.0", "rendering/mpl-3.7")
+    runner("3.9.0")
+    forced, plain = runs(log)
+    assert forced["env"][GENERATION_ENV] == "rendering/mpl-3.7"
+    assert GENERATION_ENV not in plain["env"]
 
 
 def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(tmp_path):
@@ -182,7 +200,7 @@ def test_pins_that_do_not_fit_are_relaxed_and_what_was_installed_is_recorded(tmp
         return state(numpy="1.26.4", pandas="3.0.6", verdict=verdict_document(None))
 
     runner, log = make_runner(tmp_path, policy)
-    result = runner.run("3.9.0")
+    result = runner("3.9.0")
     assert result.outcome == HOLDS
     assert [c for _, c in runner.installer.installs][1] is None
     assert result.relaxed == {"numpy": ["1.26.4", "2.4.6"], "pandas": ["3.0.6", "3.1.1"]}
@@ -200,14 +218,14 @@ def test_a_worker_keeps_its_environment_until_a_probe_breaks_off(tmp_path):
         return state(verdict=verdict_document())
 
     runner, log = make_runner(tmp_path, policy)
-    runner.run("3.9.0", "1")
-    runner.run("3.10.0", "1")
+    runner("3.9.0")
+    runner("3.10.0")
     assert len(runner.installer.envs) == 1, "the second probe reused the worker's environment"
     assert len(runner.installer.installs) == 2
     outcome["version"] = "broken"
     with pytest.raises(KeyboardInterrupt):
-        runner.run("3.11.0", "1")
-    assert not runner.worker_folder("1").exists(), "an environment left half-changed is deleted"
+        runner("3.11.0")
+    assert not runner.worker_folder().exists(), "an environment left half-changed is deleted"
 
 
 def test_a_release_that_installs_in_no_way_is_untestable_with_the_reason(tmp_path):
@@ -215,7 +233,7 @@ def test_a_release_that_installs_in_no_way_is_untestable_with_the_reason(tmp_pat
         raise InstallFailed("no wheel for matplotlib==3.0.0 on cp311")
 
     runner, log = make_runner(tmp_path, policy)
-    result = runner.run("3.0.0")
+    result = runner("3.0.0")
     assert result.outcome == UNTESTABLE and result.cacheable
     assert (
         result.reason == "does not install on this Python: no wheel for matplotlib==3.0.0 on cp311"
@@ -225,7 +243,7 @@ def test_a_release_that_installs_in_no_way_is_untestable_with_the_reason(tmp_pat
 
 def test_layers_that_do_not_run_make_the_release_untestable_and_uncached(tmp_path):
     runner, log = make_runner(tmp_path, lambda req, con: state(exit=4))
-    result = runner.run("3.9.0")
+    result = runner("3.9.0")
     assert result.outcome == UNTESTABLE and not result.cacheable
     assert result.reason == "the layers did not run (pytest exit 4): ERROR: collection failed"
 
@@ -236,7 +254,7 @@ def test_interrupting_a_probe_leaves_no_environment(tmp_path):
 
     runner, log = make_runner(tmp_path, policy)
     with pytest.raises(KeyboardInterrupt):
-        runner.run("3.9.0")
+        runner("3.9.0")
     assert runner.installer.envs, "an environment was made"
     assert not any(env.exists() for env in runner.installer.envs)
     assert not any((runner.workdir / "probe").iterdir())
@@ -253,6 +271,15 @@ def test_the_seed_file_runs_only_with_mnist(tmp_path):
 
 def test_a_numpy1_build_asks_for_numpy_below_2(tmp_path):
     runner, _ = make_runner(tmp_path, lambda req, con: state(verdict=verdict_document(None)))
-    assert runner.run("3.7.0").outcome == HOLDS
+    assert runner("3.7.0").outcome == HOLDS
     ((requirements, _),) = runner.installer.installs
     assert requirements[-1] == "numpy<2"
+
+
+def test_known_numpy1_builds_ask_for_numpy_below_2_at_once():
+    assert extra_requirements("matplotlib", "3.7.0") == [NUMPY1_ONLY]
+    assert extra_requirements("matplotlib", "3.8.3") == [NUMPY1_ONLY]
+    assert extra_requirements("matplotlib", "3.8.4") == []
+    assert extra_requirements("scikit-learn", "1.4.1.post1") == [NUMPY1_ONLY]
+    assert extra_requirements("scikit-learn", "1.4.2") == []
+    assert extra_requirements("numpy", "1.26.4") == []

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from bisect_fakes import verdict_document
-from mlp_weights.bisect.results import Cell, ProbeResult, cells_from_verdict, outcome_of, read_cells
+from mlp_weights.bisect.results import Cell, ProbeResult, cells_from_verdict, outcome_of
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
-from mlp_weights.report.record import ResultsError
 
 
 def test_verdict_cells_carry_the_amount_of_each_layer():
@@ -40,28 +37,6 @@ def test_a_probe_says_how_each_failing_picture_moved():
     rendering.pop("picture")
     (held,) = cells_from_verdict(verdict, ["rendering"], ["digits"])
     assert held.picture == ""
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"schema": "other"}, "not an mlp-weights verdict"),
-        ({"schema_version": 2}, "schema version 2, newer than this mlp-weights reads"),
-    ],
-)
-def test_a_verdict_of_another_schema_is_refused(tmp_path, change, message):
-    (tmp_path / "verdict.json").write_text(json.dumps({**verdict_document(), **change}))
-    with pytest.raises(ResultsError, match=message):
-        read_cells(tmp_path, ["rendering"], ["digits"])
-
-
-def test_a_run_without_a_verdict_has_no_cells(tmp_path):
-    assert read_cells(tmp_path, ["rendering"], ["digits"]) == []
-    (tmp_path / "verdict.json").write_text(json.dumps(verdict_document()))
-    cells = read_cells(tmp_path, ["rendering"], ["digits"])
-    assert [(c.layer, c.scenario, c.status, c.value) for c in cells] == [
-        ("rendering", "digits", "fail", 12.573)
-    ]
 
 
 def test_outcome_of_cells():

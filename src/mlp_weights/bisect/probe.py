@@ -2,9 +2,16 @@
 
 For each candidate release an environment gets wheels only: the release,
 the project's wheel (built once per bisect from the working tree) and
-every other package at its pin (:mod:`.environment`, :mod:`.resolve`). The
-layers then run in a subprocess (:mod:`.run_layers`); the probe reads the
-run's ``verdict.json`` (:mod:`.results`).
+every other package at its pin (:mod:`.environment`). The layers then run
+in a subprocess (:mod:`.run_layers`); the probe reads the run's
+``verdict.json`` (:mod:`.results`).
+
+The resolver retry: every other package is first held at its pin. When
+the pins cannot go together with the release (mlxtend 0.25.0 wants a
+newer matplotlib than 3.10.7; matplotlib before 3.8.4 was built against
+NumPy 1), the installer's resolver chooses the others, and the probe
+records what it chose. Releases built against NumPy 1 whose metadata
+allows NumPy 2 get ``numpy<2`` added (:data:`NUMPY1_BUILDS`).
 
 Each worker probes in a folder of its own. The folder keeps its
 environment from one probe to the next (uv makes it exact), and with it
@@ -22,12 +29,25 @@ import threading
 import time
 from pathlib import Path
 
+from packaging.version import Version
+
 from mlp_weights.baselines.generations import GENERATION_ENV
 from mlp_weights.baselines.store import DEFAULT_PINNED_FILE, read_pins
-from mlp_weights.bisect.environment import Installer, clean_env, find_uv, pins_without
+from mlp_weights.bisect.environment import (
+    Installer,
+    InstallFailed,
+    clean_env,
+    find_uv,
+    pins_without,
+)
 from mlp_weights.bisect.process import run_process
-from mlp_weights.bisect.resolve import extra_requirements, install_release, relaxed_pins
-from mlp_weights.bisect.results import REASON_LENGTH, ProbeResult, outcome_of, read_cells
+from mlp_weights.bisect.results import (
+    NOT_INSTALLABLE,
+    REASON_LENGTH,
+    ProbeResult,
+    cells_from_verdict,
+    outcome_of,
+)
 from mlp_weights.bisect.run_layers import (
     PROBE_ENV,
     TEST_TIMEOUT,
@@ -35,11 +55,24 @@ from mlp_weights.bisect.run_layers import (
     layers_command,
 )
 from mlp_weights.bisect.search import UNTESTABLE
-from mlp_weights.core.errors import one_line
-from mlp_weights.report.record import JSON_NAME, ResultsError
+from mlp_weights.core.errors import MLPWeightsError, one_line
+from mlp_weights.report.record import JSON_NAME, ResultsError, read_verdict
 
 #: Folder of a bisect's work folder for the probes in progress (one folder per worker).
 PROBE_DIR = "probe"
+#: Releases from which on a library's wheels import with NumPy 2. Older ones
+#: were built against NumPy 1.x, whose ABI NumPy 2.0 broke, but not all of them
+#: say ``numpy<2`` in their metadata (matplotlib 3.7.0-3.7.2 do not).
+NUMPY1_BUILDS = {"matplotlib": "3.8.4", "scikit-learn": "1.4.2"}
+NUMPY1_ONLY = "numpy<2"
+
+
+def extra_requirements(library: str, version: str) -> list[str]:
+    """Requirements a release needs beyond its own metadata (see :data:`NUMPY1_BUILDS`)."""
+    first_numpy2 = NUMPY1_BUILDS.get(library)
+    if first_numpy2 is not None and Version(version) < Version(first_numpy2):
+        return [NUMPY1_ONLY]
+    return []
 
 
 class LocalProber:
@@ -73,20 +106,6 @@ class LocalProber:
                 self.constraints.write_text(pins, encoding="utf-8")
                 self.wheel = self.installer.build_wheel(self.repo, self.workdir / "dist")
 
-    def probe_env(self, forced: str) -> dict[str, str]:
-        """Variables a probe's test run gets on top of this process's environment.
-
-        ``forced`` names the generations it compares with (see bisect.generations).
-        """
-        extra_env = {GENERATION_ENV: forced} if forced else {}
-        if self.data_home is not None:
-            extra_env["SCIKIT_LEARN_DATA"] = str(Path(self.data_home).resolve())
-        return extra_env
-
-    def __call__(self, version: str, forced: str = "") -> ProbeResult:
-        worker = threading.current_thread().name
-        return self.run(version, worker, self.probe_env(forced))
-
     def stop(self) -> None:
         """Kill every probe in flight."""
         self.installer.stop.set()
@@ -97,12 +116,12 @@ class LocalProber:
                 shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = self.wheel = None
 
-    def worker_folder(self, worker: str) -> Path:
-        """The folder a worker probes in; always the same path for the same worker."""
-        return self.workdir / PROBE_DIR / worker
+    def worker_folder(self) -> Path:
+        """The folder the calling worker thread probes in; the same for each of its probes."""
+        return self.workdir / PROBE_DIR / threading.current_thread().name
 
-    def run(self, version: str, worker: str = "0", extra_env: dict | None = None) -> ProbeResult:
-        """Probe one release in the folder of ``worker``; ``extra_env`` goes to its test run.
+    def __call__(self, version: str, forced: str = "") -> ProbeResult:
+        """Probe one release in the worker's folder, against the generations ``forced`` names.
 
         Its results folder is gone when this returns or raises; the
         environment too, unless this probe ended normally (uv makes it
@@ -110,55 +129,83 @@ class LocalProber:
         """
         start = time.perf_counter()
         self._ready()
-        folder = self.worker_folder(worker)
+        folder = self.worker_folder()
         folder.mkdir(parents=True, exist_ok=True)
-        ended = False
         try:
-            result = self._probe(folder, version, extra_env or {})
-            ended = True
+            result = self._probe(folder, version, forced)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         finally:
             shutil.rmtree(folder / "results", ignore_errors=True)
-            if not ended:
-                shutil.rmtree(folder, ignore_errors=True)
         result.elapsed = round(time.perf_counter() - start, 2)
         return result
 
-    def _probe(self, folder: Path, version: str, extra_env: dict) -> ProbeResult:
+    def _probe(self, folder: Path, version: str, forced: str) -> ProbeResult:
         result = ProbeResult(self.library, version, UNTESTABLE)
         env, results = folder / "env", folder / "results"
         requirements = [f"{self.library}=={version}", f"{self.wheel}[test]"]
-        requirements += extra_requirements(self.library, version)
-        if not install_release(self.installer, env, requirements, self.constraints, result):
+        if not self._install(env, requirements + extra_requirements(self.library, version), result):
             return result
         result.installed = self.installer.installed(env)
-        result.relaxed = relaxed_pins(self.pins, self.other_pins, result.installed)
+        result.relaxed = {
+            name: [result.installed[name], self.pins[name]]
+            for name in self.other_pins
+            if result.installed.get(name, self.pins[name]) != self.pins[name]
+        }
         results.mkdir()
+        # The generations the run compares with (see bisect.generations), and the data.
+        extra_env = {GENERATION_ENV: forced} if forced else {}
+        if self.data_home is not None:
+            extra_env["SCIKIT_LEARN_DATA"] = str(Path(self.data_home).resolve())
+        python = self.installer.env_python(env)
         try:
-            done = self._run_layers(env, results, extra_env)
+            done = run_process(
+                layers_command(python, self.repo, results, self.layers, self.scenarios),
+                cwd=self.repo,
+                env=clean_env({**PROBE_ENV, **extra_env}),
+                timeout=TEST_TIMEOUT,
+                stop=self.installer.stop,
+            )
         except subprocess.TimeoutExpired:
             result.reason = f"the layers took longer than {TEST_TIMEOUT} s"
             return result
         return self._read(result, results, done.returncode, done.stdout + "\n" + done.stderr)
 
-    def _run_layers(self, env: Path, results: Path, extra_env: dict):
-        """The layers' run in the environment at ``env``."""
-        run_env = clean_env({**PROBE_ENV, **extra_env})
-        return run_process(
-            layers_command(
-                self.installer.env_python(env), self.repo, results, self.layers, self.scenarios
-            ),
-            cwd=self.repo,
-            env=run_env,
-            timeout=TEST_TIMEOUT,
-            stop=self.installer.stop,
-        )
+    def _install(self, env: Path, requirements: list[str], result: ProbeResult) -> bool:
+        """The environment at ``env`` with exactly ``requirements``: pins kept if possible.
+
+        An existing environment is reused (uv makes it exact). Returns
+        ``False`` (with ``result.reason`` set) when the release installs in no
+        way; records in ``result.pins_conflict`` why the pins were dropped.
+        """
+        if not self.installer.env_python(env).exists():
+            shutil.rmtree(env, ignore_errors=True)
+            try:
+                self.installer.create(env)
+            except InstallFailed as exc:
+                raise MLPWeightsError(f"cannot create a virtual environment: {exc}") from None
+        try:
+            self.installer.install(env, requirements, self.constraints)
+        except InstallFailed as exc:
+            # The pins do not go with this release: the resolver chooses the others.
+            result.pins_conflict = str(exc)
+            try:
+                self.installer.install(env, requirements, None)
+            except InstallFailed as exc:
+                result.reason = f"{NOT_INSTALLABLE}: {exc}"
+                return False
+        return True
 
     def _read(self, result: ProbeResult, results: Path, code: int, output: str) -> ProbeResult:
+        """The cells and outcome of the run's ``verdict.json`` (none when it wrote none)."""
+        path = results / JSON_NAME
         try:
-            result.cells = read_cells(results, self.layers, self.scenarios)
+            verdict = read_verdict(path) if path.exists() else {}
         except ResultsError as exc:
             result.reason = one_line(f"unreadable test results: {exc}", REASON_LENGTH)
             return result
+        result.cells = cells_from_verdict(verdict, self.layers, self.scenarios)
         if code not in (0, 1) or not result.cells:
             result.reason = one_line(
                 f"the layers did not run (pytest exit {code}): {failure_line(output)}",

@@ -9,11 +9,9 @@ amount each layer moved); it is read through
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 from mlp_weights.core.errors import one_line
-from mlp_weights.report.record import JSON_NAME, read_verdict
 from mlp_weights.suite.verdict import layer_numbers, picture_kinds
 
 #: How the reason of a release that cannot be installed begins.
@@ -141,17 +139,3 @@ def cells_from_verdict(verdict: dict, layers: list[str], scenarios: list[str]) -
                 )
             )
     return cells
-
-
-def read_cells(results: Path, layers: list[str], scenarios: list[str]) -> list[Cell]:
-    """The cells of a run's results folder; none when it wrote no ``verdict.json``.
-
-    Raises
-    ------
-    mlp_weights.report.record.ResultsError
-        When the verdict is there but damaged or of a newer schema.
-    """
-    path = results / JSON_NAME
-    if not path.exists():
-        return []
-    return cells_from_verdict(read_verdict(path), layers, scenarios)
