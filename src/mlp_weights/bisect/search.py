@@ -71,15 +71,6 @@ class SearchResult:
     outcomes: dict[str, str] = field(default_factory=dict)
 
 
-def _nearest_open(low: int, high: int, unusable: set[int]) -> int | None:
-    """The index strictly between ``low`` and ``high`` closest to their middle, not unusable."""
-    middle = (low + high) / 2
-    inside = [i for i in range(low + 1, high) if i not in unusable]
-    if not inside:
-        return None
-    return min(inside, key=lambda i: (abs(i - middle), i))
-
-
 def bisect(
     candidates: Sequence[str], end_a: str, end_b: str, probe: Callable[[str], str]
 ) -> SearchResult:
@@ -119,25 +110,15 @@ def bisect(
         status = NOTHING_MOVED if outcomes[end_a] == HOLDS else ALL_MOVED
         return SearchResult(status, [], outcomes)
     holding, moving = (end_a, end_b) if outcomes[end_a] == HOLDS else (end_b, end_a)
-    point = _narrow(_line(candidates, holding, moving), candidates, tried)
-    return SearchResult(BOUNDARY, [point], outcomes)
-
-
-def _line(candidates: list[str], holding: str, moving: str) -> list[str]:
-    """The releases from the holding end to the moving end, both included, in that order."""
+    # The releases from the holding end to the moving end, halved down to two
+    # tested neighbours (holds at low, moves at high), stepping over untestable ones.
     i_hold, i_move = candidates.index(holding), candidates.index(moving)
     line = candidates[min(i_hold, i_move) : max(i_hold, i_move) + 1]
-    return line[::-1] if i_move < i_hold else line
-
-
-def _narrow(line: list[str], candidates: list[str], tried: Callable[[str], str]) -> ChangePoint:
-    """Halve ``line`` (holds at its start, moves at its end) down to two tested neighbours."""
+    line = line[::-1] if i_move < i_hold else line
     low, high = 0, len(line) - 1
     unusable: set[int] = set()
-    while high - low > 1:
-        middle = _nearest_open(low, high, unusable)
-        if middle is None:
-            break
+    while inside := [i for i in range(low + 1, high) if i not in unusable]:
+        middle = min(inside, key=lambda i: (abs(i - (low + high) / 2), i))
         outcome = tried(line[middle])
         if outcome == HOLDS:
             low = middle
@@ -145,8 +126,8 @@ def _narrow(line: list[str], candidates: list[str], tried: Callable[[str], str])
             high = middle
         else:
             unusable.add(middle)
-    between = sorted(range(low + 1, high), key=lambda i: candidates.index(line[i]))
-    return ChangePoint(line[low], line[high], tuple(line[i] for i in between))
+    between = tuple(sorted(line[low + 1 : high], key=candidates.index))
+    return SearchResult(BOUNDARY, [ChangePoint(line[low], line[high], between)], outcomes)
 
 
 def walk(candidates: Sequence[str], probe: Callable[[str], str]) -> SearchResult:
@@ -161,22 +142,13 @@ def walk(candidates: Sequence[str], probe: Callable[[str], str]) -> SearchResult
     outcomes = {version: probe(version) for version in candidates}
     tested = [v for v in candidates if outcomes[v] != UNTESTABLE]
     if not tested:
-        raise EndUntestableError(candidates[0] if candidates else "")
+        raise EndUntestableError(candidates[0])
     points = []
-    previous = tested[0]
-    for version in tested[1:]:
+    for previous, version in zip(tested, tested[1:]):
         if outcomes[version] != outcomes[previous]:
-            i, j = candidates.index(previous), candidates.index(version)
-            between = tuple(candidates[i + 1 : j])
-            if outcomes[previous] == HOLDS:
-                points.append(ChangePoint(previous, version, between))
-            else:
-                points.append(ChangePoint(version, previous, between))
-        previous = version
+            pair = (previous, version) if outcomes[previous] == HOLDS else (version, previous)
+            between = candidates[candidates.index(previous) + 1 : candidates.index(version)]
+            points.append(ChangePoint(*pair, tuple(between)))
     if points:
-        status = BOUNDARY
-    elif outcomes[tested[0]] == HOLDS:
-        status = NOTHING_MOVED
-    else:
-        status = ALL_MOVED
-    return SearchResult(status, points, outcomes)
+        return SearchResult(BOUNDARY, points, outcomes)
+    return SearchResult(NOTHING_MOVED if outcomes[tested[0]] == HOLDS else ALL_MOVED, [], outcomes)
