@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def test_a_stored_probe_comes_back_marked_cached(tmp_path):
     path = cache.put(material(), result())
     assert path.parent == tmp_path / "matplotlib"
     found = cache.get(material())
-    assert found.cached and found.cells == result().cells and found.elapsed == 8.1
+    assert found == dataclasses.replace(result(), cached=True)
 
 
 @pytest.mark.parametrize(

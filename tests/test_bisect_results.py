@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from bisect_fakes import verdict_document
 from mlp_weights.bisect.results import Cell, ProbeResult, cells_from_verdict, outcome_of
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
@@ -47,9 +45,3 @@ def test_outcome_of_cells():
     assert outcome_of([cell("pass"), cell("skip")]) == (HOLDS, "")
     skipped = Cell("rendering", "digits", "skip", message="digits: data not cached")
     assert outcome_of([skipped]) == (UNTESTABLE, "no layer ran: digits: data not cached")
-
-
-def test_results_survive_the_cache_format():
-    result = ProbeResult("matplotlib", "3.9.0", MOVES, cells=[Cell("rendering", "digits", "fail")])
-    again = ProbeResult.from_dict(json.loads(json.dumps(result.to_dict())))
-    assert again == result

@@ -16,10 +16,11 @@ import hashlib
 import json
 import platform
 import sysconfig
+from dataclasses import asdict
 from pathlib import Path
 
 from mlp_weights.baselines.manifest import manifest_path
-from mlp_weights.bisect.results import ProbeResult
+from mlp_weights.bisect.results import Cell, ProbeResult
 from mlp_weights.core.io import atomic_write
 
 #: Bumped whenever a probe is made differently (what it installs, how it runs,
@@ -115,14 +116,12 @@ class ProbeCache:
         """The stored result for this key; ``None`` when absent or unreadable."""
         path = self.path(material)
         try:
-            stored = json.loads(path.read_text(encoding="utf-8"))
-            if stored.get("key") != cache_key(material):
-                return None
-            result = ProbeResult.from_dict(stored["result"])
+            # The file's name holds 96 bits of the key: another key's file it is not.
+            data = json.loads(path.read_text(encoding="utf-8"))["result"]
+            cells = [Cell(**cell) for cell in data.get("cells", [])]
+            return ProbeResult(**{**data, "cells": cells, "cached": True})
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        result.cached = True
-        return result
 
     def put(self, material: dict, result: ProbeResult) -> Path:
         path = self.path(material)
@@ -130,7 +129,7 @@ class ProbeCache:
         record = {
             "key": cache_key(material),
             "material": material,
-            "result": result.to_dict(),
+            "result": asdict(result),
         }
         with atomic_write(path) as fh:
             fh.write((json.dumps(record, indent=1, sort_keys=True) + "\n").encode("utf-8"))

@@ -8,7 +8,7 @@ amount each layer moved); it is read through
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 from mlp_weights.core.errors import one_line
@@ -49,7 +49,7 @@ class Cell:
 
 @dataclass
 class ProbeResult:
-    """What one probe found; JSON-able through :meth:`to_dict`.
+    """What one probe found; JSON-able through :func:`dataclasses.asdict`.
 
     Parameters
     ----------
@@ -79,18 +79,6 @@ class ProbeResult:
     elapsed: float = 0.0
     source: str = ""
     cached: bool = False
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data.pop("cached")
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ProbeResult:
-        data = dict(data)
-        cells = [Cell(**cell) for cell in data.pop("cells", [])]
-        data.pop("cached", None)
-        return cls(**data, cells=cells)
 
     @property
     def cacheable(self) -> bool:
