@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -148,7 +148,6 @@ class Setup:
     cache: ProbeCache
     other_pins: dict[str, str]
     suite: str
-    baselines: dict[str, str] = field(default_factory=dict)
 
     @property
     def baseline_dir(self) -> Path:
@@ -163,16 +162,14 @@ class Setup:
         return lineage.forced_value(self.chosen)
 
     def key(self, version: str, forced: str) -> dict:
-        """The cache key of a probe; the baselines are hashed once per forced generation."""
-        if forced not in self.baselines:
-            self.baselines[forced] = baselines_digest(self.baseline_dir, self.scenarios, forced)
+        """The cache key of a probe of ``version`` compared with the generations ``forced``."""
         return key_material(
             self.library,
             version,
             self.other_pins,
             self.layers,
             self.scenarios,
-            self.baselines[forced],
+            baselines_digest(self.baseline_dir, self.scenarios, forced),
             self.suite,
         )
 
