@@ -17,6 +17,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from mlp_weights.baselines.generations import read_generations
 from mlp_weights.baselines.store import DEFAULT_PINNED_FILE, read_pins
 from mlp_weights.bisect import generations as lineage
 from mlp_weights.bisect import index as index_module
@@ -51,7 +52,7 @@ from mlp_weights.bisect.search import (
     bisect,
     walk,
 )
-from mlp_weights.core.errors import MLPWeightsError
+from mlp_weights.core.errors import BaselineError, MLPWeightsError
 
 #: Folder for bisect.json and bisect.md unless told otherwise (pytest-mpl's results folder).
 DEFAULT_RESULTS_DIR = Path("mpl-results")
@@ -147,9 +148,11 @@ class Bisection:
             request.pre,
         )
         in_range = index_module.releases_between(releases, good, bad, request.pre)
-        generations, chosen = lineage.good_end_generations(
-            repo / "baseline_images", pins_file, library, str(good), layers
-        )
+        generations = read_generations(repo / "baseline_images")
+        try:
+            chosen = lineage.selected(generations, layers, pins_file, library, str(good))
+        except BaselineError as exc:
+            raise MLPWeightsError(f"--good {library} {good}: {exc}") from None
         return Setup(
             library=library,
             repo=repo,
@@ -242,17 +245,22 @@ class Bisection:
         column: dict[str, dict] = {}
         again: dict[str, list[str]] = {}
         for version, result in self.probes.items():
-            own = lineage.own_generations(
-                setup.generations, setup.layers, setup.pins_file, setup.library, version
-            )
+            try:
+                own = lineage.forced_value(
+                    lineage.selected(
+                        setup.generations, setup.layers, setup.pins_file, setup.library, version
+                    )
+                )
+            except BaselineError:  # no declared range holds it
+                own = None
             if result.outcome == UNTESTABLE:
                 column[version] = {"generation": None, "outcome": UNTESTABLE}
             elif own is None:
                 column[version] = {"generation": None, "outcome": lineage.NO_GENERATION}
-            elif lineage.forced_value(own) == setup.forced:
-                column[version] = {"generation": setup.forced, "outcome": result.outcome}
+            elif own == setup.forced:
+                column[version] = {"generation": own, "outcome": result.outcome}
             else:
-                again.setdefault(lineage.forced_value(own), []).append(version)
+                again.setdefault(own, []).append(version)
         for forced, versions in again.items():
             found = self.probe(setup, sorted(versions, key=Version), forced)
             for version, result in found.items():

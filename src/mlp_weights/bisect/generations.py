@@ -22,12 +22,11 @@ from mlp_weights.baselines.generations import (
     COMPARES_FILES_OF,
     Generation,
     choose,
-    read_generations,
 )
 from mlp_weights.baselines.ranges import gap_around
 from mlp_weights.baselines.store import pins_installing, read_pins
 from mlp_weights.core.environment import LIBRARIES
-from mlp_weights.core.errors import BaselineError, MLPWeightsError
+from mlp_weights.core.errors import BaselineError
 
 #: Shown in the walk's column for a release no declared range holds.
 NO_GENERATION = "no generation"
@@ -49,31 +48,21 @@ def file_layers(layers: list[str]) -> list[str]:
     return list(dict.fromkeys(COMPARES_FILES_OF[n] for n in layers if n in COMPARES_FILES_OF))
 
 
-def selected(generations: list[Generation], layers: list[str], stack: dict) -> list[Generation]:
-    """The generations ``stack`` selects for the bisected layers; NoGenerationError if none."""
+def selected(generations: list[Generation], layers: list[str], pins_file: Path, library, version):
+    """The generations a probe of ``library`` ``version`` selects for the bisected layers.
+
+    Raises
+    ------
+    BaselineError
+        When no declared range of a layer holds that stack.
+    """
+    stack = stack_at(pins_file, library, version)
     return [choose(generations, layer, stack) for layer in file_layers(layers)]
-
-
-def good_end_generations(baseline_dir: Path, pins_file: Path, library, good, layers):
-    """``(generations, selected by the good end)``; a one-line error when none holds it."""
-    generations = read_generations(baseline_dir)
-    try:
-        return generations, selected(generations, layers, stack_at(pins_file, library, good))
-    except BaselineError as exc:
-        raise MLPWeightsError(f"--good {library} {good}: {exc}") from None
 
 
 def forced_value(chosen: list[Generation]) -> str:
     """The value of ``MLP_WEIGHTS_GENERATION`` that forces ``chosen``."""
     return ",".join(g.name for g in chosen)
-
-
-def own_generations(generations, layers, pins_file, library, version) -> list[Generation] | None:
-    """The generations a release's own version selects; ``None`` when no range holds it."""
-    try:
-        return selected(generations, layers, stack_at(pins_file, library, version))
-    except BaselineError:
-        return None
 
 
 def gap_range(generations: list[Generation], layer: str, library: str, point) -> str:
