@@ -12,6 +12,7 @@ their own, so a signal meant for the command reaches them only through this.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -45,19 +46,8 @@ def default_jobs() -> int:
     return os.cpu_count() or 1
 
 
-def _kill(process: subprocess.Popen) -> None:
-    try:
-        if os.name == "posix":
-            os.killpg(process.pid, signal.SIGKILL)
-        else:  # pragma: no cover - no process groups
-            process.kill()
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.communicate()
-
-
 def run_process(
-    argv: list[str], *, env: dict, timeout: float, cwd=None, stop: threading.Event | None = None
+    argv: list[str], *, env: dict, timeout: float, stop: threading.Event, cwd=None
 ) -> subprocess.CompletedProcess:
     """Run ``argv`` to its end and capture its output.
 
@@ -71,7 +61,7 @@ def run_process(
     Stopped
         When ``stop`` is set before the child ends.
     """
-    if stop is not None and stop.is_set():
+    if stop.is_set():
         raise Stopped
     process = subprocess.Popen(
         argv,
@@ -88,7 +78,7 @@ def run_process(
             try:
                 stdout, stderr = process.communicate(timeout=POLL_SECONDS)
             except subprocess.TimeoutExpired:
-                if stop is not None and stop.is_set():
+                if stop.is_set():
                     raise Stopped from None
                 if time.monotonic() > deadline:
                     raise subprocess.TimeoutExpired(argv, timeout) from None
@@ -96,7 +86,9 @@ def run_process(
             return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
     finally:
         if process.returncode is None:
-            _kill(process)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
 
 
 #: Seconds the calling thread waits for a probe before it looks again; short,
@@ -125,8 +117,12 @@ def probe_side_by_side(
             # In the order the probes finish (a done callback runs as each one does).
             future.add_done_callback(finished.put)
         try:
-            for _ in futures:
-                record(_next(finished).result())
+            recorded = 0
+            while recorded < len(futures):
+                # Waiting in short steps, so that signals are handled at once.
+                with contextlib.suppress(queue.Empty):
+                    record(finished.get(timeout=WAIT_SECONDS).result())
+                    recorded += 1
         except BaseException:
             for future in futures:
                 future.cancel()
@@ -134,12 +130,3 @@ def probe_side_by_side(
             if stop is not None:
                 stop()
             raise
-
-
-def _next(finished: queue.SimpleQueue) -> Future:
-    """The next probe to finish; waiting in short steps, so that signals are handled at once."""
-    while True:
-        try:
-            return finished.get(timeout=WAIT_SECONDS)
-        except queue.Empty:
-            continue
