@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,11 @@ def make_runner(tmp_path, policy, layers=("rendering",), scenarios=("mnist-sampl
     return runner, log
 
 
+def worker_folder(runner):
+    """The folder this thread's probes run in."""
+    return runner.workdir / "probe" / threading.current_thread().name
+
+
 def runs(log):
     return json.loads(log.read_text())
 
@@ -127,7 +133,7 @@ def test_a_probe_installs_the_release_with_the_other_pins_and_reads_the_verdict(
     assert "--mpl-generate-summary=" in argv, "no HTML summaries: the probe never reads them"
     assert f"--mlp-baseline-dir={REPO / 'baseline_images'}" in argv
     assert any(a.startswith("--mpl-results-path=") for a in argv)
-    kept = sorted(path.name for path in runner.worker_folder().iterdir())
+    kept = sorted(path.name for path in worker_folder(runner).iterdir())
     assert kept == ["env"], "results are removed; uv makes the environment exact"
 
 
@@ -225,7 +231,7 @@ def test_a_worker_keeps_its_environment_until_a_probe_breaks_off(tmp_path):
     outcome["version"] = "broken"
     with pytest.raises(KeyboardInterrupt):
         runner("3.11.0")
-    assert not runner.worker_folder().exists(), "an environment left half-changed is deleted"
+    assert not worker_folder(runner).exists(), "an environment left half-changed is deleted"
 
 
 def test_a_release_that_installs_in_no_way_is_untestable_with_the_reason(tmp_path):

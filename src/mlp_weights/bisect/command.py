@@ -121,7 +121,12 @@ class Bisection:
         finally:
             # Every probe has stopped (probe_side_by_side waits for them): the folder can go.
             self.prober.close()
-        self.note_swapped_ends(setup, search)
+        ends = (search.outcomes.get(setup.good), search.outcomes.get(setup.bad))
+        if request.good and request.bad and ends == (MOVES, HOLDS):
+            self.out(
+                f"note: --good {setup.good} moves and --bad {setup.bad} holds; "
+                "searched between them"
+            )
         wall_time = time.perf_counter() - started
         report = report_dict(setup, request.walk, search, self.probes, own, wall_time)
         self.say_report(report)
@@ -231,7 +236,7 @@ class Bisection:
                 return walk(setup.candidates, outcome)
             return bisect(setup.candidates, setup.good, setup.bad, outcome)
         except EndUntestableError as exc:
-            reason = self.probes[exc.version].reason if exc.version in self.probes else ""
+            reason = self.probes[exc.version].reason  # the search probed it
             raise MLPWeightsError(
                 f"{setup.library} {exc.version} cannot be probed: {reason}"
             ) from None
@@ -266,14 +271,6 @@ class Bisection:
             for version, result in found.items():
                 column[version] = {"generation": forced, "outcome": result.outcome}
         return dict(sorted(column.items(), key=lambda item: Version(item[0])))
-
-    def note_swapped_ends(self, setup: Setup, search: SearchResult) -> None:
-        outcomes = (search.outcomes.get(setup.good), search.outcomes.get(setup.bad))
-        if self.request.good and self.request.bad and outcomes == (MOVES, HOLDS):
-            self.out(
-                f"note: --good {setup.good} moves and --bad {setup.bad} holds; "
-                "searched between them"
-            )
 
     def say_report(self, report: dict) -> None:
         """Write bisect.json and bisect.md, and say the report, in lines."""

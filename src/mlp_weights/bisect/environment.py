@@ -157,7 +157,7 @@ class Installer:
     uv: str
     index_url: str
     python: str = sys.executable
-    #: Set once a resolution has read the index (see :meth:`_resolve`).
+    #: Set once a resolution has read the index (see :meth:`install`).
     index_read: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     #: Set when the bisect stops: every child process is killed (see :mod:`.process`).
     stop: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
@@ -207,6 +207,12 @@ class Installer:
         (``uv pip compile`` into ``<env>/RESOLVED_NAME``), then the
         environment is made exactly that (``uv pip sync``), from uv's cache
         where it holds the wheels.
+
+        Online, uv asks the index whether each cached page is still current
+        (0.3 s a resolution here, and seconds when the network stalls);
+        from the cache alone it takes 0.08 s. The first resolution of a
+        command reads the index, so later ones see what it lists now, from
+        uv's cache alone; one that the cache cannot answer reads the index again.
         """
         options = ["--only-binary", ":all:", "--index-url", self.index_url]
         python = ["--python", str(self.env_python(env))]
@@ -215,28 +221,17 @@ class Installer:
         # uv prefers the versions of an existing output file (the last probe's).
         resolved.unlink(missing_ok=True)
         compile_argv = [self.uv, "pip", "compile", "--quiet", "--no-header", *python, *options]
-        if constraints is not None:
-            compile_argv += ["-c", str(constraints)]
-        self._resolve([*compile_argv, "-o", str(resolved), str(wanted)])
-        self._run([self.uv, "pip", "sync", "--quiet", *python, *options, str(resolved)])
-
-    def _resolve(self, argv: list[str]) -> None:
-        """Run ``uv pip compile``: from uv's cache alone once the index has been read.
-
-        Online, uv asks the index whether each cached page is still current
-        (0.3 s a resolution here, and seconds when the network stalls);
-        from the cache alone it takes 0.08 s. The first resolution of a
-        command reads the index, so later ones see what it lists now; one
-        that the cache cannot answer reads the index again.
-        """
-        if self.index_read.is_set():
-            try:
-                self._run([*argv, "--offline"])
-                return
-            except (InstallFailed, IndexUnreachableError):
-                pass  # something uv's cache does not hold
-        self._run(argv)
+        compile_argv += ["-c", str(constraints)] if constraints is not None else []
+        compile_argv += ["-o", str(resolved), str(wanted)]
+        offline = self.index_read.is_set()
+        try:
+            self._run([*compile_argv, "--offline"] if offline else compile_argv)
+        except (InstallFailed, IndexUnreachableError):
+            if not offline:
+                raise
+            self._run(compile_argv)  # something uv's cache does not hold
         self.index_read.set()
+        self._run([self.uv, "pip", "sync", "--quiet", *python, *options, str(resolved)])
 
     def installed(self, env: Path) -> dict[str, str]:
         """``canonical name -> version`` of every package in the environment.

@@ -96,16 +96,6 @@ class LocalProber:
         self.wheel: Path | None = None
         self._lock = threading.Lock()
 
-    def _ready(self) -> None:
-        """The work folder with the project's wheel and the pins, made on first use."""
-        with self._lock:
-            if self.wheel is None:
-                self.workdir = Path(tempfile.mkdtemp(prefix="mlp-weights-bisect-"))
-                self.constraints = self.workdir / "constraints.txt"
-                pins = "".join(f"{pin}\n" for pin in self.other_pins.values())
-                self.constraints.write_text(pins, encoding="utf-8")
-                self.wheel = self.installer.build_wheel(self.repo, self.workdir / "dist")
-
     def stop(self) -> None:
         """Kill every probe in flight."""
         self.installer.stop.set()
@@ -116,10 +106,6 @@ class LocalProber:
                 shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = self.wheel = None
 
-    def worker_folder(self) -> Path:
-        """The folder the calling worker thread probes in; the same for each of its probes."""
-        return self.workdir / PROBE_DIR / threading.current_thread().name
-
     def __call__(self, version: str, forced: str = "") -> ProbeResult:
         """Probe one release in the worker's folder, against the generations ``forced`` names.
 
@@ -128,8 +114,15 @@ class LocalProber:
         exact for the next one).
         """
         start = time.perf_counter()
-        self._ready()
-        folder = self.worker_folder()
+        with self._lock:
+            if self.wheel is None:  # the first probe: the work folder, the wheel, the pins
+                self.workdir = Path(tempfile.mkdtemp(prefix="mlp-weights-bisect-"))
+                self.constraints = self.workdir / "constraints.txt"
+                pins = "".join(f"{pin}\n" for pin in self.other_pins.values())
+                self.constraints.write_text(pins, encoding="utf-8")
+                self.wheel = self.installer.build_wheel(self.repo, self.workdir / "dist")
+        # The same folder for each of the worker thread's probes.
+        folder = self.workdir / PROBE_DIR / threading.current_thread().name
         folder.mkdir(parents=True, exist_ok=True)
         try:
             result = self._probe(folder, version, forced)
