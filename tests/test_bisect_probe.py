@@ -19,8 +19,7 @@ import pytest
 from bisect_fakes import verdict_document
 from mlp_weights.baselines.generations import GENERATION_ENV
 from mlp_weights.bisect.environment import Installer, InstallFailed
-from mlp_weights.bisect.probe import NUMPY1_ONLY, LocalProber, extra_requirements
-from mlp_weights.bisect.run_layers import layers_command
+from mlp_weights.bisect.probe import NUMPY1_ONLY, LocalProber, extra_requirements, layers_command
 from mlp_weights.bisect.search import HOLDS, MOVES, UNTESTABLE
 
 REPO = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mlp_weights.bisect.run_layers import keyword_expression, layers_command
+from mlp_weights.bisect.probe import keyword_expression, layers_command
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -31,7 +31,7 @@ from mlp_weights.bisect.choices import (
     recorded_version,
 )
 from mlp_weights.bisect.environment import find_uv, pins_without
-from mlp_weights.bisect.probe import LocalProber
+from mlp_weights.bisect.probe import LocalProber, find_repository
 from mlp_weights.bisect.process import probe_side_by_side
 from mlp_weights.bisect.report import (
     progress_line,
@@ -41,7 +41,6 @@ from mlp_weights.bisect.report import (
     write_reports,
 )
 from mlp_weights.bisect.results import ProbeResult
-from mlp_weights.bisect.run_layers import find_repository
 from mlp_weights.bisect.search import (
     ALL_MOVED,
     HOLDS,
