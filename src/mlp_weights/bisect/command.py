@@ -196,8 +196,8 @@ class Bisection:
         against = forced != setup.forced
 
         def record(result: ProbeResult) -> None:
-            fresh = not result.cached and result.version not in setup.not_installable
-            if fresh and result.cacheable:
+            # (What the index says does not install here is not cacheable: no probe ran.)
+            if not result.cached and result.cacheable:
                 try:
                     setup.cache.put(setup.key(result.version, forced), result)
                 except OSError as exc:
@@ -210,13 +210,10 @@ class Bisection:
                 self.probes[result.version] = result
                 self.out(progress_line(result))
 
-        missing = []
-        for version in versions:
-            known = setup.known(version, forced, self.request.no_cache)
-            if known is None:
-                missing.append(version)
-            else:
-                record(known)
+        known = {v: setup.known(v, forced, self.request.no_cache) for v in versions}
+        for result in filter(None, known.values()):
+            record(result)
+        missing = [version for version, result in known.items() if result is None]
         probe_side_by_side(self.prober, missing, forced, self.request.jobs, record)
         return found
 

@@ -195,10 +195,9 @@ class Installer:
     def env_python(self, env: Path) -> Path:
         return env / ("Scripts" if os.name == "nt" else "bin") / "python"
 
-    def create(self, env: Path) -> Path:
-        """A new, empty virtual environment at ``env``; its interpreter."""
+    def create(self, env: Path) -> None:
+        """A new, empty virtual environment at ``env``."""
         self._run([self.uv, "venv", "--quiet", "--python", self.python, str(env)])
-        return self.env_python(env)
 
     def install(self, env: Path, requirements: list[str], constraints: Path | None) -> None:
         """Install wheels only (never build from source); nothing else stays.
