@@ -28,7 +28,6 @@ probe that did not end normally.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -77,9 +76,9 @@ PROBE_ENV = {
 }
 
 
-def find_repository(start: str | os.PathLike | None = None) -> Path:
-    """The working tree the probes test: the nearest folder up from ``start`` with the suite."""
-    here = Path(start or os.getcwd()).resolve()
+def find_repository() -> Path:
+    """The working tree the probes test: the nearest folder up from here with the suite."""
+    here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / LAYER_TESTS).is_file() and (folder / "pyproject.toml").is_file():
             return folder
