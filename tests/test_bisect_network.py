@@ -24,7 +24,9 @@ NETWORK_TESTS = os.environ.get("MLP_WEIGHTS_NETWORK_TESTS") == "1"
 #: Two close releases: the last of 3.10 and the first of 3.11.
 ENDS = ("3.11.0", "3.10.8")
 VERDICT = re.compile(
-    r"^rendering moved between matplotlib (\S+) \(holds\) and (\S+) \(moves: RMS digits (\S+)\)$",
+    # The amount, then how the picture moved when the probe could tell ("(resampling)").
+    r"^rendering moved between matplotlib (\S+) \(holds\) and (\S+) "
+    r"\(moves: RMS digits (\S+)(?: \([^)]*\))?\)$",
     re.M,
 )
 
