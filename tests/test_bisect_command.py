@@ -252,6 +252,12 @@ def test_interrupting_keeps_the_finished_probes(tmp_path, capsys):
     assert rerun.prober.calls[:1] != ["3.11.2"] and "3.7.0" not in rerun.prober.calls
 
 
+def test_interrupted_after_one_probe_says_one_probe(tmp_path, capsys):
+    with pytest.raises(KeyboardInterrupt):
+        Run(tmp_path, FakeProber(moving_before("3.11.0"), interrupt_after=1), bad="3.7.0")()
+    assert "; 1 finished probe kept in " in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("request_args", "message"),
     [

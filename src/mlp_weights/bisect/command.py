@@ -112,7 +112,8 @@ class Bisection:
         except KeyboardInterrupt:
             kept = sum(1 for p in [*self.probes.values(), *self.again] if not p.cached)
             print(
-                f"{setup.library} bisect interrupted; {kept} finished probes kept in "
+                f"{setup.library} bisect interrupted; {kept} finished "
+                f"probe{'' if kept == 1 else 's'} kept in "
                 f"{setup.cache.folder}",
                 file=sys.stderr,
             )
