@@ -16,21 +16,33 @@ from test_bisect_command import FINALS, Run, moving_before
 
 
 class SlowFake(FakeProber):
-    """The command's fake prober, thread-safe, with a delay per release; counts overlap."""
+    """The command's fake prober, thread-safe, with a delay per release; counts overlap.
 
-    def __init__(self, outcomes, delays):
+    With ``wait_for_two``, the first probe waits (up to :data:`PARTNER_WAIT` seconds) until
+    a second one is in flight: two probes at once are then certain, however busy the
+    machine, and cost no fixed sleep. Probes taken one at a time run out the wait, and
+    ``most_in_flight`` says 1.
+    """
+
+    def __init__(self, outcomes, delays, wait_for_two=False):
         super().__init__(outcomes)
         self.delays = delays
         self.finished_at: dict[str, float] = {}
         self.lock = threading.Lock()
         self.in_flight = 0
         self.most_in_flight = 0
+        self.two_in_flight = threading.Event()
+        if not wait_for_two:
+            self.two_in_flight.set()
 
     def __call__(self, version, forced=""):
         with self.lock:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            if self.in_flight >= 2:
+                self.two_in_flight.set()
         try:
+            self.two_in_flight.wait(PARTNER_WAIT)
             time.sleep(self.delays.get(version, 0.0))
             result = super().__call__(version, forced)
         finally:
@@ -39,6 +51,10 @@ class SlowFake(FakeProber):
         # The first finish: a walk probes some releases again against their own generation.
         self.finished_at.setdefault(version, time.monotonic())
         return result
+
+
+#: Seconds a probe waits for a second one to start beside it (only when none ever does).
+PARTNER_WAIT = 10.0
 
 
 PROGRESS = re.compile(
@@ -50,11 +66,12 @@ PROGRESS = re.compile(
 @pytest.mark.parametrize("walk_all", [False, True], ids=["bisect", "walk"])
 def test_the_command_with_two_workers_says_what_it_says_with_one(tmp_path, walk_all):
     outcomes = moving_before("3.11.0")
+    # Unequal, so that probes finish in another order than they started.
     delays = {v: 0.01 * (i % 3) for i, v in enumerate(FINALS)}
-    # Long enough that the second worker starts while the first probes, even on a busy machine.
-    delays.update({"3.7.0": 0.3, "3.11.2": 0.3})
     one = Run(tmp_path / "one", SlowFake(outcomes, delays), bad="3.7.0", walk=walk_all)()
-    two = Run(tmp_path / "two", SlowFake(outcomes, delays), bad="3.7.0", walk=walk_all, jobs=2)()
+    # The first probe waits until the second worker has started one beside it.
+    prober = SlowFake(outcomes, delays, wait_for_two=True)
+    two = Run(tmp_path / "two", prober, bad="3.7.0", walk=walk_all, jobs=2)()
     assert two.report()["verdict"] == one.report()["verdict"]
     assert two.report()["change_points"] == one.report()["change_points"]
     assert sorted(two.report()["probe_order"]) == sorted(one.report()["probe_order"])
@@ -108,12 +125,25 @@ def test_an_interrupt_stops_every_probe_in_flight_before_it_goes_through():
 
 
 def test_results_are_recorded_as_they_come_in_the_calling_thread():
-    delays = {"1.0": 0.3, "1.1": 0.0, "1.2": 0.1}
-    prober = SlowFake({v: "holds" for v in delays}, delays)
+    versions = ["1.0", "1.1", "1.2"]
+    recorded = {version: threading.Event() for version in versions}
+    # 1.0 ends only once 1.2, started after it, has been recorded; 1.2 only once 1.1 has.
+    # Recorded as submitted instead, 1.0 would wait its PARTNER_WAIT out and come first.
+    after = {"1.0": "1.2", "1.2": "1.1"}
+    prober = FakeProber(dict.fromkeys(versions, "holds"))
+
+    def probe(version, forced):
+        if version in after:
+            recorded[after[version]].wait(PARTNER_WAIT)
+        return prober(version, forced)
+
     said = []
-    probe_side_by_side(
-        prober, list(delays), "", 2, lambda r: said.append((r.version, threading.current_thread()))
-    )
+
+    def record(result):
+        said.append((result.version, threading.current_thread()))
+        recorded[result.version].set()
+
+    probe_side_by_side(probe, versions, "", 2, record)
     assert [version for version, _ in said] == ["1.1", "1.2", "1.0"]
     assert {thread for _, thread in said} == {threading.current_thread()}
 
