@@ -37,7 +37,6 @@ def stack(monkeypatch):
     monkeypatch.setattr(inject, "INJECTIONS", {n: stand_in(n) for n in "abc"})
     monkeypatch.setattr(inject, "_IN_FORCE", {})
     monkeypatch.setattr(inject, "_STACK", [])
-    monkeypatch.setattr(inject, "_LOOSE", [])
     return log
 
 
@@ -120,16 +119,6 @@ def test_an_unknown_injection_changes_nothing(stack):
         inject.begin(["b", "z"])
     assert inject.active_injections() == ("a",) and inject._STACK == [outer]
     assert stack == ["+a"]
-
-
-def test_inject_adds_to_what_is_in_force_and_undo_all_leaves_the_runs_own(stack):
-    run = inject.begin(["a"])
-    inject.inject("b")
-    inject.inject("a")
-    assert inject.active_injections() == ("a", "b")
-    inject.undo_all()
-    assert inject.active_injections() == ("a",) and inject._STACK == [run]
-    assert stack == ["+a", "+b", "-b"]
 
 
 def test_the_real_injections_patch_and_unpatch_under_the_stack():

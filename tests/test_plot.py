@@ -88,11 +88,11 @@ def test_one_figure_cache_draws_the_same_weights_once_per_injection(coefs, monke
     assert plot.draw_weights(nudged, scenario) is not first
     assert plot.draw_weights(coefs, scenario.with_overrides(vscale=1.0)) is not first
     assert len(drawn) == 3
-    inject.inject("drawing")
+    frame = inject.begin(["drawing"])
     try:
         under_change = plot.draw_weights(coefs, scenario)
     finally:
-        inject.undo_all()
+        inject.end(frame)
     assert under_change is not first and len(drawn) == 4
     # Undoing the change brings back the drawings made without it.
     assert plot.draw_weights(coefs, scenario) is first and len(drawn) == 4
@@ -119,11 +119,11 @@ def test_the_page_draws_through_the_same_cache_as_run_draws(coefs, monkeypatch):
     assert page_images.weight_grid_png(coefs.copy(), scenario) == expected
     assert plot.draw_weights(coefs, scenario) is plot.draw_weights(coefs.copy(), scenario)
     assert len(calls) == 1
-    inject.inject("drawing")
+    frame = inject.begin(["drawing"])
     try:
         assert page_images.weight_grid_png(coefs, scenario) != expected
     finally:
-        inject.undo_all()
+        inject.end(frame)
     assert len(calls) == 2
     wider = page_images.weight_grid_png(coefs, scenario.with_overrides(vscale=1.0))
     assert wider != expected and len(calls) == 3

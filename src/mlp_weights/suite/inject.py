@@ -99,8 +99,6 @@ class Frame:
 _IN_FORCE: dict[str, Callable[[], None]] = {}
 #: The runs under way, outermost first.
 _STACK: list[Frame] = []
-#: Frames begun by :func:`inject`, ended by :func:`undo_all`.
-_LOOSE: list[Frame] = []
 
 
 def active_injections() -> tuple[str, ...]:
@@ -138,20 +136,6 @@ def end(frame: Frame) -> None:
         end(_STACK[-1])
     _STACK.pop()
     _put_in_force(frame.before)
-
-
-def inject(name: str) -> None:
-    """Add one injection to what is in force, until :func:`undo_all`.
-
-    For code outside a pytest run of the suite; a run uses :func:`begin`.
-    """
-    _LOOSE.append(begin((*_IN_FORCE, name)))
-
-
-def undo_all() -> None:
-    """Undo what :func:`inject` added, newest first; what runs applied stays in force."""
-    while _LOOSE:
-        end(_LOOSE.pop())
 
 
 def _put_in_force(names: tuple[str, ...]) -> None:
