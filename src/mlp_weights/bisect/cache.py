@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mlp_weights.baselines.manifest import manifest_path
 from mlp_weights.bisect.results import Cell, ProbeResult
-from mlp_weights.core.io import atomic_write
+from mlp_weights.core.io import atomic_write_bytes
 
 #: Bumped whenever a probe is made differently (what it installs, how it runs,
 #: what it stores), so that results of the old way are not reused. 3: network
@@ -131,6 +131,5 @@ class ProbeCache:
             "material": material,
             "result": asdict(result),
         }
-        with atomic_write(path) as fh:
-            fh.write((json.dumps(record, indent=1, sort_keys=True) + "\n").encode("utf-8"))
-        return path
+        text = json.dumps(record, indent=1, sort_keys=True) + "\n"
+        return atomic_write_bytes(path, text.encode("utf-8"))

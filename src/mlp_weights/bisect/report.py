@@ -21,7 +21,7 @@ from mlp_weights.bisect.generations import declare_commands
 from mlp_weights.bisect.index import python_version_text
 from mlp_weights.bisect.results import Cell, ProbeResult
 from mlp_weights.bisect.search import ALL_MOVED, MOVES, NOTHING_MOVED, UNTESTABLE, SearchResult
-from mlp_weights.core.io import atomic_write
+from mlp_weights.core.io import atomic_write_bytes
 from mlp_weights.core.table import format_table
 from mlp_weights.report.record import BISECT_JSON_NAME as JSON_NAME
 from mlp_weights.report.record import BISECT_SCHEMA as REPORT_SCHEMA
@@ -279,8 +279,6 @@ def write_reports(folder: Path, report: dict, probes: list[ProbeResult]) -> tupl
         f"mode: {report['mode']}; {report['wall_time_s']:.1f} s.",
     ]
     markdown = "\n".join(head + report_lines(report, probes, markdown=True)).rstrip() + "\n"
-    with atomic_write(json_path) as fh:
-        fh.write((json.dumps(report, indent=2) + "\n").encode("utf-8"))
-    with atomic_write(md_path) as fh:
-        fh.write(markdown.encode("utf-8"))
+    atomic_write_bytes(json_path, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
+    atomic_write_bytes(md_path, markdown.encode("utf-8"))
     return json_path, md_path

@@ -28,7 +28,7 @@ import jinja2
 from mlp_weights.baselines.snapshot import load_snapshot
 from mlp_weights.core.environment import LIBRARIES
 from mlp_weights.core.errors import MLPWeightsError
-from mlp_weights.core.io import atomic_write
+from mlp_weights.core.io import atomic_write_bytes
 from mlp_weights.pipeline.scenarios import SCENARIOS
 from mlp_weights.report import images
 from mlp_weights.report.inputs import load_bisections, resolve
@@ -294,10 +294,7 @@ def write_page(data: dict, results_dir: str | Path) -> Path:
     ``data`` is the verdict as :func:`load_verdict` reads it.
     """
     html = page_template().render(page_context(data, Path(results_dir)))
-    path = Path(results_dir) / PAGE_NAME
-    with atomic_write(path) as fh:
-        fh.write(html.encode("utf-8"))
-    return path
+    return atomic_write_bytes(Path(results_dir) / PAGE_NAME, html.encode("utf-8"))
 
 
 def rebuild_page(results_dir: str | Path) -> Path:

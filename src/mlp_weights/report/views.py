@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from mlp_weights.core.environment import LIBRARIES
-from mlp_weights.core.io import atomic_write
+from mlp_weights.core.io import atomic_write_bytes
 from mlp_weights.core.table import format_table
 from mlp_weights.report.next_steps import next_steps, steps_markdown
 from mlp_weights.report.page import PAGE_NAME, write_page
@@ -159,11 +159,10 @@ def write_verdict(verdict: Verdict, results_dir, baseline_dir) -> list[Path]:
     data = json.dumps(record, indent=2) + "\n"
     steps = next_steps(record)
     markdown = to_markdown(verdict, link=page_link(), steps=steps)
-    written = []
-    for name, text in ((JSON_NAME, data), (MARKDOWN_NAME, markdown)):
-        with atomic_write(results_dir / name) as fh:
-            fh.write(text.encode("utf-8"))
-        written.append(results_dir / name)
+    written = [
+        atomic_write_bytes(results_dir / name, text.encode("utf-8"))
+        for name, text in ((JSON_NAME, data), (MARKDOWN_NAME, markdown))
+    ]
     written.append(write_page(record, results_dir))
     summary = os.environ.get(STEP_SUMMARY_ENV)
     if summary:
