@@ -51,7 +51,7 @@ def test_the_matplotlib_311_redraw_reads_as_resampling_in_every_report(tmp_path)
         picture=finding.picture,
         panel_boxes=finding.panel_boxes,
     )
-    assert describe_amount(record) == "RMS 12.573, resampling"
+    assert describe_amount(record.to_dict()) == "RMS 12.573, resampling"
     text = explain(record)
     assert (
         "how the picture moved: resampling: panel contents redrawn on other pixel boundaries"
@@ -59,11 +59,11 @@ def test_the_matplotlib_311_redraw_reads_as_resampling_in_every_report(tmp_path)
     )
     assert "frames unchanged" in text
     # verdict.md says it once per scenario, though rendering and pipeline both read it.
-    from mlp_weights.report.views import to_markdown
+    from mlp_weights.report.views import to_json, to_markdown
     from mlp_weights.suite.verdict import build_verdict
 
     pipeline = recording.LayerResult(**{**vars(record), "layer": "pipeline"})
-    markdown = to_markdown(build_verdict([record, pipeline], {}, {}))
+    markdown = to_markdown(to_json(build_verdict([record, pipeline], {}, {}), "", ""))
     assert markdown.count("how the picture moved: resampling: panel contents redrawn") == 1
     # verdict.json carries it as data.
     data = record.to_dict()

@@ -154,7 +154,7 @@ def test_all_layers_hold_only_when_all_ran():
 def test_skipped_scenario_is_one_line_and_one_row():
     line, verdict = line_of(result("training", SKIP), result("rendering", SKIP))
     assert line == "skipped"
-    assert report.table_rows(verdict) == [("digits", "all", "skip", "", "")]
+    assert report.table_rows(report.to_json(verdict, "", "")) == [("digits", "all", "skip", "", "")]
 
 
 def test_moved_layer_line_has_numbers_and_blame():
@@ -219,12 +219,12 @@ def test_the_worst_record_of_a_cell_wins():
 
 
 def test_amounts_in_words():
-    assert describe_amount(result("rendering", FAIL, amount=RMS)) == "RMS 12.573"
+    assert describe_amount(result("rendering", FAIL, amount=RMS).to_dict()) == "RMS 12.573"
     sizes = RMS | {"image_rms": None, "size_now": [480, 640], "size_baseline": [240, 320]}
-    assert describe_amount(result("rendering", FAIL, amount=sizes)) == (
+    assert describe_amount(result("rendering", FAIL, amount=sizes).to_dict()) == (
         "size 640x480 px, 320x240 in the baseline"
     )
-    assert describe_amount(result("training", PASS, amount=WEIGHTS)) == "max rel 3.6e-02"
+    assert describe_amount(result("training", PASS, amount=WEIGHTS).to_dict()) == "max rel 3.6e-02"
 
 
 # -- the files ---------------------------------------------------------------------------
@@ -266,7 +266,7 @@ def test_json_and_markdown_views(tmp_path, monkeypatch):
     in_summary = markdown.replace(report.page_link(), report.page_link(in_summary=True))
     assert in_summary.endswith("one page: `verdict.html`, in the results folder.\n")
     assert summary.read_text() == "earlier step\n" + in_summary + "\n"
-    assert "rendering moved (RMS 12.573), blamed: matplotlib" in report.to_text(verdict)
+    assert "rendering moved (RMS 12.573), blamed: matplotlib" in report.to_text(data)
 
 
 def test_the_job_summary_links_to_the_runs_artifacts(monkeypatch):

@@ -293,10 +293,11 @@ class SuitePlugin:
     def pytest_terminal_summary(self, terminalreporter):
         if not self.state.records:
             return
-        from mlp_weights.report.views import to_text
+        from mlp_weights.report.views import to_json, to_text
 
+        record = to_json(self.state.verdict(), self.state.baseline_dir, self.results_dir)
         terminalreporter.write_sep("=", "mlp-weights verdict")
-        for line in to_text(self.state.verdict()).splitlines():
+        for line in to_text(record).splitlines():
             terminalreporter.write_line(line)
         for path in self.state.written:
             terminalreporter.write_line(f"verdict written to {path}")

@@ -19,7 +19,6 @@ diagnostics); then every other cell on one line.
 from __future__ import annotations
 
 import functools
-from dataclasses import fields
 from importlib import resources
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from mlp_weights.report import images
 from mlp_weights.report.inputs import load_bisections, resolve
 from mlp_weights.report.next_steps import next_steps
 from mlp_weights.report.record import ResultsError, load_verdict
-from mlp_weights.suite.results import FAIL, NOT_RUN, SKIP, LayerResult
+from mlp_weights.suite.results import FAIL, NOT_RUN, SKIP
 from mlp_weights.suite.verdict import describe_amount
 
 PAGE_NAME = "verdict.html"
@@ -75,12 +74,8 @@ def stack_rows(now: dict, scenarios: list[dict]) -> list[dict]:
 
 def one_line_amount(layer: dict) -> str:
     """The amount in a few words, as the terminal and Markdown tables say it."""
-    known = {f.name for f in fields(LayerResult)}
     try:
-        record = LayerResult.from_dict(
-            {k: v for k, v in layer.items() if k in known} | {"scenario": ""}
-        )
-        return describe_amount(record)
+        return describe_amount(layer)
     except (KeyError, TypeError, ValueError):
         return ""
 

@@ -33,31 +33,32 @@ RUN_URL_ENV = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
 TABLE_COLUMNS = ("scenario", "layer", "result", "amount", "blamed")
 
 
-def table_rows(verdict: Verdict) -> list[tuple]:
+def table_rows(record: dict) -> list[tuple]:
     rows = []
-    for scenario in verdict.scenarios:
-        if all(r.status in (SKIP, NOT_RUN) for r in scenario.layers):
-            rows.append((scenario.scenario, "all", SKIP, "", ""))
+    for scenario in record["scenarios"]:
+        if all(r["status"] in (SKIP, NOT_RUN) for r in scenario["layers"]):
+            rows.append((scenario["scenario"], "all", SKIP, "", ""))
             continue
-        for result in scenario.layers:
+        for layer in scenario["layers"]:
             rows.append(
                 (
-                    scenario.scenario,
-                    result.layer,
-                    "FAIL" if result.status == FAIL else result.status,
-                    describe_amount(result),
-                    ", ".join(result.blamed) if result.status == FAIL else "",
+                    scenario["scenario"],
+                    layer["layer"],
+                    "FAIL" if layer["status"] == FAIL else layer["status"],
+                    describe_amount(layer),
+                    ", ".join(layer["blamed"]) if layer["status"] == FAIL else "",
                 )
             )
     return rows
 
 
-def to_text(verdict: Verdict) -> str:
+def to_text(record: dict) -> str:
     """The table and one line per scenario, for the terminal."""
-    if not verdict.scenarios:
+    scenarios = record["scenarios"]
+    if not scenarios:
         return ""
-    table = format_table(TABLE_COLUMNS, table_rows(verdict), rule=True)
-    return table + "\n\n" + "\n".join(f"{s.scenario}: {s.line}" for s in verdict.scenarios)
+    table = format_table(TABLE_COLUMNS, table_rows(record), rule=True)
+    return table + "\n\n" + "\n".join(f"{s['scenario']}: {s['verdict']}" for s in scenarios)
 
 
 def page_link(in_summary: bool = False) -> str:
@@ -77,26 +78,26 @@ def page_link(in_summary: bool = False) -> str:
     return f"{text}: `{PAGE_NAME}`, in the results folder."
 
 
-def to_markdown(verdict: Verdict, link: str = "", steps=()) -> str:
+def to_markdown(record: dict, link: str = "", steps=()) -> str:
     """The same, as Markdown for a CI job summary or a pull-request comment.
 
     ``steps`` (:func:`mlp_weights.report.next_steps.next_steps`) follow the
     table; ``link`` (see :func:`page_link`) ends it when given.
     """
-    status = "some layers moved" if verdict.failed else "nothing moved"
+    status = "some layers moved" if record["counts"][FAIL] else "nothing moved"
     lines = [f"## mlp-weights verdict: {status}", ""]
-    if not verdict.scenarios:
+    if not record["scenarios"]:
         return "\n".join(lines + ["No layer test ran.", ""])
-    lines.append(format_table(TABLE_COLUMNS, table_rows(verdict), markdown=True))
+    lines.append(format_table(TABLE_COLUMNS, table_rows(record), markdown=True))
     lines.append("")
-    lines += [f"- **{s.scenario}**: {s.line}" for s in verdict.scenarios]
-    lines += picture_lines(verdict)
-    versions = ", ".join(f"{k} {verdict.now[k]}" for k in LIBRARIES if k in verdict.now)
+    lines += [f"- **{s['scenario']}**: {s['verdict']}" for s in record["scenarios"]]
+    lines += picture_lines(record)
+    versions = ", ".join(f"{k} {record['now'][k]}" for k in LIBRARIES if k in record["now"])
     lines += ["", f"Tested with {versions}."]
-    if verdict.generations:
+    if record["generations"]:
         compared = "; ".join(
             f"`{name}` ({g['range']}{', forced' if g.get('forced') else ''})"
-            for name, g in verdict.generations.items()
+            for name, g in record["generations"].items()
         )
         lines.append(f"Baseline generations compared: {compared}.")
     lines.append("")
@@ -106,16 +107,17 @@ def to_markdown(verdict: Verdict, link: str = "", steps=()) -> str:
     return "\n".join(lines)
 
 
-def picture_lines(verdict: Verdict) -> list[str]:
+def picture_lines(record: dict) -> list[str]:
     """How each failing picture moved, once per scenario and reading (rendering and
     pipeline compare the same image generation, and often read the same)."""
     from mlp_weights.suite.picture import describe
 
     lines = []
-    for scenario in verdict.scenarios:
-        readings = [describe(r.picture) for r in scenario.layers if r.status == FAIL and r.picture]
+    for scenario in record["scenarios"]:
+        failing = [r for r in scenario["layers"] if r["status"] == FAIL and r["picture"]]
+        readings = [describe(r["picture"]) for r in failing]
         lines += [
-            f"- **{scenario.scenario}**, how the picture moved: {line}"
+            f"- **{scenario['scenario']}**, how the picture moved: {line}"
             for line in dict.fromkeys(readings)
         ]
     return lines
@@ -158,7 +160,7 @@ def write_verdict(verdict: Verdict, results_dir, baseline_dir) -> list[Path]:
     record = to_json(verdict, baseline_dir, results_dir)
     data = json.dumps(record, indent=2) + "\n"
     steps = next_steps(record)
-    markdown = to_markdown(verdict, link=page_link(), steps=steps)
+    markdown = to_markdown(record, link=page_link(), steps=steps)
     written = [
         atomic_write_bytes(results_dir / name, text.encode("utf-8"))
         for name, text in ((JSON_NAME, data), (MARKDOWN_NAME, markdown))
@@ -167,5 +169,5 @@ def write_verdict(verdict: Verdict, results_dir, baseline_dir) -> list[Path]:
     summary = os.environ.get(STEP_SUMMARY_ENV)
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(to_markdown(verdict, link=page_link(in_summary=True), steps=steps) + "\n")
+            fh.write(to_markdown(record, link=page_link(in_summary=True), steps=steps) + "\n")
     return written

@@ -70,18 +70,21 @@ def picture_kinds(picture: list | None) -> str:
     return "+".join(record["kind"] for record in picture or [])
 
 
-def describe_amount(result: LayerResult) -> str:
-    """The measured amount in a few words: ``"RMS 12.573"``, ``"weights max rel 3.6e-02"``."""
-    amount = result.amount or {}
+def describe_amount(layer: dict) -> str:
+    """The measured amount in a few words: ``"RMS 12.573"``, ``"weights max rel 3.6e-02"``.
+
+    ``layer`` is a layer's record, as ``verdict.json`` holds it.
+    """
+    amount = layer.get("amount") or {}
     if amount.get("image_rms") is not None:
-        kinds = picture_kinds(result.picture)
+        kinds = picture_kinds(layer.get("picture"))
         return f"RMS {amount['image_rms']:.3f}" + (f", {kinds}" if kinds else "")
     if amount.get("size_now") and amount.get("size_baseline"):
         now, then = amount["size_now"], amount["size_baseline"]
         return f"size {now[1]}x{now[0]} px, {then[1]}x{then[0]} in the baseline"
     if amount.get("arrays"):
         differing = [a for a in amount["arrays"] if a["n_differ"]]
-        if result.status != FAIL or not differing:
+        if layer.get("status") != FAIL or not differing:
             worst = max(a["max_rel"] for a in amount["arrays"])
             return f"max rel {worst:.1e}"
         # The weights say most about training; the loss curve and scores follow them.
@@ -198,18 +201,11 @@ class Verdict:
     #: gate it (:func:`mlp_weights.baselines.gaps.uncovered`).
     uncovered: list = field(default_factory=list)
 
-    def results(self) -> list[LayerResult]:
-        return [r for s in self.scenarios for r in s.layers]
-
     def counts(self) -> dict[str, int]:
         counts = {PASS: 0, FAIL: 0, SKIP: 0, NOT_RUN: 0}
-        for result in self.results():
+        for result in (r for s in self.scenarios for r in s.layers):
             counts[result.status] += 1
         return counts
-
-    @property
-    def failed(self) -> bool:
-        return any(r.status == FAIL for r in self.results())
 
 
 def layer_command(layers, scenario: str) -> str:
@@ -254,7 +250,7 @@ def _failure_phrase(result: LayerResult) -> str:
             Kind.BELOW_FLOOR: "below floor",
             Kind.ERROR: "raised an error",
         }[result.kind]
-        amount = describe_amount(result)
+        amount = describe_amount(result.to_dict())
         who = ", ".join(result.blamed) if result.blamed else "versions at the baseline unknown"
         phrase = f"{result.layer} {verb}{' (' + amount + ')' if amount else ''}, blamed: {who}"
     reading = moved_reading(result)
