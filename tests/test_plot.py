@@ -105,27 +105,26 @@ def test_one_figure_cache_draws_the_same_weights_once_per_injection(coefs, monke
 
 def test_the_page_draws_through_the_same_cache_as_run_draws(coefs, monkeypatch):
     from mlp_weights.pipeline import plot
-    from mlp_weights.report import images as page_images
     from mlp_weights.suite import checks, inject
 
     # Two panels: a drawing of 16 takes 0.1 s, and the cache does not care.
     scenario = get_scenario("mnist-sample").with_overrides(grid=(1, 2))
     monkeypatch.setattr(plot, "_DRAWINGS", {})
-    expected = page_images.figure_png(render_weights(coefs, scenario))
+    expected = plot.figure_png(render_weights(coefs, scenario))
     calls = []
     draw = plot.plot_weight_grid
     monkeypatch.setattr(plot, "plot_weight_grid", lambda *a, **k: calls.append(1) or draw(*a, **k))
-    assert page_images.weight_grid_png(coefs, scenario) == expected
-    assert page_images.weight_grid_png(coefs.copy(), scenario) == expected
+    assert plot.weight_grid_png(coefs, scenario) == expected
+    assert plot.weight_grid_png(coefs.copy(), scenario) == expected
     assert plot.draw_weights(coefs, scenario) is plot.draw_weights(coefs.copy(), scenario)
     assert len(calls) == 1
     frame = inject.begin(["drawing"])
     try:
-        assert page_images.weight_grid_png(coefs, scenario) != expected
+        assert plot.weight_grid_png(coefs, scenario) != expected
     finally:
         inject.end(frame)
     assert len(calls) == 2
-    wider = page_images.weight_grid_png(coefs, scenario.with_overrides(vscale=1.0))
+    wider = plot.weight_grid_png(coefs, scenario.with_overrides(vscale=1.0))
     assert wider != expected and len(calls) == 3
     # The layers draw through it too.
     assert checks.draw_weights("mnist-sample", coefs) is plot.draw_weights(

@@ -97,12 +97,9 @@ def decide_image(path: Path, scenario: Scenario, coefs) -> FileDecision:
     import numpy as np
     from matplotlib.testing.compare import calculate_rms
 
-    from mlp_weights.pipeline.plot import SAVEFIG_KWARGS, draw_weights, drawing_style
+    from mlp_weights.pipeline.plot import weight_grid_png
 
-    buffer = io.BytesIO()
-    with drawing_style():
-        draw_weights(coefs, scenario).savefig(buffer, format="png", **SAVEFIG_KWARGS)
-    content = buffer.getvalue()
+    content = weight_grid_png(coefs, scenario)
     if not path.exists():
         return FileDecision(path, True, "no image yet", content)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 
@@ -174,3 +175,16 @@ def draw_weights(coefs: np.ndarray, scenario) -> Figure:
     while len(_DRAWINGS) > DRAWINGS_KEPT:
         _DRAWINGS.pop(next(iter(_DRAWINGS)))
     return figure
+
+
+def figure_png(fig: Figure) -> bytes:
+    """PNG bytes of a matplotlib Figure, saved as the package saves figures."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", **SAVEFIG_KWARGS)
+    return buffer.getvalue()
+
+
+def weight_grid_png(coefs: np.ndarray, scenario) -> bytes:
+    """PNG bytes of :func:`draw_weights`' figure in the package style (for regen and the page)."""
+    with drawing_style():
+        return figure_png(draw_weights(coefs, scenario))

@@ -103,15 +103,6 @@ def amplified_difference(baseline: np.ndarray, result: np.ndarray) -> tuple[byte
     return buffer.getvalue(), int(np.count_nonzero(differs))
 
 
-def figure_png(fig) -> bytes:
-    """PNG bytes of a matplotlib Figure, saved as the package saves figures."""
-    from mlp_weights.pipeline.plot import SAVEFIG_KWARGS
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", **SAVEFIG_KWARGS)
-    return buffer.getvalue()
-
-
 def loss_curves_png(baseline, now) -> bytes:
     """Loss per epoch of the baseline and of the fresh fit, in one small figure.
 
@@ -120,7 +111,7 @@ def loss_curves_png(baseline, now) -> bytes:
     """
     from matplotlib.figure import Figure
 
-    from mlp_weights.pipeline.plot import drawing_style
+    from mlp_weights.pipeline.plot import drawing_style, figure_png
 
     with drawing_style():
         # Fixed margins, one axes, few ticks and a placed legend: drawn in 46 ms
@@ -143,14 +134,6 @@ def loss_curves_png(baseline, now) -> bytes:
         ax.set_ylabel("training loss")
         ax.legend(loc="upper right")
         return figure_png(fig)
-
-
-def weight_grid_png(coefs, scenario) -> bytes:
-    """The weight grid of ``coefs``, drawn as ``run`` draws it (through the one figure cache)."""
-    from mlp_weights.pipeline.plot import draw_weights, drawing_style
-
-    with drawing_style():
-        return figure_png(draw_weights(coefs, scenario))
 
 
 def picture_marks(layer: dict, baseline) -> tuple[list[dict], list[dict]]:

@@ -146,6 +146,8 @@ def training_part(layer: dict, scenario: dict, results_dir: Path) -> dict:
     }
     if not part["figures"]:
         return part
+    from mlp_weights.pipeline.plot import weight_grid_png
+
     name = scenario["scenario"]
     now = _snapshot(resolve(results_dir, layer.get("obtained")), name)
     then = _snapshot(resolve(results_dir, layer.get("baseline_snapshot")), name)
@@ -162,7 +164,7 @@ def training_part(layer: dict, scenario: dict, results_dir: Path) -> dict:
     for title, layers, key, snap in grids:
         data = _kept_image(scenario, layers, key, results_dir)
         if data is None and snap is not None and name in SCENARIOS:
-            data = images.weight_grid_png(snap.coefs, SCENARIOS[name])
+            data = weight_grid_png(snap.coefs, SCENARIOS[name])
         part["grids"].append({"title": title, "uri": images.png_data_uri(data) if data else None})
     return part
 
