@@ -1,8 +1,9 @@
-"""The pictures of ``verdict.html``, as ``data:`` URIs: read, compared, drawn.
+"""The pictures of ``verdict.html``: read, compared, drawn.
 
-Everything here returns either a ``data:image/png;base64,...`` string or
-``None`` (the page then says "missing"); a file that is absent or not a
-PNG never raises. Figures are drawn with the package's own plot functions,
+The readers and comparers return PNG bytes (or decoded pixels), or ``None``
+when a file is absent or not a PNG (the page then says "missing"); such a
+file never raises. :func:`png_data_uri` turns bytes into the ``data:`` URI
+the page embeds. Figures are drawn with the package's own plot functions,
 in its one style (:func:`mlp_weights.pipeline.plot.drawing_style`).
 """
 
