@@ -244,7 +244,8 @@ def test_json_and_markdown_views(tmp_path, monkeypatch):
     )
     for name in report.RUN_URL_ENV:
         monkeypatch.delenv(name, raising=False)
-    written = report.write_verdict(verdict, tmp_path / "results", tmp_path / "baselines")
+    record = report.to_json(verdict, tmp_path / "baselines", tmp_path / "results")
+    written = report.write_verdict(record, tmp_path / "results")
     assert [p.name for p in written] == ["verdict.json", "verdict.md", "verdict.html"]
     data = json.loads(written[0].read_text())
     assert data["schema"] == "mlp-weights-verdict" and data["schema_version"] == 1

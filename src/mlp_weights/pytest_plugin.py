@@ -170,6 +170,7 @@ class SuitePlugin:
     def __init__(self, config, state: RunState):
         self.config = config
         self.state = state
+        self._record: dict | None = None
 
     @functools.cached_property
     def image_comparison(self):
@@ -181,6 +182,20 @@ class SuitePlugin:
     def results_dir(self) -> Path:
         """pytest-mpl's results folder: ``--mpl-results-path``, else its temporary one."""
         return Path(self.image_comparison.results_dir)
+
+    def verdict_record(self) -> dict:
+        """The run's verdict as ``verdict.json`` holds it, built once at the end of the run.
+
+        A method, not a property: pytest before 8 reads every attribute of a
+        plugin when it registers it (looking for fixtures), which would build
+        the record before any layer ran.
+        """
+        if self._record is None:
+            from mlp_weights.report.views import to_json
+
+            verdict = self.state.verdict()
+            self._record = to_json(verdict, self.state.baseline_dir, self.results_dir)
+        return self._record
 
     def pytest_report_header(self, config):
         return self.state.header()
@@ -286,18 +301,15 @@ class SuitePlugin:
             return
         from mlp_weights.report.views import write_verdict
 
-        self.state.written = write_verdict(
-            self.state.verdict(), self.results_dir, self.state.baseline_dir
-        )
+        self.state.written = write_verdict(self.verdict_record(), self.results_dir)
 
     def pytest_terminal_summary(self, terminalreporter):
         if not self.state.records:
             return
-        from mlp_weights.report.views import to_json, to_text
+        from mlp_weights.report.views import to_text
 
-        record = to_json(self.state.verdict(), self.state.baseline_dir, self.results_dir)
         terminalreporter.write_sep("=", "mlp-weights verdict")
-        for line in to_text(record).splitlines():
+        for line in to_text(self.verdict_record()).splitlines():
             terminalreporter.write_line(line)
         for path in self.state.written:
             terminalreporter.write_line(f"verdict written to {path}")

@@ -152,12 +152,11 @@ def to_json(verdict: Verdict, baseline_dir, results_dir) -> dict:
     }
 
 
-def write_verdict(verdict: Verdict, results_dir, baseline_dir) -> list[Path]:
-    """Write ``verdict.json``, ``verdict.md`` and ``verdict.html``; append the Markdown to
-    the CI summary."""
+def write_verdict(record: dict, results_dir) -> list[Path]:
+    """Write ``verdict.json``, ``verdict.md`` and ``verdict.html`` of ``record`` (as
+    :func:`to_json` builds it); append the Markdown to the CI summary."""
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    record = to_json(verdict, baseline_dir, results_dir)
     data = json.dumps(record, indent=2) + "\n"
     steps = next_steps(record)
     markdown = to_markdown(record, link=page_link(), steps=steps)
